@@ -1,0 +1,117 @@
+"""The `segment` command: the engine headless, for batch jobs and large tables.
+
+    segment run DATA --out DIR [--columns A,B,C] [--k 2-10] [--seed 0] [--roles FILE.json] [--config run.json]
+
+Bad input exits with status 2 and one line on stderr; nothing the user can cause prints a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from core.config import RunConfig, parse_k_range
+from core.errors import SegmentationError
+from core.exports import sha256_file, write_outputs
+from core.pipeline import run_segmentation
+from core.readers import read_table
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segment", description="Segment customers from a table.")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="segment a customer table and write the results")
+    run.add_argument("data", help="customer table: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
+    run.add_argument("--out", required=True, help="folder for the output files (created if needed)")
+    run.add_argument("--columns", help="comma-separated columns to segment on (default: every usable column)")
+    run.add_argument("--k", help="number of segments to try, as a range such as 2-10 (default 2-10)")
+    run.add_argument("--seed", type=int, help="random seed (default 0)")
+    run.add_argument("--roles", help="JSON file mapping column names to roles, overriding the inferred ones")
+    run.add_argument("--config", help="run.json of an earlier run: reuse its settings (flags given here win)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+    except SegmentationError as exc:
+        print(f"segment: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("segment: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"segment: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    settings = _load_config(args.config) if args.config else {}
+    if args.columns is not None:
+        settings["columns"] = [c.strip() for c in args.columns.split(",") if c.strip()]
+    if args.k is not None:
+        settings["k_min"], settings["k_max"] = parse_k_range(args.k)
+    if args.seed is not None:
+        settings["seed"] = args.seed
+    if args.roles is not None:
+        settings["roles"] = _load_json(args.roles, "roles file")
+        if not isinstance(settings["roles"], dict):
+            raise SegmentationError(f"{args.roles}: the roles file must map column names to roles.")
+    config = RunConfig.from_dict(settings)
+
+    table = read_table(data)
+    source = {
+        "file": data.name,
+        "path": str(data.resolve()),
+        "sha256": sha256_file(data),
+        "rows": int(len(table)),
+        "columns": [str(c) for c in table.columns],
+    }
+    if args.config:
+        expected = _load_json(args.config, "configuration").get("input", {}).get("sha256")
+        if expected and expected != source["sha256"]:
+            print(f"segment: warning: {data.name} differs from the file {args.config} was made from.", file=sys.stderr)
+    result = run_segmentation(table, config)
+    paths = write_outputs(args.out, table, result, source)
+    board = result.leaderboard
+    chosen = board[board["selected"]].iloc[0]
+    print(
+        f"Segmented {len(table):,} customers on {len(result.features)} features into {result.segmenter.n_clusters_} "
+        f"segments (KMeans, silhouette {chosen['silhouette']:.3f})."
+    )
+    for path in paths.values():
+        print(f"  wrote {path}")
+    return 0
+
+
+def _load_json(path: str, what: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise SegmentationError(f"{path}: {what} not found.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SegmentationError(f"{path}: {what} is not valid JSON ({exc}).") from None
+
+
+def _load_config(path: str) -> dict:
+    record = _load_json(path, "configuration")
+    settings = record.get("config") if isinstance(record, dict) else None
+    if not isinstance(settings, dict):
+        raise SegmentationError(f"{path} is not a run.json written by `segment run` (no 'config' section).")
+    return dict(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

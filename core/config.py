@@ -1,0 +1,66 @@
+"""The configuration of one segmentation run: what `segment run` saves in run.json and can replay."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from core.errors import SegmentationError
+from core.roles import ROLES
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides a run's result, apart from the data itself.
+
+    Attributes:
+        columns: the columns the analyst chose (None: every usable column).
+        roles: role overrides by column name; the rest are inferred.
+        k_min: smallest number of segments to try.
+        k_max: largest number of segments to try.
+        seed: seed for every random step.
+        metric_sample_size: rows used for the quality metrics on large tables.
+    """
+
+    columns: list[str] | None = None
+    roles: dict[str, str] = field(default_factory=dict)
+    k_min: int = 2
+    k_max: int = 10
+    seed: int = 0
+    metric_sample_size: int = 10_000
+
+    def __post_init__(self) -> None:
+        bad = {c: r for c, r in self.roles.items() if r not in ROLES}
+        if bad:
+            column, role = next(iter(bad.items()))
+            raise SegmentationError(
+                f"Unknown role '{role}' for column '{column}'; use one of: {', '.join(ROLES)}."
+            )
+        if not 2 <= self.k_min <= self.k_max:
+            raise SegmentationError(
+                f"The range of segments must satisfy 2 <= min <= max; got {self.k_min}-{self.k_max}."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SegmentationError(f"Unknown setting(s) in the configuration: {', '.join(unknown)}.")
+        return cls(**data)
+
+
+def parse_k_range(text: str) -> tuple[int, int]:
+    """Parse '2-10' (or a single '4') into (k_min, k_max)."""
+    parts = text.replace(" ", "").split("-")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        raise SegmentationError(f"--k expects a range like 2-10 or a single number; got '{text}'.") from None
+    if len(numbers) == 1:
+        numbers *= 2
+    if len(numbers) != 2 or not 2 <= numbers[0] <= numbers[1]:
+        raise SegmentationError(f"--k expects a range like 2-10 with 2 <= min <= max; got '{text}'.")
+    return numbers[0], numbers[1]

@@ -1,0 +1,174 @@
+"""The files a run produces: labelled customers, segment summary, leaderboard, model and run record.
+
+Their names and columns are contracts other tools read; change them only on purpose.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from core.pipeline import SegmentationResult
+
+LABELLED_FILE = "labelled_customers.csv"
+SEGMENTS_FILE = "segments.csv"
+LEADERBOARD_FILE = "leaderboard.csv"
+MODEL_FILE = "model.joblib"
+RUN_FILE = "run.json"
+OUTPUT_COLUMNS = ("cluster", "segment")
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
+
+
+def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
+    """Every input row and column, in input order, plus ``cluster`` and ``segment``.
+
+    An input column already called ``cluster`` or ``segment`` (a re-run on an export) is kept as ``<name>_input``.
+    """
+    out = table.rename(columns={c: f"{c}_input" for c in OUTPUT_COLUMNS if c in table.columns})
+    out["cluster"] = result.labels
+    out["segment"] = result.segment_names()
+    return out
+
+
+def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
+    """One row per segment: ``cluster``, ``segment``, ``size``, ``share``, then ``mean_<feature>`` for numeric and
+    date features and ``top_<feature>`` (the most common value) for categorical ones."""
+    labels = pd.Series(result.labels, index=table.index)
+    groups = table[result.features].groupby(labels.to_numpy())
+    sizes = labels.value_counts().sort_index()
+    summary = pd.DataFrame(
+        {
+            "cluster": sizes.index.astype(int),
+            "segment": [result.names[int(i)] for i in sizes.index],
+            "size": sizes.to_numpy(),
+            "share": (sizes / len(labels)).round(4).to_numpy(),
+        }
+    )
+    for column in result.features:
+        role = result.roles[column]
+        if role == "numeric":
+            means = groups[column].apply(lambda s: pd.to_numeric(s, errors="coerce").mean())
+            summary[f"mean_{column}"] = means.reindex(sizes.index).round(4).to_numpy()
+        elif role == "date":
+            means = groups[column].apply(lambda s: pd.to_datetime(s, errors="coerce").mean())
+            summary[f"mean_{column}"] = means.reindex(sizes.index).dt.strftime("%Y-%m-%d").to_numpy()
+        else:
+            modes = groups[column].agg(lambda s: s.mode().iloc[0] if s.notna().any() else None)
+            summary[f"top_{column}"] = modes.reindex(sizes.index).to_numpy()
+    return summary
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells a spreadsheet would run as a formula with a quote (OWASP's CSV injection advice)."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype.kind in "biufcmM":
+            continue
+        text = values.astype("object")
+        risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_PREFIXES))
+        if risky.any():
+            out[column] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """A frame as safe CSV text (formulas neutralised), as written to disk and downloaded in the app."""
+    return escape_formulas(frame).to_csv(index=False, lineterminator="\n")
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_record(result: SegmentationResult, source: dict[str, Any]) -> dict[str, Any]:
+    """The run.json content: configuration, input fingerprint, roles, outcome and library versions."""
+    selected = result.leaderboard[result.leaderboard["selected"]].iloc[0]
+    return {
+        "format": "segmentation-studio/run",
+        "version": 1,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": result.config.to_dict(),
+        "input": source,
+        "roles": result.roles,
+        "features": result.features,
+        "selected": {
+            "algorithm": selected["algorithm"],
+            "params": json.loads(selected["params"]),
+            "n_clusters": int(selected["n_clusters"]),
+            "silhouette": _plain(selected["silhouette"]),
+        },
+        "segments": {str(k): v for k, v in result.names.items()},
+        "libraries": library_versions(),
+    }
+
+
+def _plain(value: Any) -> Any:
+    return None if isinstance(value, float) and np.isnan(value) else float(value)
+
+
+def write_outputs(out_dir: str | Path, table: pd.DataFrame, result: SegmentationResult, source: dict[str, Any]) -> dict[str, Path]:
+    """Write the five files of a run into ``out_dir`` (created if needed); each file appears whole or not at all."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE)}
+    _atomic_write_text(paths[LABELLED_FILE], to_csv_text(labelled_customers(table, result)))
+    _atomic_write_text(paths[SEGMENTS_FILE], to_csv_text(segment_summary(table, result)))
+    _atomic_write_text(paths[LEADERBOARD_FILE], to_csv_text(result.leaderboard))
+    _atomic_write(paths[MODEL_FILE], lambda handle: joblib.dump(model_bundle(result), handle))
+    _atomic_write_text(paths[RUN_FILE], json.dumps(run_record(result, source), indent=2))
+    return paths
+
+
+def model_bundle(result: SegmentationResult) -> dict[str, Any]:
+    """What model.joblib holds: the fitted pipeline, the segment names and the configuration."""
+    return {
+        "format": "segmentation-studio/model",
+        "version": 1,
+        "segmenter": result.segmenter,
+        "names": dict(result.names),
+        "features": result.features,
+        "roles": result.roles,
+        "config": result.config.to_dict(),
+    }
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+

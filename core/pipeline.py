@@ -1,0 +1,116 @@
+"""One segmentation run from a table to a result: the function both the app and the command line call."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from core.config import RunConfig
+from core.errors import SegmentationError
+from core.roles import feature_columns, infer_roles
+from core.segmenter import CustomerSegmenter, Progress, ignore_progress
+
+
+@dataclass
+class SegmentationResult:
+    """What a run produces; everything the exports, figures and later predictions need.
+
+    Attributes:
+        config: the configuration that produced it.
+        roles: the role of every input column (inferred, then overridden).
+        features: the columns the model was fitted on.
+        segmenter: the fitted preprocessing and model.
+        labels: segment number of every input row, in input order.
+        names: readable name of each segment number.
+        embedding: 3D PCA coordinates of every row (float32), for the map.
+        explained_variance: share of variance each PCA axis explains.
+    """
+
+    config: RunConfig
+    roles: dict[str, str]
+    features: list[str]
+    segmenter: CustomerSegmenter
+    labels: np.ndarray
+    names: dict[int, str]
+    embedding: np.ndarray
+    explained_variance: list[float]
+
+    @property
+    def leaderboard(self) -> pd.DataFrame:
+        return self.segmenter.leaderboard_
+
+    def segment_names(self) -> np.ndarray:
+        """The name of each row's segment, in input order."""
+        lookup = np.array([self.names[i] for i in range(len(self.names))], dtype=object)
+        return lookup[self.labels]
+
+
+def resolve_roles(table: pd.DataFrame, config: RunConfig) -> tuple[dict[str, str], list[str]]:
+    """Infer every column's role, apply the analyst's overrides and pick the feature columns."""
+    roles = infer_roles(table)
+    unknown = [c for c in [*config.roles, *(config.columns or [])] if c not in roles]
+    if unknown:
+        raise SegmentationError(
+            f"Column(s) not in the data: {', '.join(unknown)}. Available: {', '.join(roles)}."
+        )
+    roles.update(config.roles)
+    features = feature_columns(roles, config.columns)
+    if not features:
+        chosen = config.columns or list(roles)
+        described = ", ".join(f"{c} ({roles[c]})" for c in chosen)
+        raise SegmentationError(
+            f"No usable feature column among: {described}. Choose numeric, categorical or date columns."
+        )
+    return roles, features
+
+
+def run_segmentation(
+    table: pd.DataFrame, config: RunConfig | None = None, progress: Progress | None = None
+) -> SegmentationResult:
+    """Segment a customer table.
+
+    Args:
+        table: the customers, one row each, as read by :func:`core.readers.read_table`.
+        config: the run's settings (defaults: every usable column, k from 2 to 10, seed 0).
+        progress: called with (fraction done, what is happening) as the run goes.
+
+    Raises:
+        SegmentationError: the table or the settings cannot give a segmentation.
+    """
+    config = config or RunConfig()
+    report = progress or ignore_progress
+    roles, features = resolve_roles(table, config)
+    segmenter = CustomerSegmenter(
+        roles={c: roles[c] for c in features},
+        k_min=config.k_min,
+        k_max=config.k_max,
+        metric_sample_size=config.metric_sample_size,
+        random_state=config.seed,
+    )
+    segmenter.fit(table, progress=lambda f, m: report(0.9 * f, m))
+    report(0.92, "Projecting customers for the map")
+    embedding, explained = _pca_embedding(segmenter.transform_features(table), config.seed)
+    names = {i: f"Segment {i + 1}" for i in range(segmenter.n_clusters_)}
+    report(1.0, f"Done: {segmenter.n_clusters_} segments")
+    return SegmentationResult(
+        config=config,
+        roles=roles,
+        features=features,
+        segmenter=segmenter,
+        labels=segmenter.labels_.astype(np.int32),
+        names=names,
+        embedding=embedding,
+        explained_variance=explained,
+    )
+
+
+def _pca_embedding(Z: np.ndarray, seed: int) -> tuple[np.ndarray, list[float]]:
+    n_components = min(3, Z.shape[1], len(Z))
+    pca = PCA(n_components=n_components, random_state=seed).fit(Z)
+    coords = pca.transform(Z).astype(np.float32)
+    if n_components < 3:  # pad so every view can draw three axes
+        coords = np.hstack([coords, np.zeros((len(Z), 3 - n_components), dtype=np.float32)])
+    explained = [float(v) for v in pca.explained_variance_ratio_] + [0.0] * (3 - n_components)
+    return coords, explained

@@ -1,0 +1,246 @@
+"""Read a customer table from whatever file an analyst brings, or say precisely why not.
+
+Delimited text is read as strings first and typed afterwards, so that zero-padded identifiers ("0001") keep their
+padding and one stray word in a numeric column does not turn the whole column into text.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from core.errors import SegmentationError
+
+TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".dat"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
+_SNIFF_BYTES = 256 * 1024
+_CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+_NA_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A", "?", "-"]
+_LEADING_ZERO = re.compile(r"^0\d+$")
+_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$|[A-Za-z]{3,9}")
+_DATE_NAME = re.compile(r"date|day|since|time", re.IGNORECASE)
+
+
+def read_table(source: str | Path | bytes, filename: str | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV/delimited text, Excel or Parquet file into a typed DataFrame.
+
+    Args:
+        source: a path, or the file's bytes (an upload).
+        filename: the name shown in messages and used for the format; defaults to the path's name.
+
+    Returns:
+        The table, with numeric, datetime and string columns.
+
+    Raises:
+        SegmentationError: the file is missing, empty, unreadable or of an unsupported format.
+    """
+    if isinstance(source, (bytes, bytearray)):
+        name = filename or "upload"
+        if not source:
+            raise SegmentationError(f"{name} is empty.")
+        opener = lambda: io.BytesIO(source)  # noqa: E731 - a fresh handle per attempt
+    else:
+        path = Path(source)
+        name = filename or path.name
+        if not path.is_file():
+            raise SegmentationError(f"{path} does not exist or is not a file.")
+        if path.stat().st_size == 0:
+            raise SegmentationError(f"{name} is empty.")
+        opener = lambda: open(path, "rb")  # noqa: E731
+
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES and suffix:
+        raise SegmentationError(
+            f"{name}: the format '{suffix}' is not supported; use CSV, TSV or other delimited text, "
+            "Excel (.xlsx) or Parquet."
+        )
+    if suffix in EXCEL_SUFFIXES:
+        table = _read_excel(opener, name)
+    elif suffix in PARQUET_SUFFIXES:
+        table = _read_parquet(opener, name)
+    else:
+        table = _read_delimited(opener, name)
+    if table.shape[1] == 0:
+        raise SegmentationError(f"{name} has no columns.")
+    if len(table) == 0:
+        raise SegmentationError(f"{name} has a header but no data rows.")
+    return table
+
+
+def _read_excel(opener, name: str) -> pd.DataFrame:
+    with opener() as handle:
+        try:
+            raw = pd.read_excel(handle, sheet_name=0)
+        except Exception as exc:  # openpyxl raises many types for a damaged workbook
+            raise SegmentationError(f"{name} could not be read as an Excel workbook ({exc}).") from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+    _check_column_names(list(raw.columns), name)
+    return coerce_types(raw)
+
+
+def _read_parquet(opener, name: str) -> pd.DataFrame:
+    with opener() as handle:
+        try:
+            table = pd.read_parquet(handle)
+        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+            raise SegmentationError(f"{name} could not be read as a Parquet file ({exc}).") from exc
+    table.columns = [str(c) for c in table.columns]
+    _check_column_names(list(table.columns), name)
+    return table
+
+
+def _read_delimited(opener, name: str) -> pd.DataFrame:
+    with opener() as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SegmentationError(f"{name} does not look like a text table: it contains binary data.")
+    encoding = detect_encoding(head)
+    text = head.decode(encoding, errors="replace")
+    if not text.strip():
+        raise SegmentationError(f"{name} is empty.")
+    lines = [line for line in text.splitlines()[:60] if line.strip()]
+    if len(head) == _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut in the middle
+    delimiter = sniff_delimiter(lines)
+    decimal = "," if delimiter == ";" and re.search(r"\d,\d", text) else "."
+
+    header = _header_names(lines[0], delimiter)
+    _check_column_names(header, name)
+    with opener() as handle:
+        stream = io.TextIOWrapper(handle, encoding=encoding, errors="strict", newline="")
+        try:
+            raw = pd.read_csv(
+                stream,
+                sep=r"\s+" if delimiter == " " else delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_values=_NA_VALUES,
+                skipinitialspace=True,
+                engine="python" if delimiter == " " else "c",
+            )
+        except UnicodeDecodeError as exc:
+            raise SegmentationError(
+                f"{name} mixes text encodings: it starts as {encoding} but byte {exc.start} of a later block "
+                "is not; save it as UTF-8 and upload it again."
+            ) from exc
+        except (pd.errors.ParserError, csv.Error) as exc:
+            raise SegmentationError(f"{name} could not be parsed as delimited text: {exc}") from exc
+        except pd.errors.EmptyDataError as exc:
+            raise SegmentationError(f"{name} is empty.") from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+    return coerce_types(raw, decimal=decimal)
+
+
+def detect_encoding(head: bytes) -> str:
+    """Name the encoding of a file from its first bytes: BOMs first, then strict UTF-8, then cp1252/Latin-1."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a multi-byte character cut by the sniffing window
+            return "utf-8"
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """Pick the delimiter that splits the first lines into the same number of fields most consistently.
+
+    Returns one of ``, ; TAB |``, or a single space meaning "runs of whitespace" (fixed-width exports).
+    """
+    best, best_score = ",", (0.0, 1)
+    for delimiter in _CANDIDATE_DELIMITERS:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        width, count = Counter(widths).most_common(1)[0]
+        score = (count / len(widths), width)
+        if width > 1 and score > best_score:
+            best, best_score = delimiter, score
+    if best_score[1] > 1:
+        return best
+    widths = [len(line.split()) for line in lines]
+    width, count = Counter(widths).most_common(1)[0]
+    return " " if width > 1 and count / len(widths) >= 0.9 else ","
+
+
+def _header_names(line: str, delimiter: str) -> list[str]:
+    if delimiter == " ":
+        return line.split()
+    return [name.strip() for name in next(csv.reader([line], delimiter=delimiter))]
+
+
+def _check_column_names(names: list[str], file_name: str) -> None:
+    duplicated = sorted({n for n in names if names.count(n) > 1 and n.strip()})
+    if duplicated:
+        raise SegmentationError(
+            f"{file_name} has duplicate column names: {', '.join(repr(n) for n in duplicated)}; "
+            "rename them so each column has its own name."
+        )
+
+
+def coerce_types(raw: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
+    """Turn string columns into numbers or dates where nearly every value parses; keep the rest as text."""
+    typed = {}
+    for column in raw.columns:
+        typed[column] = _coerce_column(raw[column], decimal)
+    return pd.DataFrame(typed, index=raw.index)
+
+
+def _coerce_column(values: pd.Series, decimal: str) -> pd.Series:
+    if values.dtype.kind in "biufcmM":
+        return values
+    text = values.astype("str").str.strip().where(values.notna())
+    present = text.dropna()
+    if present.empty:
+        return pd.Series(np.nan, index=values.index, dtype=float, name=values.name)
+    if present.str.match(_LEADING_ZERO).any():
+        return text  # codes and identifiers whose padding matters
+    candidate = text.str.replace(",", ".", regex=False) if decimal == "," else text
+    numbers = pd.to_numeric(candidate, errors="coerce")
+    if numbers.notna().sum() >= 0.98 * len(present):
+        if numbers.dropna().mod(1).eq(0).all() and numbers.dropna().abs().lt(2**53).all():
+            compact_dates = _compact_dates(text, str(values.name))
+            if compact_dates is not None:
+                return compact_dates
+            return numbers.astype("Int64") if numbers.isna().any() else numbers.astype("int64")
+        return numbers.astype(float)
+    sample = present.iloc[:200]
+    if sample.str.contains(_DATE_LIKE).mean() >= 0.9 and sample.str.contains(r"\d").mean() >= 0.9:
+        dates = _parse_dates(text)
+        if dates is not None and dates.notna().sum() >= 0.95 * len(present):
+            return dates
+    return text
+
+
+def _compact_dates(text: pd.Series, name: str) -> pd.Series | None:
+    """YYYYMMDD integers (common in exports) are dates when the column's name says so."""
+    if not _DATE_NAME.search(name) or not text.dropna().str.fullmatch(r"(19|20)\d{6}").all():
+        return None
+    dates = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+    return dates if dates.notna().sum() == text.notna().sum() else None
+
+
+def _parse_dates(text: pd.Series) -> pd.Series | None:
+    best = None
+    for dayfirst in (False, True):
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            continue
+        if best is None or parsed.notna().sum() > best.notna().sum():
+            best = parsed
+    return best
