@@ -1,0 +1,2 @@
+"""Callbacks, one module per page: thin translations of UI events into calls to core/."""
+from callbacks import data, segments  # noqa: F401

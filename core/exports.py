@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +16,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from core.atomic import atomic_write, atomic_write_text
 from core.pipeline import SegmentationResult
 
 LABELLED_FILE = "labelled_customers.csv"
@@ -137,11 +136,11 @@ def write_outputs(out_dir: str | Path, table: pd.DataFrame, result: Segmentation
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE)}
-    _atomic_write_text(paths[LABELLED_FILE], to_csv_text(labelled_customers(table, result)))
-    _atomic_write_text(paths[SEGMENTS_FILE], to_csv_text(segment_summary(table, result)))
-    _atomic_write_text(paths[LEADERBOARD_FILE], to_csv_text(result.leaderboard))
-    _atomic_write(paths[MODEL_FILE], lambda handle: joblib.dump(model_bundle(result), handle))
-    _atomic_write_text(paths[RUN_FILE], json.dumps(run_record(result, source), indent=2))
+    atomic_write_text(paths[LABELLED_FILE], to_csv_text(labelled_customers(table, result)))
+    atomic_write_text(paths[SEGMENTS_FILE], to_csv_text(segment_summary(table, result)))
+    atomic_write_text(paths[LEADERBOARD_FILE], to_csv_text(result.leaderboard))
+    atomic_write(paths[MODEL_FILE], lambda path: joblib.dump(model_bundle(result), path))
+    atomic_write_text(paths[RUN_FILE], json.dumps(run_record(result, source), indent=2))
     return paths
 
 
@@ -156,19 +155,3 @@ def model_bundle(result: SegmentationResult) -> dict[str, Any]:
         "roles": result.roles,
         "config": result.config.to_dict(),
     }
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-

@@ -212,7 +212,8 @@ def _coerce_column(values: pd.Series, decimal: str) -> pd.Series:
     candidate = text.str.replace(",", ".", regex=False) if decimal == "," else text
     numbers = pd.to_numeric(candidate, errors="coerce")
     if numbers.notna().sum() >= 0.98 * len(present):
-        if numbers.dropna().mod(1).eq(0).all() and numbers.dropna().abs().lt(2**53).all():
+        written_as_integers = not present.str.contains(f"[{re.escape(decimal)}eE]", regex=True).any()
+        if written_as_integers and numbers.dropna().abs().lt(2**53).all():
             compact_dates = _compact_dates(text, str(values.name))
             if compact_dates is not None:
                 return compact_dates

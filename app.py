@@ -1,0 +1,35 @@
+"""Segmentation Studio: the Dash app. `python app.py` serves it on http://127.0.0.1:8050; gunicorn serves `server`."""
+from __future__ import annotations
+
+import os
+
+import dash
+
+from dashboard import shell
+from dashboard.jobs import background_manager
+from dashboard.settings import load_settings
+from dashboard.vendor import BOOTSTRAP_URL, serve_bootstrap
+
+settings = load_settings()
+app = dash.Dash(
+    __name__,
+    use_pages=True,
+    title="Segmentation Studio",
+    external_stylesheets=[BOOTSTRAP_URL],
+    background_callback_manager=background_manager(settings),
+    suppress_callback_exceptions=True,
+)
+app.layout = shell.layout
+server = app.server
+# Uploads arrive base64-encoded inside a JSON request, about 4/3 of the file size.
+server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1.4 + 10) * 1024 * 1024
+serve_bootstrap(server)
+
+import callbacks  # noqa: E402,F401  (registers every page's callbacks)
+
+if __name__ == "__main__":
+    app.run(
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8050")),
+        debug=os.environ.get("SEGSTUDIO_DEBUG") == "1",
+    )

@@ -1,0 +1,24 @@
+"""Write files whole or not at all: a crash mid-write leaves the previous version in place."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+
+def atomic_write(target: str | Path, write: Callable[[Path], Any]) -> None:
+    """Call ``write`` on a temporary path beside ``target``, then rename it over ``target``."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(target: str | Path, text: str) -> None:
+    atomic_write(target, lambda path: path.write_text(text, encoding="utf-8", newline=""))

@@ -1,0 +1,38 @@
+"""Settings from the environment, with defaults that need no setup."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where projects live and how big an upload may be.
+
+    Attributes:
+        data_dir: projects and job state (SEGSTUDIO_DATA_DIR; default ~/.segmentation-studio).
+        max_upload_mb: largest accepted upload in megabytes (SEGSTUDIO_MAX_UPLOAD_MB; default 200).
+    """
+
+    data_dir: Path
+    max_upload_mb: int
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.data_dir / "sessions"
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("SEGSTUDIO_DATA_DIR") or Path.home() / ".segmentation-studio")
+    return Settings(
+        data_dir=data_dir.expanduser().resolve(),
+        max_upload_mb=int(os.environ.get("SEGSTUDIO_MAX_UPLOAD_MB", "200")),
+    )
+
+
+SETTINGS = load_settings()

@@ -1,0 +1,71 @@
+"""Turn DataFrames into AG Grid props: safe field names, JSON-friendly values, readable numbers."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def grid_props(frame: pd.DataFrame, header_tooltips: dict[str, str] | None = None) -> tuple[list[dict], list[dict]]:
+    """Return (rowData, columnDefs) for a frame.
+
+    Fields are positional (``c0``, ``c1`` ...) because AG Grid reads dots in a field name as nesting, and analysts'
+    column names contain dots, spaces and brackets.
+    """
+    tips = header_tooltips or {}
+    column_defs = []
+    for i, column in enumerate(frame.columns):
+        definition: dict[str, Any] = {"field": f"c{i}", "headerName": str(column)}
+        if column in tips:
+            definition["headerTooltip"] = tips[column]
+        if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+            definition["type"] = "numericColumn"
+        column_defs.append(definition)
+    rows = []
+    values = [_json_column(frame[c]) for c in frame.columns]
+    for r in range(len(frame)):
+        rows.append({f"c{i}": values[i][r] for i in range(len(values))})
+    return rows, column_defs
+
+
+def _json_column(values: pd.Series) -> list[Any]:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in values]
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        floats = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+        return [None if not np.isfinite(v) else (int(v) if float(v).is_integer() else float(v)) for v in floats]
+    return [_json_value(v) for v in values]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return None if pd.isna(value) else str(value)
+
+
+def profile_grid_frame(summary: pd.DataFrame) -> pd.DataFrame:
+    """A segment summary turned sideways: one row per measure, one column per segment, as marketing reads it."""
+    body = summary.drop(columns=["cluster"]).set_index("segment")
+    body["share"] = (body["share"] * 100).round(1)
+    body = body.rename(columns={"size": "customers", "share": "share of customers (%)"})
+    body.columns = [_measure_label(c) for c in body.columns]
+    sideways = body.T.map(_readable)
+    sideways.insert(0, "measure", sideways.index)
+    return sideways.reset_index(drop=True)
+
+
+def _measure_label(column: str) -> str:
+    for prefix, label in (("mean_", "average "), ("top_", "most common ")):
+        if column.startswith(prefix):
+            return label + column[len(prefix):]
+    return column
+
+
+def _readable(value: Any) -> str:
+    """Numbers with thousands separators and at most two decimals; everything else as text."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return "" if not np.isfinite(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)

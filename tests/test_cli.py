@@ -1,0 +1,131 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import pytest
+
+from core.cli import main
+from core.readers import read_table
+from tests.conftest import SHARED_FILES
+
+FILES = ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "model.joblib", "run.json"]
+LEADERBOARD = ["algorithm", "params", "n_clusters", "silhouette", "davies_bouldin", "calinski_harabasz",
+               "fit_seconds", "selected"]
+
+
+def read_raw(path):
+    """A CSV exactly as written, every cell as text, so the export can be compared with the input cell by cell."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def expected_summary_columns(run):
+    roles = run["roles"]
+    per_feature = [("top_" if roles[c] == "categorical" else "mean_") + c for c in run["features"]]
+    return ["cluster", "segment", "size", "share", *per_feature]
+
+
+@pytest.mark.parametrize("dataset", ["demo", "mall", "wholesale", "cc_general"])
+def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, dataset):
+    data = demo_csv if dataset == "demo" else SHARED_FILES[dataset]
+    out = tmp_path / "out"
+    assert main(["run", str(data), "--out", str(out), "--k", "2-6"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+
+    original = read_table(data)
+    labelled = read_table(out / "labelled_customers.csv")
+    assert list(labelled.columns) == [*original.columns, "cluster", "segment"]
+    pd.testing.assert_frame_equal(labelled[original.columns], original)  # every row and value, in input order
+    clusters = labelled["cluster"].astype(int)
+    assert (labelled["segment"] == "Segment " + (clusters + 1).astype(str)).all()
+
+    run = json.loads((out / "run.json").read_text())
+    segments = pd.read_csv(out / "segments.csv")
+    assert list(segments.columns) == expected_summary_columns(run)
+    assert segments["size"].sum() == len(original)
+    assert segments["share"].sum() == pytest.approx(1.0, abs=1e-3)
+    assert sorted(segments["cluster"]) == sorted(clusters.unique())
+
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert list(board.columns) == LEADERBOARD
+    assert board["n_clusters"].tolist() == [2, 3, 4, 5, 6]
+    assert board["selected"].sum() == 1
+    assert board.loc[board["selected"], "n_clusters"].item() == clusters.nunique()
+
+    assert run["input"]["rows"] == len(original)
+    assert len(run["input"]["sha256"]) == 64
+    assert run["config"]["k_min"] == 2 and run["config"]["k_max"] == 6
+    assert {"pandas", "scikit-learn", "numpy", "python"} <= set(run["libraries"])
+    bundle = joblib.load(out / "model.joblib")
+    assert (bundle["segmenter"].predict(original) == clusters).all()
+
+
+def test_ids_are_excluded_from_features_but_kept(tmp_path, demo_csv):
+    out = tmp_path / "out"
+    assert main(["run", str(demo_csv), "--out", str(out), "--columns", "customer_id,income,fashion_spend",
+                 "--k", "2-5"]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["features"] == ["income", "fashion_spend"]
+    assert "customer_id" in read_raw(out / "labelled_customers.csv").columns
+
+
+def test_config_round_trip_reproduces_labels(tmp_path, demo_csv):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["run", str(demo_csv), "--out", str(first), "--columns", "income,electronics_spend,channel",
+                 "--k", "3-7", "--seed", "11"]) == 0
+    assert main(["run", str(demo_csv), "--config", str(first / "run.json"), "--out", str(second)]) == 0
+    a, b = (read_raw(d / "labelled_customers.csv") for d in (first, second))
+    assert a["cluster"].tolist() == b["cluster"].tolist()
+    assert json.loads((second / "run.json").read_text())["config"] == json.loads((first / "run.json").read_text())[
+        "config"]
+
+
+def test_roles_file_overrides_inferred_roles(tmp_path, demo_csv):
+    roles = tmp_path / "roles.json"
+    roles.write_text(json.dumps({"visits_per_month": "categorical"}))
+    out = tmp_path / "out"
+    assert main(["run", str(demo_csv), "--out", str(out), "--roles", str(roles), "--k", "2-4"]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["roles"]["visits_per_month"] == "categorical"
+    assert run["config"]["roles"] == {"visits_per_month": "categorical"}
+
+
+def bad_inputs(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    ids_only = tmp_path / "ids.csv"
+    ids_only.write_text("customer_id\n" + "\n".join(f"C{i}" for i in range(50)) + "\n")
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("x,y\n1,2\n3,4\n5,1\n")
+    return {
+        "missing file": ([str(tmp_path / "absent.csv")], "absent.csv does not exist"),
+        "empty file": ([str(empty)], "empty.csv is empty"),
+        "no usable columns": ([str(ids_only)], "No usable feature column"),
+        "fewer rows than clusters": ([str(tiny), "--k", "5-8"], "3 rows, fewer than the 5 segments"),
+        "bad k": ([str(tiny), "--k", "ten"], "--k expects a range like 2-10"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing file", "empty file", "no usable columns", "fewer rows than clusters",
+                                  "bad k"])
+def test_bad_input_exits_2_with_one_clear_line(tmp_path, case):
+    args, message = bad_inputs(tmp_path)[case]
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", "run", *args, "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("segment: error:") and message in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_console_script_is_installed(tmp_path, demo_csv):
+    segment = str(Path(sys.executable).parent / "segment")
+    done = subprocess.run([segment, "run", str(demo_csv), "--out", str(tmp_path / "o"), "--k", "4"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "into 4 segments" in done.stdout
