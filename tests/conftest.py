@@ -51,9 +51,36 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+class LiveServer(str):
+    """The server's base URL (usable as a string), plus its process id."""
+
+    def __new__(cls, url: str, pid: int) -> LiveServer:
+        server = super().__new__(cls, url)
+        server.pid = pid
+        return server
+
+    def job_processes(self) -> list:
+        """Background-job processes: children of the gunicorn workers (which are children of the arbiter)."""
+        import psutil
+
+        workers = psutil.Process(self.pid).children()
+        jobs = [job for worker in workers for job in worker.children(recursive=True)]
+        alive = []
+        for job in jobs:
+            try:
+                if job.status() != psutil.STATUS_ZOMBIE:  # a finished job nobody has reaped yet
+                    alive.append(job)
+            except psutil.NoSuchProcess:
+                pass
+        return alive
+
+
 @pytest.fixture()
 def live_server(tmp_path: Path):
-    """The app served by gunicorn (as an operator would run it) on a free local port; yields its base URL."""
+    """The app served by gunicorn (as an operator would run it) on a free local port.
+
+    Yields a :class:`LiveServer`: its base URL, and a way to see the background jobs it is running.
+    """
     port = _free_port()
     log = open(tmp_path / "server.log", "w+")
     env = {**os.environ, "SEGSTUDIO_DATA_DIR": str(tmp_path / "server-data")}
@@ -73,7 +100,7 @@ def live_server(tmp_path: Path):
             log.seek(0)
             pytest.fail(f"the app server did not start:\n{log.read()}")
         time.sleep(0.3)
-    yield url
+    yield LiveServer(url, process.pid)
     process.terminate()
     process.wait(timeout=20)
     log.seek(0)
