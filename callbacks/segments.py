@@ -1,48 +1,80 @@
-"""Segments page callbacks: run the engine as a background job, show its result, download the labelled file."""
+"""Segments page callbacks: run the engine as a background job, show and compare its result, download."""
 from __future__ import annotations
 
 import time
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from core.algorithms import ALGORITHMS
 from core.config import RunConfig
 from core.errors import SegmentationError
 from core.exports import LABELLED_FILE, labelled_customers, segment_summary, to_csv_text
-from core.pipeline import run_segmentation
+from core.pipeline import choose_model, run_segmentation
+from core.quality import UNSTABLE_BELOW
 from dashboard import ids
-from dashboard.figures import scatter_3d
+from dashboard.controls import PARAM_TYPE, parameters_from_controls
+from dashboard.figures import (
+    agreement_figure,
+    elbow_figure,
+    k_distance_figure,
+    metrics_figure,
+    scatter_3d,
+    stability_figure,
+)
 from dashboard.session import checked
 from dashboard.store import project_store
-from dashboard.tables import grid_props, profile_grid_frame
+from dashboard.tables import grid_props, leaderboard_frame, profile_grid_frame
+
+HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
 
 
 @callback(
     Output(ids.RESULT_TOKEN, "data"),
     Output(ids.RUN_STATUS, "children"),
     Input(ids.RUN_BUTTON, "n_clicks"),
+    Input(ids.USE_ROW_BUTTON, "n_clicks"),
     State(ids.K_RANGE, "value"),
+    State(ids.ALGORITHMS, "value"),
+    State(ids.CRITERION, "value"),
+    State({"type": PARAM_TYPE, "algorithm": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_TYPE, "algorithm": ALL, "name": ALL}, "id"),
+    State(ids.LEADERBOARD, "selectedRows"),
     State(ids.SESSION, "data"),
     background=True,
     progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS, "label")],
     running=[
         (Output(ids.RUN_BUTTON, "disabled"), True, False),
+        (Output(ids.USE_ROW_BUTTON, "disabled"), True, False),
         (Output(ids.CANCEL_BUTTON, "disabled"), False, True),
     ],
     cancel=[Input(ids.CANCEL_BUTTON, "n_clicks")],
     prevent_initial_call=True,
 )
-def run_job(set_progress, n_clicks: int, k_range: list[int], session_id: str):
-    """Fit the segmentation on the session's table and chosen columns; store the result server-side."""
+def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion, param_values, param_ids,
+            selected_rows, session_id):
+    """Fit every chosen algorithm on the session's table and columns (or switch to the leaderboard row the analyst
+    picked), and store the result server-side."""
     store = project_store()
     session_id = checked(session_id)
     set_progress((0, "Starting"))
+    report = lambda f, m: set_progress((round(100 * f), m))  # noqa: E731
     try:
-        config = RunConfig(columns=store.selection(session_id), k_min=int(k_range[0]), k_max=int(k_range[1]))
-        result = run_segmentation(
-            store.table(session_id), config, progress=lambda f, m: set_progress((round(100 * f), m))
-        )
+        if ctx.triggered_id == ids.USE_ROW_BUTTON:
+            result = store.result(session_id)
+            if result is None or not selected_rows:
+                raise SegmentationError("Select a row of the model comparison first.")
+            result = choose_model(store.table(session_id), result, int(selected_rows[0]["row"]), report)
+        else:
+            config = RunConfig(
+                columns=store.selection(session_id),
+                k_min=int(k_range[0]),
+                k_max=int(k_range[1]),
+                algorithms=list(algorithms or []),
+                params=parameters_from_controls(param_values, param_ids, algorithms or []),
+                criterion=criterion,
+            )
+            result = run_segmentation(store.table(session_id), config, progress=report)
     except SegmentationError as exc:
         set_progress((0, ""))
         return no_update, dbc.Alert([html.Strong("Could not segment. "), str(exc)], color="danger")
@@ -52,7 +84,20 @@ def run_job(set_progress, n_clicks: int, k_range: list[int], session_id: str):
 
 
 @callback(
-    Output(ids.RESULT_AREA, "children"),
+    Output(ids.RESULT_EMPTY, "children"),
+    Output(ids.RESULT_AREA, "style"),
+    Output(ids.RESULT_HEADLINE, "children"),
+    Output(ids.SCATTER, "figure"),
+    Output(ids.SEGMENT_GRID, "rowData"),
+    Output(ids.SEGMENT_GRID, "columnDefs"),
+    Output(ids.LEADERBOARD, "rowData"),
+    Output(ids.LEADERBOARD, "columnDefs"),
+    Output(ids.ELBOW, "figure"),
+    Output(ids.METRICS, "figure"),
+    Output(ids.STABILITY, "figure"),
+    Output(ids.AGREEMENT, "figure"),
+    Output(ids.K_DISTANCE, "figure"),
+    Output(ids.K_DISTANCE_BOX, "style"),
     Input(ids.RESULT_TOKEN, "data"),
     State(ids.SESSION, "data"),
 )
@@ -62,57 +107,34 @@ def show_result(_token: float | None, session_id: str):
     session_id = checked(session_id)
     result = store.result(session_id)
     if result is None:
-        return dbc.Alert(
-            "No segmentation yet. Choose the columns on the Data page, then press Run segmentation.",
-            color="info",
+        empty = dbc.Alert(
+            "No segmentation yet. Choose the columns on the Data page, then press Run segmentation.", color="info"
         )
+        return (empty, HIDDEN, *([no_update] * 11), HIDDEN)
     table = store.table(session_id)
-    rows, column_defs = grid_props(profile_grid_frame(segment_summary(table, result)))
-    column_defs[0].update(pinned="left", minWidth=190)
-    chosen = result.leaderboard[result.leaderboard["selected"]].iloc[0]
+    segmenter = result.segmenter
+    board = result.leaderboard
+    chosen = board[board["selected"]].iloc[0]
     headline = (
-        f"{result.segmenter.n_clusters_} segments of {len(table):,} customers from {len(result.features)} "
-        f"features · KMeans · silhouette {chosen['silhouette']:.3f}"
+        f"{segmenter.n_clusters_} segments of {len(table):,} customers from {len(result.features)} features · "
+        f"{ALGORITHMS[chosen['algorithm']].label} (leaderboard row {int(chosen.name)}) · "
+        f"{result.config.criterion.replace('_', '-')} "
+        f"{chosen[result.config.criterion]:.3f}"
     )
-    return html.Div(
-        [
-            dbc.Alert(headline, color="success", className="mb-3 result-headline"),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        dbc.Card(dcc.Graph(id=ids.SCATTER, figure=scatter_3d(result, table),
-                                           config={"displaylogo": False})),
-                        lg=7,
-                    ),
-                    dbc.Col(
-                        dbc.Card(
-                            [
-                                dbc.CardHeader(
-                                    [
-                                        html.Strong("Segment profiles"),
-                                        dbc.Button("Download labelled customers (CSV)", id=ids.DOWNLOAD_BUTTON,
-                                                   color="primary", size="sm", className="float-end"),
-                                    ]
-                                ),
-                                dbc.CardBody(
-                                    dag.AgGrid(
-                                        id=ids.SEGMENT_GRID,
-                                        rowData=rows,
-                                        columnDefs=column_defs,
-                                        defaultColDef={"resizable": True, "sortable": True, "minWidth": 110},
-                                        className="ag-theme-alpine",
-                                        style={"height": "470px"},
-                                    ),
-                                    className="p-0",
-                                ),
-                            ]
-                        ),
-                        lg=5,
-                    ),
-                ],
-                className="g-3",
-            ),
-        ]
+    unstable = [result.names[s] for s, j in (segmenter.stability_.per_segment.items() if segmenter.stability_
+                                            else []) if j < UNSTABLE_BELOW]
+    if unstable:
+        headline += f" · unstable under resampling: {', '.join(unstable)}"
+    profile_rows, profile_cols = grid_props(profile_grid_frame(segment_summary(table, result)))
+    profile_cols[0].update(pinned="left", minWidth=190)
+    board_rows, board_cols = grid_props(leaderboard_frame(board))
+    k_distance = segmenter.k_distance_
+    k_figure = (k_distance_figure(k_distance["distances"], k_distance["eps"], k_distance["min_samples"])
+                if k_distance else no_update)
+    return (
+        None, SHOWN, headline, scatter_3d(result, table), profile_rows, profile_cols, board_rows, board_cols,
+        elbow_figure(board), metrics_figure(board), stability_figure(result), agreement_figure(segmenter.agreement_),
+        k_figure, SHOWN if k_distance else HIDDEN,
     )
 
 

@@ -1,6 +1,8 @@
 """The `segment` command: the engine headless, for batch jobs and large tables.
 
     segment run DATA --out DIR [--columns A,B,C] [--k 2-10] [--seed 0] [--roles FILE.json] [--config run.json]
+                [--algorithms kmeans,gmm,hdbscan] [--params FILE.json] [--criterion silhouette] [--select ROW]
+    segment algorithms          (lists the algorithms and their parameters)
 
 Bad input exits with status 2 and one line on stderr; nothing the user can cause prints a traceback.
 """
@@ -12,11 +14,14 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from core.config import RunConfig, parse_k_range
+from core.algorithms import ALGORITHMS
+from core.config import DEFAULT_ALGORITHMS, RunConfig, parse_k_range
 from core.errors import SegmentationError
 from core.exports import sha256_file, write_outputs
 from core.pipeline import run_segmentation
+from core.quality import UNSTABLE_BELOW
 from core.readers import read_table
+from core.segmenter import CRITERIA
 
 EXIT_BAD_INPUT = 2
 
@@ -33,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--roles", help="JSON file mapping column names to roles, overriding the inferred ones")
     run.add_argument("--config", help="run.json of an earlier run: reuse its settings (flags given here win)")
+    run.add_argument("--algorithms", help=f"comma-separated algorithms to try (default {','.join(DEFAULT_ALGORITHMS)}); "
+                     "see `segment algorithms`")
+    run.add_argument("--params", help='JSON file of parameters per algorithm, e.g. {"gmm": {"covariance_type": "diag"}}')
+    run.add_argument("--criterion", choices=list(CRITERIA), help="how the best candidate is chosen (default silhouette)")
+    run.add_argument("--select", type=int, help="use this leaderboard row instead of the automatic choice")
+    commands.add_parser("algorithms", help="list the algorithms and their parameters")
     return parser
 
 
@@ -41,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "algorithms":
+            print(describe_algorithms())
+            return 0
     except SegmentationError as exc:
         print(f"segment: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -64,6 +78,18 @@ def _run(args: argparse.Namespace) -> int:
         settings["k_min"], settings["k_max"] = parse_k_range(args.k)
     if args.seed is not None:
         settings["seed"] = args.seed
+    if args.algorithms is not None:
+        settings["algorithms"] = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+        settings.setdefault("params", {})
+        settings["params"] = {k: v for k, v in settings["params"].items() if k in settings["algorithms"]}
+    if args.params is not None:
+        settings["params"] = _load_json(args.params, "parameters file")
+        if not isinstance(settings["params"], dict) or not all(isinstance(v, dict) for v in settings["params"].values()):
+            raise SegmentationError(f"{args.params}: the parameters file must map algorithm names to parameter objects.")
+    if args.criterion is not None:
+        settings["criterion"] = args.criterion
+    if args.select is not None:
+        settings["select"] = args.select
     if args.roles is not None:
         settings["roles"] = _load_json(args.roles, "roles file")
         if not isinstance(settings["roles"], dict):
@@ -88,11 +114,29 @@ def _run(args: argparse.Namespace) -> int:
     chosen = board[board["selected"]].iloc[0]
     print(
         f"Segmented {len(table):,} customers on {len(result.features)} features into {result.segmenter.n_clusters_} "
-        f"segments (KMeans, silhouette {chosen['silhouette']:.3f})."
+        f"segments ({ALGORITHMS[chosen['algorithm']].label}, row {int(chosen.name)} of the leaderboard, "
+        f"silhouette {chosen['silhouette']:.3f})."
     )
+    unstable = [str(s) for s, j in (result.segmenter.stability_.per_segment.items()
+                                     if result.segmenter.stability_ else []) if j < UNSTABLE_BELOW]
+    if unstable:
+        print(f"  warning: segment(s) {', '.join(unstable)} are unstable under resampling (Jaccard < {UNSTABLE_BELOW}).")
     for path in paths.values():
         print(f"  wrote {path}")
     return 0
+
+
+def describe_algorithms() -> str:
+    """The algorithms and their parameters, as `segment algorithms` prints them."""
+    lines = []
+    for spec in ALGORITHMS.values():
+        swept = {"k": "the number of segments (--k)", "min_cluster_size": "the minimum segment size (0.5-5% of rows)",
+                 "eps": "the radius eps (around the knee of the k-distance curve)"}[spec.sweep]
+        lines.append(f"{spec.key}: {spec.label}. {spec.help} Sweeps {swept}.")
+        for p in spec.params:
+            bounds = f"one of {', '.join(p.choices)}" if p.kind == "choice" else f"{p.kind} {p.low:,g}..{p.high:,}"
+            lines.append(f"    {p.name} ({bounds}; default {p.default}): {p.help}")
+    return "\n".join(lines)
 
 
 def _load_json(path: str, what: str) -> dict:

@@ -4,8 +4,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from core.algorithms import ALGORITHMS
 from core.errors import SegmentationError
 from core.roles import ROLES
+
+DEFAULT_ALGORITHMS = ("kmeans", "gmm", "hdbscan")
 
 
 @dataclass
@@ -18,7 +21,13 @@ class RunConfig:
         k_min: smallest number of segments to try.
         k_max: largest number of segments to try.
         seed: seed for every random step.
+        algorithms: the algorithms to try (keys of core.algorithms.ALGORITHMS).
+        params: per algorithm, parameters that differ from the defaults.
+        criterion: how the best candidate is chosen (silhouette, davies_bouldin, calinski_harabasz, dbcv,
+            stability).
+        select: a leaderboard row chosen by hand instead of the automatic choice.
         metric_sample_size: rows used for the quality metrics on large tables.
+        n_bootstrap: refits used to measure the chosen model's stability.
     """
 
     columns: list[str] | None = None
@@ -26,7 +35,12 @@ class RunConfig:
     k_min: int = 2
     k_max: int = 10
     seed: int = 0
+    algorithms: list[str] = field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    criterion: str = "silhouette"
+    select: int | None = None
     metric_sample_size: int = 10_000
+    n_bootstrap: int = 10
 
     def __post_init__(self) -> None:
         bad = {c: r for c, r in self.roles.items() if r not in ROLES}
@@ -35,6 +49,15 @@ class RunConfig:
             raise SegmentationError(
                 f"Unknown role '{role}' for column '{column}'; use one of: {', '.join(ROLES)}."
             )
+        unknown = [a for a in self.algorithms if a not in ALGORITHMS]
+        if unknown or not self.algorithms:
+            raise SegmentationError(
+                f"Unknown algorithm(s): {', '.join(unknown) or 'none chosen'}; choose from: {', '.join(ALGORITHMS)}."
+            )
+        for algorithm, given in self.params.items():
+            if algorithm not in self.algorithms:
+                raise SegmentationError(f"Parameters given for '{algorithm}', which is not among the algorithms run.")
+            ALGORITHMS[algorithm].validate(given)
         if not 2 <= self.k_min <= self.k_max:
             raise SegmentationError(
                 f"The range of segments must satisfy 2 <= min <= max; got {self.k_min}-{self.k_max}."

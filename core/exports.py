@@ -18,40 +18,49 @@ import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
 from core.pipeline import SegmentationResult
+from core.quality import UNSTABLE_BELOW
 
 LABELLED_FILE = "labelled_customers.csv"
 SEGMENTS_FILE = "segments.csv"
 LEADERBOARD_FILE = "leaderboard.csv"
 MODEL_FILE = "model.joblib"
 RUN_FILE = "run.json"
-OUTPUT_COLUMNS = ("cluster", "segment")
+OUTPUT_COLUMNS = ("cluster", "segment", "meta_cluster")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
 
 
 def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
-    """Every input row and column, in input order, plus ``cluster`` and ``segment``.
+    """Every input row and column, in input order, plus ``cluster`` (-1: unassigned), ``segment`` and
+    ``meta_cluster`` (the consensus across models).
 
-    An input column already called ``cluster`` or ``segment`` (a re-run on an export) is kept as ``<name>_input``.
+    An input column already called like an output column (a re-run on an export) is kept as ``<name>_input``.
     """
     out = table.rename(columns={c: f"{c}_input" for c in OUTPUT_COLUMNS if c in table.columns})
     out["cluster"] = result.labels
     out["segment"] = result.segment_names()
+    out["meta_cluster"] = result.segmenter.meta_labels_
     return out
 
 
 def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
-    """One row per segment: ``cluster``, ``segment``, ``size``, ``share``, then ``mean_<feature>`` for numeric and
-    date features and ``top_<feature>`` (the most common value) for categorical ones."""
+    """One row per segment: ``cluster``, ``segment``, ``size``, ``share``, ``stability`` (bootstrap Jaccard),
+    ``trusted`` (stability >= 0.6), then ``mean_<feature>`` for numeric and date features and ``top_<feature>`` (the
+    most common value) for categorical ones. Unassigned customers, if any, come last as cluster -1."""
     labels = pd.Series(result.labels, index=table.index)
     groups = table[result.features].groupby(labels.to_numpy())
-    sizes = labels.value_counts().sort_index()
+    sizes = labels.value_counts()
+    sizes = sizes.reindex(sorted(sizes.index, key=lambda c: (c < 0, c)))
+    stability = result.segmenter.stability_
+    per_segment = stability.per_segment if stability is not None else {}
     summary = pd.DataFrame(
         {
             "cluster": sizes.index.astype(int),
             "segment": [result.names[int(i)] for i in sizes.index],
             "size": sizes.to_numpy(),
             "share": (sizes / len(labels)).round(4).to_numpy(),
+            "stability": [round(per_segment[i], 4) if i in per_segment else np.nan for i in sizes.index],
+            "trusted": [bool(per_segment[i] >= UNSTABLE_BELOW) if i in per_segment else False for i in sizes.index],
         }
     )
     for column in result.features:
@@ -108,6 +117,7 @@ def library_versions() -> dict[str, str]:
 def run_record(result: SegmentationResult, source: dict[str, Any]) -> dict[str, Any]:
     """The run.json content: configuration, input fingerprint, roles, outcome and library versions."""
     selected = result.leaderboard[result.leaderboard["selected"]].iloc[0]
+    segmenter = result.segmenter
     return {
         "format": "segmentation-studio/run",
         "version": 1,
@@ -121,6 +131,12 @@ def run_record(result: SegmentationResult, source: dict[str, Any]) -> dict[str, 
             "params": json.loads(selected["params"]),
             "n_clusters": int(selected["n_clusters"]),
             "silhouette": _plain(selected["silhouette"]),
+            "criterion": result.config.criterion,
+        },
+        "consensus": {
+            "leaderboard_rows": [int(i) for i in segmenter.consensus_rows_],
+            "n_meta_clusters": int(len(np.unique(segmenter.meta_labels_))),
+            "agreement_ari": segmenter.agreement_.round(4).to_dict(),
         },
         "segments": {str(k): v for k, v in result.names.items()},
         "libraries": library_versions(),

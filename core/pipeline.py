@@ -1,7 +1,7 @@
 """One segmentation run from a table to a result: the function both the app and the command line call."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,10 @@ from core.config import RunConfig
 from core.errors import SegmentationError
 from core.roles import feature_columns, infer_roles
 from core.segmenter import CustomerSegmenter, Progress, ignore_progress
+
+
+NOISE = -1
+NOISE_NAME = "Unassigned"
 
 
 @dataclass
@@ -42,9 +46,10 @@ class SegmentationResult:
         return self.segmenter.leaderboard_
 
     def segment_names(self) -> np.ndarray:
-        """The name of each row's segment, in input order."""
-        lookup = np.array([self.names[i] for i in range(len(self.names))], dtype=object)
-        return lookup[self.labels]
+        """The name of each row's segment, in input order ("Unassigned" for noise)."""
+        segments = sorted(k for k in self.names if k >= 0)
+        lookup = np.array([self.names[i] for i in segments] + [NOISE_NAME], dtype=object)
+        return lookup[np.where(self.labels >= 0, self.labels, len(segments))]
 
 
 def resolve_roles(table: pd.DataFrame, config: RunConfig) -> tuple[dict[str, str], list[str]]:
@@ -84,15 +89,19 @@ def run_segmentation(
     roles, features = resolve_roles(table, config)
     segmenter = CustomerSegmenter(
         roles={c: roles[c] for c in features},
+        algorithms=tuple(config.algorithms),
+        params=config.params,
         k_min=config.k_min,
         k_max=config.k_max,
+        criterion=config.criterion,
+        select=config.select,
         metric_sample_size=config.metric_sample_size,
+        n_bootstrap=config.n_bootstrap,
         random_state=config.seed,
     )
     segmenter.fit(table, progress=lambda f, m: report(0.9 * f, m))
     report(0.92, "Projecting customers for the map")
     embedding, explained = _pca_embedding(segmenter.transform_features(table), config.seed)
-    names = {i: f"Segment {i + 1}" for i in range(segmenter.n_clusters_)}
     report(1.0, f"Done: {segmenter.n_clusters_} segments")
     return SegmentationResult(
         config=config,
@@ -100,9 +109,31 @@ def run_segmentation(
         features=features,
         segmenter=segmenter,
         labels=segmenter.labels_.astype(np.int32),
-        names=names,
+        names=default_names(segmenter.labels_),
         embedding=embedding,
         explained_variance=explained,
+    )
+
+
+def default_names(labels: np.ndarray) -> dict[int, str]:
+    """'Segment 1', 'Segment 2' ... by size, and 'Unassigned' for noise."""
+    names = {i: f"Segment {i + 1}" for i in range(int(labels.max()) + 1)}
+    if (labels < 0).any():
+        names[NOISE] = NOISE_NAME
+    return names
+
+
+def choose_model(
+    table: pd.DataFrame, result: SegmentationResult, row: int, progress: Progress | None = None
+) -> SegmentationResult:
+    """Make another leaderboard row the chosen model; the features, map and consensus stay as they were."""
+    segmenter = result.segmenter.choose(table, row, progress)
+    return replace(
+        result,
+        config=replace(result.config, select=row),
+        segmenter=segmenter,
+        labels=segmenter.labels_.astype(np.int32),
+        names=default_names(segmenter.labels_),
     )
 
 

@@ -1,4 +1,5 @@
-"""The customer segmenter: preprocessing plus a KMeans sweep over k, with the best k chosen by silhouette.
+"""The customer segmenter: preprocessing, a sweep over algorithms and their parameters, a documented choice of the
+best candidate, a consensus across models, and the stability of the chosen segments.
 
 It follows scikit-learn's conventions (parameters in the constructor, fitted state with a trailing underscore), so
 it can be saved with joblib, reloaded and used to assign new customers.
@@ -7,28 +8,43 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sklearn.utils.validation import check_is_fitted
 
+from core.algorithms import AlgorithmSpec, fit_labels, get_algorithm, k_distances, knee_index, sweep_values
+from core.consensus import agreement_matrix, consensus_labels
 from core.errors import SegmentationError
 from core.preprocess import build_preprocessor
+from core.quality import (
+    Stability,
+    bootstrap_stability,
+    geometric_metrics,
+    segment_shares,
+    within_sum_of_squares,
+)
 from core.roles import FEATURE_ROLES
 
 Progress = Callable[[float, str], None]
 LEADERBOARD_COLUMNS = [
-    "algorithm", "params", "n_clusters", "silhouette", "davies_bouldin", "calinski_harabasz", "fit_seconds",
-    "selected",
+    "algorithm", "params", "n_clusters", "noise_share", "smallest_share", "largest_share", "silhouette",
+    "davies_bouldin", "calinski_harabasz", "dbcv", "stability", "inertia", "fit_seconds", "fit_rows", "assignment",
+    "note", "selected",
 ]
-# A solution where one segment holds nearly everyone, or a segment is a handful of customers, is not a segmentation
-# an analyst can use, however good its silhouette; such candidates are only chosen when nothing else is left.
-MAX_LARGEST_SHARE = 0.95
+# Which way is better for each selection criterion.
+CRITERIA = {"silhouette": "max", "davies_bouldin": "min", "calinski_harabasz": "max", "dbcv": "max",
+            "stability": "max"}
+# Guards against solutions an analyst cannot use, however good their score: one segment holding nearly everyone,
+# a segment of a handful of customers, or most customers left unassigned. Such candidates are chosen only when
+# nothing else is left.
+MAX_LARGEST_SHARE = 0.9
 MIN_SMALLEST_SHARE = 0.005
+MAX_NOISE_SHARE = 0.5
+QUICK_BOOTSTRAPS = 3
+QUICK_STABILITY_ROWS = 2_000
 
 
 def ignore_progress(fraction: float, message: str) -> None:
@@ -36,90 +52,227 @@ def ignore_progress(fraction: float, message: str) -> None:
 
 
 class CustomerSegmenter(ClusterMixin, BaseEstimator):
-    """Preprocess customer columns and cluster them with KMeans, choosing k by silhouette.
+    """Preprocess customer columns, fit every candidate model, keep the best and measure how far to trust it.
 
     Args:
         roles: role of each feature column (``numeric``, ``categorical`` or ``date``).
-        k_min: smallest number of segments to try.
+        algorithms: keys of :data:`core.algorithms.ALGORITHMS` to try.
+        params: per algorithm, parameters that differ from the defaults.
+        k_min: smallest number of segments to try (k-based algorithms).
         k_max: largest number of segments to try.
-        metric_sample_size: the metrics are computed on a random sample of at most this many rows, since a full
-            silhouette costs O(n^2).
-        n_init: KMeans restarts per k.
+        criterion: how the best candidate is chosen (see :func:`select_best`).
+        select: a leaderboard row to use instead of the automatic choice.
+        metric_sample_size: metrics use a stratified sample of at most this many rows.
+        n_bootstrap: refits used to measure the chosen model's stability (0 to skip).
+        stability_sample_size: customers evaluated in the stability refits.
         random_state: seed for every random step.
     """
 
     def __init__(
         self,
         roles: dict[str, str] | None = None,
+        algorithms: tuple[str, ...] | list[str] = ("kmeans",),
+        params: dict[str, dict[str, Any]] | None = None,
         k_min: int = 2,
         k_max: int = 10,
+        criterion: str = "silhouette",
+        select: int | None = None,
         metric_sample_size: int = 10_000,
-        n_init: int = 3,
+        n_bootstrap: int = 10,
+        stability_sample_size: int = 5_000,
         random_state: int = 0,
     ) -> None:
         self.roles = roles
+        self.algorithms = algorithms
+        self.params = params
         self.k_min = k_min
         self.k_max = k_max
+        self.criterion = criterion
+        self.select = select
         self.metric_sample_size = metric_sample_size
-        self.n_init = n_init
+        self.n_bootstrap = n_bootstrap
+        self.stability_sample_size = stability_sample_size
         self.random_state = random_state
 
+    # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, y=None, progress: Progress | None = None) -> CustomerSegmenter:
-        """Fit the preprocessing and every candidate KMeans, then keep the best one."""
+        """Fit the preprocessing and every candidate, choose one, then build the consensus and stability."""
         report = progress or ignore_progress
         features = self._check_input(X)
+        plan = self._plan()
         report(0.02, "Preparing features")
         self.preprocessor_ = build_preprocessor(self.roles_)
         Z = self.preprocessor_.fit_transform(features).to_numpy(dtype=np.float64)
         if not np.isfinite(Z).all():
             raise SegmentationError("Some feature values are infinite; remove or cap them before segmenting.")
-        rng = np.random.default_rng(self.random_state)
-        sample = (
-            np.sort(rng.choice(len(Z), self.metric_sample_size, replace=False))
-            if len(Z) > self.metric_sample_size
-            else np.arange(len(Z))
-        )
-        distinct = len(np.unique(Z[sample], axis=0))
-        if distinct < self.k_max:  # only then is counting every distinct row worth its cost
-            distinct = len(np.unique(Z, axis=0))
-        ks = list(range(self.k_min, min(self.k_max, distinct) + 1))
-        if not ks:
-            raise SegmentationError(
-                f"The data has fewer distinct customers than the {self.k_min} segments asked for."
-            )
-        rows, models = [], {}
-        for step, k in enumerate(ks):
-            report(0.05 + 0.9 * step / len(ks), f"Fitting KMeans with k={k} ({step + 1} of {len(ks)})")
-            started = time.perf_counter()
-            model = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(Z)
-            seconds = time.perf_counter() - started
-            labels = model.labels_
-            shares = np.bincount(labels, minlength=k) / len(labels)
-            rows.append(
-                {
-                    "algorithm": "kmeans",
-                    "params": json.dumps({"n_clusters": k, "n_init": self.n_init, "random_state": self.random_state}),
-                    "n_clusters": k,
-                    **_metrics(Z[sample], labels[sample]),
-                    "fit_seconds": round(seconds, 4),
-                    "largest_share": float(shares.max()),
-                    "smallest_share": float(shares.min()),
-                }
-            )
-            models[k] = model
+        self._k_distance(Z, plan)
+        rows, labelings, fitted = self._sweep(Z, plan, report)
         board = pd.DataFrame(rows)
-        best = select_best(board)
+        best = self._choose(board)
         board["selected"] = board.index == best
         self.leaderboard_ = board[LEADERBOARD_COLUMNS]
-        self.model_ = models[int(board.loc[best, "n_clusters"])]
-        counts = np.bincount(self.model_.labels_, minlength=self.model_.n_clusters)
-        # Number segments by size (0 = largest), so the numbering means something and is stable across runs.
-        self.cluster_order_ = np.argsort(np.argsort(-counts, kind="stable"), kind="stable")
-        self.labels_ = self.cluster_order_[self.model_.labels_]
-        self.n_clusters_ = int(self.model_.n_clusters)
+        report(0.85, "Combining models into a consensus")
+        self._keep_chosen(best, labelings[best], fitted[best])
+        self._build_consensus(board, labelings)
+        report(0.9, "Measuring stability")
+        self._measure_stability(Z)
         report(1.0, f"Done: {self.n_clusters_} segments")
         return self
 
+    def _k_distance(self, Z: np.ndarray, plan) -> None:
+        """For DBSCAN, the k-distance curve its eps is read from (kept for the k-distance plot)."""
+        self.k_distance_ = None
+        for spec, params in plan:
+            if spec.key == "dbscan":
+                curve = k_distances(Z, params["min_samples"], seed=self.random_state)
+                self.k_distance_ = {"distances": curve.astype(np.float32), "min_samples": params["min_samples"],
+                                    "eps": float(max(curve[knee_index(curve)], 1e-6))}
+
+    def _plan(self) -> list[tuple[AlgorithmSpec, dict[str, Any]]]:
+        if self.criterion not in CRITERIA:
+            raise SegmentationError(f"Unknown criterion '{self.criterion}'; choose from: {', '.join(CRITERIA)}.")
+        if not self.algorithms:
+            raise SegmentationError("Choose at least one algorithm.")
+        given = self.params or {}
+        unknown = sorted(set(given) - set(self.algorithms))
+        if unknown:
+            raise SegmentationError(f"Parameters given for algorithm(s) not being run: {', '.join(unknown)}.")
+        return [(spec, spec.validate(given.get(spec.key))) for spec in map(get_algorithm, self.algorithms)]
+
+    def _sweep(self, Z: np.ndarray, plan, report: Progress):
+        rng = np.random.default_rng(self.random_state)
+        n = len(Z)
+        distinct = len(np.unique(Z[rng.choice(n, min(n, 20_000), replace=False)], axis=0))
+        if distinct < self.k_max:  # only then is counting every distinct row worth its cost
+            distinct = len(np.unique(Z, axis=0))
+        k_range = (self.k_min, min(self.k_max, distinct))
+        if k_range[1] < k_range[0]:
+            raise SegmentationError(f"The data has fewer distinct customers than the {self.k_min} segments asked for.")
+        work = [(spec, p, v) for spec, p in plan
+                for v in sweep_values(spec, n, k_range, Z, p, self.random_state)]
+        rows, labelings, fitted = [], [], []
+        for step, (spec, params, value) in enumerate(work):
+            report(0.05 + 0.8 * step / len(work), f"Fitting {spec.label} {_describe(spec, value)} "
+                                                  f"({step + 1} of {len(work)})")
+            fit_rows = self._fit_rows(spec, n, step)
+            started = time.perf_counter()
+            try:
+                model, labels, assigner = fit_labels(spec, params, value, Z, self.random_state, fit_rows)
+            except (ValueError, MemoryError, np.linalg.LinAlgError) as exc:
+                rows.append(_failed_row(spec, params, value, exc))
+                labelings.append(None)
+                fitted.append(None)
+                continue
+            seconds = time.perf_counter() - started
+            quick = bootstrap_stability(spec, params, value, Z, labels, QUICK_BOOTSTRAPS, QUICK_STABILITY_ROWS,
+                                        self.random_state)
+            rows.append(
+                {
+                    "algorithm": spec.key,
+                    "params": json.dumps({**params, **{_sweep_name(spec): value}}),
+                    **segment_shares(labels),
+                    **geometric_metrics(Z, labels, np.random.default_rng(self.random_state),
+                                        self.metric_sample_size, spec.density),
+                    "stability": round(quick.overall, 4),
+                    "inertia": within_sum_of_squares(Z, labels),
+                    "fit_seconds": round(seconds, 4),
+                    "fit_rows": int(n if fit_rows is None else len(fit_rows)),
+                    "assignment": _assignment(spec, fit_rows is not None),
+                    "note": "; ".join(model.fit_warnings_),
+                }
+            )
+            labelings.append(labels.astype(np.int32))
+            fitted.append((spec, params, value, model, assigner))
+        if all(f is None for f in fitted):
+            reasons = "; ".join(sorted({r["note"] for r in rows}))
+            raise SegmentationError(f"No model could be fitted: {reasons}")
+        return rows, labelings, fitted
+
+    def _fit_rows(self, spec: AlgorithmSpec, n: int, step: int) -> np.ndarray | None:
+        """The rows a candidate is fitted on: all, or a sample seeded by its leaderboard row (so a refit of that row
+        alone reproduces it)."""
+        if not spec.max_fit_rows or n <= spec.max_fit_rows:
+            return None
+        return np.sort(np.random.default_rng([self.random_state, step]).choice(n, spec.max_fit_rows, replace=False))
+
+    def choose(self, X: pd.DataFrame, row: int, progress: Progress | None = None) -> CustomerSegmenter:
+        """Make leaderboard ``row`` the chosen model (the analyst's pick), refitting only that candidate."""
+        check_is_fitted(self)
+        report = progress or ignore_progress
+        board = self.leaderboard_.copy()
+        if not 0 <= row < len(board):
+            raise SegmentationError(f"There is no leaderboard row {row}; rows are 0 to {len(board) - 1}.")
+        if failed(board).loc[row]:
+            raise SegmentationError(f"Leaderboard row {row} failed to fit: {board.loc[row, 'note']}")
+        report(0.1, f"Refitting leaderboard row {row}")
+        Z = self.transform_features(X)
+        spec = get_algorithm(board.loc[row, "algorithm"])
+        swept = json.loads(board.loc[row, "params"])
+        value = swept.pop(_sweep_name(spec))
+        model, labels, assigner = fit_labels(spec, swept, value, Z, self.random_state,
+                                             self._fit_rows(spec, len(Z), row))
+        self._keep_chosen(row, labels, (spec, swept, value, model, assigner))
+        board["selected"] = board.index == row
+        self.leaderboard_ = board
+        self.select = row
+        report(0.5, "Measuring stability")
+        self._measure_stability(Z)
+        report(1.0, f"Done: {self.n_clusters_} segments")
+        return self
+
+    def _choose(self, board: pd.DataFrame) -> int:
+        if self.select is None:
+            return select_best(board, self.criterion)
+        if not isinstance(self.select, int) or not 0 <= self.select < len(board):
+            raise SegmentationError(f"There is no leaderboard row {self.select}; rows are 0 to {len(board) - 1}.")
+        if failed(board).loc[self.select]:
+            raise SegmentationError(f"Leaderboard row {self.select} failed to fit: {board.loc[self.select, 'note']}")
+        return self.select
+
+    def _keep_chosen(self, best: int, raw: np.ndarray, fitted) -> None:
+        spec, params, value, model, assigner = fitted
+        counts = np.bincount(raw[raw >= 0])
+        present = np.flatnonzero(counts)
+        order = np.full(len(counts), -1)
+        order[present[np.argsort(-counts[present], kind="stable")]] = np.arange(len(present))
+        self.cluster_order_ = order  # number segments by size (0 = largest) so the numbering means something
+        self.labels_ = self._ordered(raw)
+        self.n_clusters_ = int(len(present))
+        self.algorithm_ = spec.key
+        self.params_ = {**params, _sweep_name(spec): value}
+        self.model_ = model
+        self.assigner_ = assigner
+        self.selected_row_ = best
+
+    def _ordered(self, raw: np.ndarray) -> np.ndarray:
+        raw = np.asarray(raw)
+        out = np.full(len(raw), -1, dtype=np.int32)
+        known = (raw >= 0) & (raw < len(self.cluster_order_))
+        out[known] = self.cluster_order_[raw[known]]
+        return out
+
+    def _build_consensus(self, board: pd.DataFrame, labelings: list[np.ndarray | None]) -> None:
+        members = consensus_members(board, self.criterion)
+        named = {}
+        for i in members:
+            spec = get_algorithm(board.loc[i, "algorithm"])
+            named[f"{spec.label} · {board.loc[i, 'n_clusters']} segments (row {i})"] = labelings[i]
+        self.consensus_rows_ = members
+        self.meta_labels_ = consensus_labels(list(named.values())).astype(np.int32)
+        self.agreement_ = agreement_matrix(named)
+
+    def _measure_stability(self, Z: np.ndarray) -> None:
+        self.stability_: Stability | None = None
+        if self.n_bootstrap <= 0:
+            return
+        spec = get_algorithm(self.algorithm_)
+        params = {k: v for k, v in self.params_.items() if k != _sweep_name(spec)}
+        self.stability_ = bootstrap_stability(
+            spec, params, self.params_[_sweep_name(spec)], Z, self.labels_, self.n_bootstrap,
+            self.stability_sample_size, self.random_state,
+        )
+
+    # ---------------------------------------------------------------- predicting
     def transform_features(self, X: pd.DataFrame) -> np.ndarray:
         """The scaled, encoded feature matrix the model sees for these customers."""
         check_is_fitted(self)
@@ -129,8 +282,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         return self.preprocessor_.transform(X[list(self.feature_names_in_)]).to_numpy(dtype=np.float64)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Assign customers to the fitted segments."""
-        return self.cluster_order_[self.model_.predict(self.transform_features(X))]
+        """Assign customers to the fitted segments (-1: unassigned, for density models)."""
+        return self._ordered(self.assigner_(self.transform_features(X)))
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
@@ -162,22 +315,77 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         return X[list(roles)]
 
 
-def _metrics(Z: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    if len(np.unique(labels)) < 2:
-        return {"silhouette": np.nan, "davies_bouldin": np.nan, "calinski_harabasz": np.nan}
+def _sweep_name(spec: AlgorithmSpec) -> str:
+    return {"k": "n_clusters"}.get(spec.sweep, spec.sweep)
+
+
+def _describe(spec: AlgorithmSpec, value: Any) -> str:
+    return f"with {'k' if spec.sweep == 'k' else spec.sweep}={value}"
+
+
+def _assignment(spec: AlgorithmSpec, sampled: bool) -> str:
+    if not sampled:
+        return "all rows fitted"
+    how = {"hdbscan": "HDBSCAN approximate_predict", "dbscan": "nearest core point within eps"}.get(spec.key)
+    return f"rest assigned by {how or ('the model' if spec.can_predict else 'nearest neighbours (k=10)')}"
+
+
+def _failed_row(spec: AlgorithmSpec, params: dict[str, Any], value: Any, exc: Exception) -> dict[str, Any]:
+    message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     return {
-        "silhouette": float(silhouette_score(Z, labels)),
-        "davies_bouldin": float(davies_bouldin_score(Z, labels)),
-        "calinski_harabasz": float(calinski_harabasz_score(Z, labels)),
+        "algorithm": spec.key, "params": json.dumps({**params, _sweep_name(spec): value}), "n_clusters": 0,
+        "noise_share": np.nan, "smallest_share": np.nan, "largest_share": np.nan, "silhouette": np.nan,
+        "davies_bouldin": np.nan, "calinski_harabasz": np.nan, "dbcv": np.nan, "stability": np.nan,
+        "inertia": np.nan, "fit_seconds": np.nan, "fit_rows": 0, "assignment": "",
+        "note": f"failed: {message}",
     }
 
 
-def select_best(board: pd.DataFrame) -> int:
-    """Index of the candidate with the highest silhouette among non-degenerate ones.
+def eligible(board: pd.DataFrame) -> pd.Series:
+    """Candidates that pass the guards against degenerate solutions."""
+    return (
+        (board["n_clusters"] >= 2)
+        & (board["noise_share"] <= MAX_NOISE_SHARE)
+        & (board["largest_share"] <= MAX_LARGEST_SHARE)
+        & (board["smallest_share"] >= MIN_SMALLEST_SHARE)
+        & ~failed(board)
+    )
 
-    Degenerate: one segment holds more than 95% of customers, or one holds less than 0.5%. If every candidate is
-    degenerate, the best silhouette wins anyway.
+
+def failed(board: pd.DataFrame) -> pd.Series:
+    """Candidates that could not be fitted."""
+    return board["note"].fillna("").str.startswith("failed")
+
+
+def select_best(board: pd.DataFrame, criterion: str = "silhouette") -> int:
+    """Index of the best candidate by ``criterion`` among those that pass the guards.
+
+    Guards: at least 2 segments; at most 50% of customers unassigned; no segment over 90% of customers; none under
+    0.5%. If no candidate passes, the best fitted candidate with at least 2 segments wins, then any fitted one.
+    Ties go to fewer segments, then to the earlier row.
     """
-    usable = board[(board["largest_share"] <= MAX_LARGEST_SHARE) & (board["smallest_share"] >= MIN_SMALLEST_SHARE)]
-    pool = usable if usable["silhouette"].notna().any() else board
-    return int(pool["silhouette"].fillna(-np.inf).idxmax())
+    fitted = board[~failed(board)]
+    for pool in (board[eligible(board)], fitted[fitted["n_clusters"] >= 2], fitted):
+        scores = pool[criterion].dropna()
+        if len(scores):
+            best = scores.max() if CRITERIA[criterion] == "max" else scores.min()
+            tied = pool.loc[scores.index[scores == best]]
+            return int(tied.sort_values("n_clusters", kind="stable").index[0])
+    raise SegmentationError(f"No candidate has a {criterion} score; try another criterion or more segments.")
+
+
+def consensus_members(board: pd.DataFrame, criterion: str) -> list[int]:
+    """The models combined into the consensus: the best of each algorithm, or the top three of a single one."""
+    algorithms = list(dict.fromkeys(board["algorithm"]))
+    fitted = board[~failed(board)]
+    if len(algorithms) > 1:
+        members = []
+        for algorithm in algorithms:
+            own = fitted[fitted["algorithm"] == algorithm]
+            if len(own):
+                members.append(select_best(own, criterion))
+        if len(members) > 1:
+            return members
+    ranked = fitted[eligible(fitted)] if eligible(fitted).sum() >= 2 else fitted
+    ascending = CRITERIA[criterion] == "min"
+    return [int(i) for i in ranked.sort_values(criterion, ascending=ascending, kind="stable").index[:3]]

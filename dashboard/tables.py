@@ -3,20 +3,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+
 import numpy as np
 import pandas as pd
+
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def grid_props(frame: pd.DataFrame, header_tooltips: dict[str, str] | None = None) -> tuple[list[dict], list[dict]]:
     """Return (rowData, columnDefs) for a frame.
 
-    Fields are positional (``c0``, ``c1`` ...) because AG Grid reads dots in a field name as nesting, and analysts'
-    column names contain dots, spaces and brackets.
+    A column's field is its name when that is a plain identifier, else positional (``__c0``, ``__c1`` ...): AG Grid
+    reads dots in a field name as nesting, and analysts' column names contain dots, spaces and brackets.
+    Positional fields start with two underscores so they cannot meet a plain column name.
     """
     tips = header_tooltips or {}
     column_defs = []
+    fields = [str(c) if _PLAIN.fullmatch(str(c)) and not str(c).startswith("__") else f"__c{i}"
+              for i, c in enumerate(frame.columns)]
     for i, column in enumerate(frame.columns):
-        definition: dict[str, Any] = {"field": f"c{i}", "headerName": str(column)}
+        definition: dict[str, Any] = {"field": fields[i], "headerName": str(column)}
         if column in tips:
             definition["headerTooltip"] = tips[column]
         if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
@@ -25,7 +33,7 @@ def grid_props(frame: pd.DataFrame, header_tooltips: dict[str, str] | None = Non
     rows = []
     values = [_json_column(frame[c]) for c in frame.columns]
     for r in range(len(frame)):
-        rows.append({f"c{i}": values[i][r] for i in range(len(values))})
+        rows.append({fields[i]: values[i][r] for i in range(len(values))})
     return rows, column_defs
 
 
@@ -69,3 +77,19 @@ def _readable(value: Any) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         return "" if not np.isfinite(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def leaderboard_frame(board: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard as shown: a row number to pick by, readable names, rounded scores."""
+    shown = board.copy()
+    shown.insert(0, "row", shown.index)
+    shown["selected"] = shown["selected"].map({True: "✔", False: ""})
+    for column in ("noise_share", "smallest_share", "largest_share"):
+        shown[column] = (shown[column] * 100).round(1)
+    shown = shown.rename(columns={"noise_share": "noise %", "smallest_share": "smallest %",
+                                  "largest_share": "largest %"})
+    for column in ("silhouette", "davies_bouldin", "dbcv", "stability"):
+        shown[column] = shown[column].round(3)
+    for column in ("calinski_harabasz", "inertia"):
+        shown[column] = shown[column].round(1)
+    return shown

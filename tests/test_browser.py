@@ -63,8 +63,8 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     browser.find_element(By.LINK_TEXT, "Segments").click()
     wait(browser).until(text_present("#seg-result", "No segmentation yet"))
     wait(browser).until(EC.element_to_be_clickable((By.ID, "seg-run"))).click()
-    wait(browser, 120).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-scatter .js-plotly-plot")))
-    wait(browser).until(text_present(".result-headline", "of 800 customers from 10 features"))
+    wait(browser, 120).until(text_present(".result-headline", "of 800 customers from 10 features"))
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-scatter .legendtext")))
     legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#seg-scatter .legendtext")]
     assert legend and legend[0] == "Segment 1"
     assert browser.find_element(By.ID, "seg-progress").text == "Done"
@@ -72,7 +72,7 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
 
     browser.find_element(By.ID, "seg-download").click()
     labelled = pd.read_csv(downloaded(browser.download_dir, "labelled_customers.csv"))
-    assert list(labelled.columns) == [*table.columns, "cluster", "segment"]
+    assert list(labelled.columns) == [*table.columns, "cluster", "segment", "meta_cluster"]
     assert len(labelled) == 800
     assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
     assert set(labelled["segment"]) == set(legend)

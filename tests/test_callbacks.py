@@ -12,6 +12,7 @@ from dash._utils import AttributeDict
 
 from callbacks.data import load_data, remember_selection
 from callbacks.segments import download_labelled, run_job, show_result
+from core.algorithms import ALGORITHMS
 from core.errors import SegmentationError
 from dashboard import ids
 from dashboard.session import new_session_id
@@ -93,38 +94,77 @@ def test_selection_is_saved_server_side(session):
     assert "Choose at least one column" in text_of(remember_selection([], session))
 
 
+def run(session, *, trigger=ids.RUN_BUTTON, k=(2, 6), algorithms=("kmeans", "gmm"), criterion="silhouette",
+        params=None, selected=None, progress=None):
+    """Call the background job as the page would, with parameter controls at their defaults unless given."""
+    triggered(trigger)
+    param_ids = [{"type": "algo-param", "algorithm": a, "name": p.name} for a in ALGORITHMS
+                 for p in ALGORITHMS[a].params]
+    values = [(params or {}).get(a, {}).get(p.name, p.default) for a in ALGORITHMS for p in ALGORITHMS[a].params]
+    sink = progress.append if progress is not None else (lambda _: None)
+    return run_job(sink, 1, None, list(k), list(algorithms), criterion, values, param_ids, selected, session)
+
+
 def test_run_show_and_download(session, demo):
     progress = []
     remember_selection(["income", "fashion_spend", "electronics_spend", "recency_days"], session)
-    token, alert = run_job(progress.append, 1, [2, 6], session)
+    token, alert = run(session, progress=progress)
     assert token is not None and alert is None
     values = [value for value, _ in progress]
     assert values == sorted(values) and values[-1] == 100
     assert any("Fitting KMeans" in label for _, label in progress)
+    assert any("Fitting Gaussian mixture" in label for _, label in progress)
 
-    area = show_result(token, session)
-    graph = find(area, ids.SCATTER)
-    names = [trace.name for trace in graph.figure.data]
+    (empty, style, headline, scatter, profile_rows, _, board_rows, board_cols, elbow, metrics, stability,
+     agreement, _, k_style) = show_result(token, session)
+    assert empty is None and style == {"display": "block"} and k_style == {"display": "none"}
+    names = [trace.name for trace in scatter.data]
     assert names == [f"Segment {i + 1}" for i in range(len(names))]
-    assert sum(len(trace.x) for trace in graph.figure.data) == 2000
-    assert "segments of 2,000 customers from 4 features" in text_of(area)
+    assert sum(len(trace.x) for trace in scatter.data) == 2000
+    assert "segments of 2,000 customers from 4 features" in headline
+    assert [r["row"] for r in board_rows] == list(range(10))  # k = 2..6 for two algorithms
+    assert {c["headerName"] for c in board_cols} >= {"silhouette", "stability", "dbcv", "noise %"}
+    assert [t.name for t in elbow.data if t.showlegend is not False] == ["KMeans", "Gaussian mixture"]
+    assert [b for b in stability.data[0].x] == names
+    assert agreement.data[0].z.shape == (2, 2)
+    assert profile_rows[0]["measure"] == "customers"
 
     download = download_labelled(1, session)
     assert download["filename"] == "labelled_customers.csv"
     labelled = pd.read_csv(io.StringIO(download["content"]))
-    assert list(labelled.columns) == [*demo[0].columns, "cluster", "segment"]
+    assert list(labelled.columns) == [*demo[0].columns, "cluster", "segment", "meta_cluster"]
     assert len(labelled) == 2000
 
 
 def test_run_with_no_usable_column_shows_why(session):
     remember_selection([], session)
-    token, alert = run_job(lambda _: None, 1, [2, 4], session)
+    token, alert = run(session, k=(2, 4))
     assert token is no_update
     assert "Could not segment." in text_of(alert) and "No usable feature column" in text_of(alert)
 
 
 def test_result_page_before_any_run(session):
-    assert "No segmentation yet" in text_of(show_result(None, session))
+    empty, style, *_ = show_result(None, session)
+    assert "No segmentation yet" in text_of(empty) and style == {"display": "none"}
+
+
+def test_analyst_picks_another_leaderboard_row(session):
+    token, _ = run(session, k=(2, 5), algorithms=("kmeans",))
+    assert project_store().result(session).segmenter.n_clusters_ == 4
+    token, alert = run(session, trigger=ids.USE_ROW_BUTTON, selected=[{"row": 1}])
+    assert alert is None
+    result = project_store().result(session)
+    assert result.segmenter.n_clusters_ == 3 and result.leaderboard["selected"].tolist() == [False, True, False, False]
+    token, alert = run(session, trigger=ids.USE_ROW_BUTTON, selected=None)
+    assert "Select a row of the model comparison first" in text_of(alert)
+
+
+def test_parameters_from_the_controls_reach_the_engine(session):
+    token, alert = run(session, k=(3, 4), algorithms=("gmm",), params={"gmm": {"covariance_type": "diag"}})
+    assert alert is None
+    assert project_store().result(session).config.params == {"gmm": {"covariance_type": "diag"}}
+    token, alert = run(session, algorithms=("kmeans",), params={"kmeans": {"n_init": 0}})
+    assert "kmeans parameter 'n_init' must be between 1 and 50; got 0" in text_of(alert)
 
 
 def test_sessions_do_not_see_each_other(data_dir, demo):

@@ -12,8 +12,9 @@ from core.readers import read_table
 from tests.conftest import SHARED_FILES
 
 FILES = ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "model.joblib", "run.json"]
-LEADERBOARD = ["algorithm", "params", "n_clusters", "silhouette", "davies_bouldin", "calinski_harabasz",
-               "fit_seconds", "selected"]
+LEADERBOARD = ["algorithm", "params", "n_clusters", "noise_share", "smallest_share", "largest_share", "silhouette",
+               "davies_bouldin", "calinski_harabasz", "dbcv", "stability", "inertia", "fit_seconds", "fit_rows",
+               "assignment", "note", "selected"]
 
 
 def read_raw(path):
@@ -24,22 +25,25 @@ def read_raw(path):
 def expected_summary_columns(run):
     roles = run["roles"]
     per_feature = [("top_" if roles[c] == "categorical" else "mean_") + c for c in run["features"]]
-    return ["cluster", "segment", "size", "share", *per_feature]
+    return ["cluster", "segment", "size", "share", "stability", "trusted", *per_feature]
 
 
 @pytest.mark.parametrize("dataset", ["demo", "mall", "wholesale", "cc_general"])
 def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, dataset):
     data = demo_csv if dataset == "demo" else SHARED_FILES[dataset]
     out = tmp_path / "out"
-    assert main(["run", str(data), "--out", str(out), "--k", "2-6"]) == 0
+    assert main(["run", str(data), "--out", str(out), "--k", "2-6", "--algorithms", "kmeans,hdbscan"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
 
     original = read_table(data)
     labelled = read_table(out / "labelled_customers.csv")
-    assert list(labelled.columns) == [*original.columns, "cluster", "segment"]
+    assert list(labelled.columns) == [*original.columns, "cluster", "segment", "meta_cluster"]
     pd.testing.assert_frame_equal(labelled[original.columns], original)  # every row and value, in input order
     clusters = labelled["cluster"].astype(int)
-    assert (labelled["segment"] == "Segment " + (clusters + 1).astype(str)).all()
+    named = clusters >= 0
+    assert (labelled.loc[named, "segment"] == "Segment " + (clusters[named] + 1).astype(str)).all()
+    assert (labelled.loc[~named, "segment"] == "Unassigned").all()
+    assert labelled["meta_cluster"].astype(int).min() == 0
 
     run = json.loads((out / "run.json").read_text())
     segments = pd.read_csv(out / "segments.csv")
@@ -47,19 +51,21 @@ def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, datase
     assert segments["size"].sum() == len(original)
     assert segments["share"].sum() == pytest.approx(1.0, abs=1e-3)
     assert sorted(segments["cluster"]) == sorted(clusters.unique())
+    assert segments.loc[segments["cluster"] >= 0, "stability"].between(0, 1).all()
 
-    board = pd.read_csv(out / "leaderboard.csv")
+    board = pd.read_csv(out / "leaderboard.csv", keep_default_na=False, na_values=[""])
     assert list(board.columns) == LEADERBOARD
-    assert board["n_clusters"].tolist() == [2, 3, 4, 5, 6]
+    assert board.loc[board["algorithm"] == "kmeans", "n_clusters"].tolist() == [2, 3, 4, 5, 6]
+    assert (board["algorithm"] == "hdbscan").sum() >= 3
     assert board["selected"].sum() == 1
-    assert board.loc[board["selected"], "n_clusters"].item() == clusters.nunique()
+    assert board.loc[board["selected"], "n_clusters"].item() == clusters[named].nunique()
 
     assert run["input"]["rows"] == len(original)
     assert len(run["input"]["sha256"]) == 64
     assert run["config"]["k_min"] == 2 and run["config"]["k_max"] == 6
     assert {"pandas", "scikit-learn", "numpy", "python"} <= set(run["libraries"])
     bundle = joblib.load(out / "model.joblib")
-    assert (bundle["segmenter"].predict(original) == clusters).all()
+    assert (bundle["segmenter"].predict(original)[named] == clusters[named]).all()
 
 
 def test_ids_are_excluded_from_features_but_kept(tmp_path, demo_csv):

@@ -9,7 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 from core.config import RunConfig
 from core.errors import SegmentationError
 from core.pipeline import run_segmentation
-from core.segmenter import LEADERBOARD_COLUMNS, CustomerSegmenter, select_best
+from core.segmenter import LEADERBOARD_COLUMNS, CustomerSegmenter
 
 
 def blobs_table(n=600, centers=3, seed=1):
@@ -53,13 +53,6 @@ def test_metrics_use_a_sample_on_large_tables():
     )
     assert model.leaderboard_["silhouette"].iloc[0] > 0.5
     assert adjusted_rand_score(truth, model.labels_) > 0.95
-
-
-def test_selection_skips_degenerate_solutions():
-    board = pd.DataFrame(
-        {"silhouette": [0.9, 0.5, 0.4], "largest_share": [0.99, 0.5, 0.4], "smallest_share": [0.01, 0.2, 0.1]}
-    )
-    assert select_best(board) == 1
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,79 @@
+"""Controls generated from the engine's parameter specs, and the settings read back from them."""
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from core.algorithms import ALGORITHMS, AlgorithmSpec, ParamSpec
+from core.config import DEFAULT_ALGORITHMS
+from core.segmenter import CRITERIA
+
+PARAM_TYPE = "algo-param"
+CRITERION_LABELS = {
+    "silhouette": "Silhouette (higher is better)",
+    "davies_bouldin": "Davies-Bouldin (lower is better)",
+    "calinski_harabasz": "Calinski-Harabasz (higher is better)",
+    "dbcv": "DBCV, for density models (higher is better)",
+    "stability": "Bootstrap stability (higher is better)",
+}
+
+
+def algorithm_options() -> list[dict[str, str]]:
+    return [{"label": spec.label, "value": key} for key, spec in ALGORITHMS.items()]
+
+
+def default_algorithms() -> list[str]:
+    return list(DEFAULT_ALGORITHMS)
+
+
+def criterion_options() -> list[dict[str, str]]:
+    return [{"label": CRITERION_LABELS[c], "value": c} for c in CRITERIA]
+
+
+def parameter_panels() -> dbc.Accordion:
+    """One panel per algorithm with a control for each of its parameters."""
+    return dbc.Accordion(
+        [
+            dbc.AccordionItem(
+                [html.P(spec.help, className="small text-muted mb-2"), *[_control(spec, p) for p in spec.params]],
+                title=spec.label,
+                item_id=spec.key,
+            )
+            for spec in ALGORITHMS.values()
+        ],
+        start_collapsed=True,
+        always_open=True,
+        className="param-panels",
+    )
+
+
+def _control(spec: AlgorithmSpec, param: ParamSpec) -> html.Div:
+    control_id = {"type": PARAM_TYPE, "algorithm": spec.key, "name": param.name}
+    if param.kind == "choice":
+        control = dbc.Select(id=control_id, options=[{"label": c, "value": c} for c in param.choices],
+                             value=param.default, size="sm")
+    else:
+        control = dbc.Input(id=control_id, type="number", value=param.default, min=param.low, max=param.high,
+                            step=1 if param.kind == "int" else "any", size="sm")
+    return html.Div(
+        [dbc.Label(param.name, html_for=str(control_id), className="small mb-0 fw-semibold"), control,
+         dbc.FormText(param.help)],
+        className="mb-2",
+    )
+
+
+def parameters_from_controls(values: list[Any], ids: list[dict[str, str]], algorithms: list[str]) -> dict:
+    """Parameters of the chosen algorithms that differ from their defaults (validated later by the engine)."""
+    params: dict[str, dict[str, Any]] = {}
+    for value, control in zip(values, ids):
+        algorithm = control["algorithm"]
+        if algorithm not in algorithms:
+            continue
+        spec = {p.name: p for p in ALGORITHMS[algorithm].params}[control["name"]]
+        if value is None or value == "":
+            continue
+        if value != spec.default:
+            params.setdefault(algorithm, {})[spec.name] = value
+    return params
