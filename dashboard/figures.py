@@ -110,7 +110,7 @@ def elbow_figure(board: pd.DataFrame) -> go.Figure:
                                     showlegend=False, hoverinfo="skip"))
     figure.update_xaxes(title_text="number of segments (k)", dtick=1)
     figure.update_yaxes(title_text="within-segment sum of squares")
-    return _base_layout(figure, "Elbow: how much tighter each extra segment makes the segments")
+    return _base_layout(figure, "Elbow: spread within segments against k")
 
 
 def metrics_figure(board: pd.DataFrame) -> go.Figure:
@@ -131,7 +131,7 @@ def metrics_figure(board: pd.DataFrame) -> go.Figure:
                                     showlegend=col == 1, marker={"symbol": "star", "size": 16, "color": "#222"}),
                          row=1, col=col)
         figure.update_xaxes(title_text="segments", row=1, col=col)
-    return _base_layout(figure, "Quality against the number of segments (on a stratified sample)", height=360)
+    return _base_layout(figure, "Quality against the number of segments", height=360)
 
 
 def agreement_figure(agreement: pd.DataFrame) -> go.Figure:
@@ -157,7 +157,7 @@ def stability_figure(result: SegmentationResult) -> go.Figure:
             hovertemplate="%{x}: Jaccard %{y:.2f}<extra></extra>",
         ))
         figure.add_hline(y=UNSTABLE_BELOW, line_dash="dash", line_color="#c0392b",
-                         annotation_text="not to be trusted below 0.6", annotation_position="bottom right")
+                         annotation_text="not to be trusted below 0.6", annotation_position="top left")
     figure.update_yaxes(range=[0, 1.1], title_text="Jaccard (bootstrap)")
     return _base_layout(figure, "Stability of each segment under resampling")
 

@@ -61,7 +61,7 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     wait(browser).until(text_present("#data-selection-note", "10 column(s) selected"))
 
     browser.find_element(By.LINK_TEXT, "Segments").click()
-    wait(browser).until(text_present("#seg-result", "No segmentation yet"))
+    wait(browser).until(text_present("#seg-empty", "No segmentation yet"))
     wait(browser).until(EC.element_to_be_clickable((By.ID, "seg-run"))).click()
     wait(browser, 120).until(text_present(".result-headline", "of 800 customers from 10 features"))
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-scatter .legendtext")))
@@ -88,7 +88,7 @@ def test_cancel_stops_a_running_job(live_server, browser, tmp_path):
     upload(browser, big)
     wait(browser, 120).until(text_present(".dataset-banner", "many customers.csv · 150,000 rows"))
     browser.find_element(By.LINK_TEXT, "Segments").click()
-    wait(browser).until(text_present("#seg-result", "No segmentation yet"))
+    wait(browser).until(text_present("#seg-empty", "No segmentation yet"))
     browser.find_element(By.ID, "seg-run").click()
     wait(browser, 60).until(text_present("#seg-progress", "Fitting KMeans"))
     assert not browser.find_element(By.ID, "seg-run").is_enabled()
@@ -99,5 +99,5 @@ def test_cancel_stops_a_running_job(live_server, browser, tmp_path):
     wait(browser).until(lambda _: not live_server.job_processes())  # the job process was stopped
 
     browser.refresh()  # the cancelled job stored nothing
-    wait(browser).until(text_present("#seg-result", "No segmentation yet"))
+    wait(browser).until(text_present("#seg-empty", "No segmentation yet"))
     assert console_errors(browser) == []
