@@ -18,7 +18,7 @@ import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
 from core.pipeline import SegmentationResult
-from core.quality import UNSTABLE_BELOW
+from core.quality import stability_table
 
 LABELLED_FILE = "labelled_customers.csv"
 SEGMENTS_FILE = "segments.csv"
@@ -45,24 +45,28 @@ def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.Da
 
 def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
     """One row per segment: ``cluster``, ``segment``, ``size``, ``share``, ``stability`` (bootstrap Jaccard),
-    ``trusted`` (stability >= 0.6), then ``mean_<feature>`` for numeric and date features and ``top_<feature>`` (the
+    ``customer_stability`` (mean share of refits that kept its customers in it), ``trusted`` (stability >= 0.6), then ``mean_<feature>`` for numeric and date features and ``top_<feature>`` (the
     most common value) for categorical ones. Unassigned customers, if any, come last as cluster -1."""
     labels = pd.Series(result.labels, index=table.index)
     groups = table[result.features].groupby(labels.to_numpy())
     sizes = labels.value_counts()
     sizes = sizes.reindex(sorted(sizes.index, key=lambda c: (c < 0, c)))
-    stability = result.segmenter.stability_
-    per_segment = stability.per_segment if stability is not None else {}
     summary = pd.DataFrame(
         {
             "cluster": sizes.index.astype(int),
             "segment": [result.names[int(i)] for i in sizes.index],
             "size": sizes.to_numpy(),
             "share": (sizes / len(labels)).round(4).to_numpy(),
-            "stability": [round(per_segment[i], 4) if i in per_segment else np.nan for i in sizes.index],
-            "trusted": [bool(per_segment[i] >= UNSTABLE_BELOW) if i in per_segment else False for i in sizes.index],
         }
     )
+    stability = result.segmenter.stability_
+    columns = ["stability", "customer_stability", "trusted"]
+    if stability is not None:
+        per_segment = stability_table(stability, result.names).set_index("cluster")[columns]
+        summary = summary.join(per_segment, on="cluster")
+    else:
+        summary[columns] = np.nan
+    summary["trusted"] = summary["trusted"].fillna(False).astype(bool)
     for column in result.features:
         role = result.roles[column]
         if role == "numeric":

@@ -25,7 +25,7 @@ def read_raw(path):
 def expected_summary_columns(run):
     roles = run["roles"]
     per_feature = [("top_" if roles[c] == "categorical" else "mean_") + c for c in run["features"]]
-    return ["cluster", "segment", "size", "share", "stability", "trusted", *per_feature]
+    return ["cluster", "segment", "size", "share", "stability", "customer_stability", "trusted", *per_feature]
 
 
 @pytest.mark.parametrize("dataset", ["demo", "mall", "wholesale", "cc_general"])
@@ -135,3 +135,36 @@ def test_console_script_is_installed(tmp_path, demo_csv):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "into 4 segments" in done.stdout
+
+
+def test_algorithms_params_criterion_and_select_on_the_command_line(tmp_path, demo_csv):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"gmm": {"covariance_type": "diag"}, "agglomerative": {"linkage": "average"}}))
+    out = tmp_path / "out"
+    assert main(["run", str(demo_csv), "--out", str(out), "--k", "3-5", "--algorithms", "gmm,agglomerative",
+                 "--params", str(params), "--criterion", "davies_bouldin", "--select", "4"]) == 0
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert board["algorithm"].tolist() == ["gmm"] * 3 + ["agglomerative"] * 3
+    assert json.loads(board.loc[0, "params"]) == {"covariance_type": "diag", "n_init": 1, "n_clusters": 3}
+    assert json.loads(board.loc[3, "params"])["linkage"] == "average"
+    assert board["selected"].tolist() == [False] * 4 + [True, False]
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["criterion"] == "davies_bouldin" and run["config"]["select"] == 4
+    assert run["selected"]["algorithm"] == "agglomerative" and run["selected"]["n_clusters"] == 4
+
+
+def test_bad_parameters_exit_2(tmp_path, demo_csv):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"kmeans": {"n_init": -1}}))
+    done = subprocess.run([sys.executable, "-m", "core.cli", "run", str(demo_csv), "--out", str(tmp_path / "o"),
+                           "--algorithms", "kmeans", "--params", str(params)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("segment: error: kmeans parameter 'n_init' must be between 1 and 50; got -1.")
+
+
+def test_algorithms_are_listed_with_their_parameters(capsys):
+    assert main(["algorithms"]) == 0
+    listing = capsys.readouterr().out
+    for key in ("kmeans", "minibatch_kmeans", "hdbscan", "dbscan", "gmm", "agglomerative", "spectral", "birch"):
+        assert f"\n{key}: " in "\n" + listing
+    assert "covariance_type (one of full, tied, diag, spherical; default full)" in listing
