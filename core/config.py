@@ -4,8 +4,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import pandas as pd
+
 from core.algorithms import ALGORITHMS
 from core.errors import SegmentationError
+from core.features import FeatureSpec, check_feature
+from core.outliers import ACTIONS, METHODS
+from core.preprocess import TRANSFORMS
 from core.roles import ROLES
 
 DEFAULT_ALGORITHMS = ("kmeans", "gmm", "hdbscan")
@@ -28,6 +33,12 @@ class RunConfig:
         select: a leaderboard row chosen by hand instead of the automatic choice.
         metric_sample_size: rows used for the quality metrics on large tables.
         n_bootstrap: refits used to measure the chosen model's stability.
+        features: engineered features (see core.features.FeatureSpec), added before segmenting.
+        outliers: ``method`` (iqr or zscore), ``action`` (keep, cap or exclude) and ``threshold`` (default 1.5 for
+            IQR, 3 for z-scores), applied to the numeric features.
+        transform: ``none``, ``log1p`` or ``yeo-johnson`` for skewed numeric features.
+        transform_columns: the columns to transform (default: numeric features with skewness above 1).
+        as_of: the reference date for date features (default the newest date in each column).
     """
 
     columns: list[str] | None = None
@@ -41,6 +52,11 @@ class RunConfig:
     select: int | None = None
     metric_sample_size: int = 10_000
     n_bootstrap: int = 10
+    features: list[dict[str, Any]] = field(default_factory=list)
+    outliers: dict[str, Any] = field(default_factory=lambda: {"method": "iqr", "action": "keep", "threshold": None})
+    transform: str = "none"
+    transform_columns: list[str] | None = None
+    as_of: str | None = None
 
     def __post_init__(self) -> None:
         bad = {c: r for c, r in self.roles.items() if r not in ROLES}
@@ -58,6 +74,20 @@ class RunConfig:
             if algorithm not in self.algorithms:
                 raise SegmentationError(f"Parameters given for '{algorithm}', which is not among the algorithms run.")
             ALGORITHMS[algorithm].validate(given)
+        self.outliers = {"method": "iqr", "action": "keep", "threshold": None, **(self.outliers or {})}
+        if self.outliers["method"] not in METHODS:
+            raise SegmentationError(f"Unknown outlier method '{self.outliers['method']}'; use iqr or zscore.")
+        if self.outliers["action"] not in ACTIONS:
+            raise SegmentationError(f"Unknown outlier action '{self.outliers['action']}'; use keep, cap or exclude.")
+        if self.transform not in TRANSFORMS:
+            raise SegmentationError(f"Unknown transform '{self.transform}'; use one of: {', '.join(TRANSFORMS)}.")
+        for feature in self.features:
+            check_feature(FeatureSpec(**feature))
+        if self.as_of is not None:
+            try:
+                pd.Timestamp(self.as_of)
+            except ValueError:
+                raise SegmentationError(f"--as-of expects a date like 2024-12-31; got '{self.as_of}'.") from None
         if not 2 <= self.k_min <= self.k_max:
             raise SegmentationError(
                 f"The range of segments must satisfy 2 <= min <= max; got {self.k_min}-{self.k_max}."

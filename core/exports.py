@@ -25,21 +25,24 @@ SEGMENTS_FILE = "segments.csv"
 LEADERBOARD_FILE = "leaderboard.csv"
 MODEL_FILE = "model.joblib"
 RUN_FILE = "run.json"
-OUTPUT_COLUMNS = ("cluster", "segment", "meta_cluster")
+OUTPUT_COLUMNS = ("cluster", "segment", "meta_cluster", "outlier_excluded")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
 
 
 def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
-    """Every input row and column, in input order, plus ``cluster`` (-1: unassigned), ``segment`` and
-    ``meta_cluster`` (the consensus across models).
+    """Every input row and column, in input order, then the engineered features, then ``cluster`` (-1:
+    unassigned), ``segment``, ``meta_cluster`` (the consensus across models; -1 for excluded outliers) and
+    ``outlier_excluded`` (the row was left out of fitting as an outlier, then assigned).
 
     An input column already called like an output column (a re-run on an export) is kept as ``<name>_input``.
     """
-    out = table.rename(columns={c: f"{c}_input" for c in OUTPUT_COLUMNS if c in table.columns})
+    prepared = result.prepared(table)
+    out = prepared.rename(columns={c: f"{c}_input" for c in OUTPUT_COLUMNS if c in prepared.columns})
     out["cluster"] = result.labels
     out["segment"] = result.segment_names()
-    out["meta_cluster"] = result.segmenter.meta_labels_
+    out["meta_cluster"] = result.meta_labels
+    out["outlier_excluded"] = result.excluded if result.excluded is not None else False
     return out
 
 
@@ -47,6 +50,7 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
     """One row per segment: ``cluster``, ``segment``, ``size``, ``share``, ``stability`` (bootstrap Jaccard),
     ``customer_stability`` (mean share of refits that kept its customers in it), ``trusted`` (stability >= 0.6), then ``mean_<feature>`` for numeric and date features and ``top_<feature>`` (the
     most common value) for categorical ones. Unassigned customers, if any, come last as cluster -1."""
+    table = result.prepared(table)
     labels = pd.Series(result.labels, index=table.index)
     groups = table[result.features].groupby(labels.to_numpy())
     sizes = labels.value_counts()
@@ -143,6 +147,10 @@ def run_record(result: SegmentationResult, source: dict[str, Any]) -> dict[str, 
             "agreement_ari": segmenter.agreement_.round(4).to_dict(),
         },
         "segments": {str(k): v for k, v in result.names.items()},
+        "engineered_features": [f.to_dict() for f in result.engineered],
+        "transformed_columns": result.transformed,
+        "outliers": {**result.config.outliers, "rows_flagged_per_column": result.outlier_counts,
+                     "rows_excluded": int(result.excluded.sum()) if result.excluded is not None else 0},
         "libraries": library_versions(),
     }
 
@@ -172,6 +180,7 @@ def model_bundle(result: SegmentationResult) -> dict[str, Any]:
         "segmenter": result.segmenter,
         "names": dict(result.names),
         "features": result.features,
+        "engineered": [f.to_dict() for f in result.engineered],
         "roles": result.roles,
         "config": result.config.to_dict(),
     }

@@ -1,7 +1,7 @@
 """One segmentation run from a table to a result: the function both the app and the command line call."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -9,6 +9,9 @@ from sklearn.decomposition import PCA
 
 from core.config import RunConfig
 from core.errors import SegmentationError
+from core.features import FeatureSpec, add_features, skewed_columns
+from core.outliers import METHODS as OUTLIER_THRESHOLDS
+from core.outliers import outlier_counts
 from core.roles import feature_columns, infer_roles
 from core.segmenter import CustomerSegmenter, Progress, ignore_progress
 
@@ -30,6 +33,11 @@ class SegmentationResult:
         names: readable name of each segment number.
         embedding: 3D PCA coordinates of every row (float32), for the map.
         explained_variance: share of variance each PCA axis explains.
+        meta_labels: consensus segment of every row (-1 for rows excluded as outliers).
+        engineered: the engineered features, with their reference dates resolved.
+        excluded: rows excluded from fitting as outliers (then assigned a segment).
+        outlier_counts: rows flagged as outliers, per numeric feature.
+        transformed: the columns given a log1p or Yeo-Johnson transform.
     """
 
     config: RunConfig
@@ -40,6 +48,15 @@ class SegmentationResult:
     names: dict[int, str]
     embedding: np.ndarray
     explained_variance: list[float]
+    meta_labels: np.ndarray
+    engineered: list[FeatureSpec] = field(default_factory=list)
+    excluded: np.ndarray | None = None
+    outlier_counts: dict[str, int] = field(default_factory=dict)
+    transformed: list[str] = field(default_factory=list)
+
+    def prepared(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The input table with the engineered features added, exactly as at fit time."""
+        return add_features(table, self.engineered)[0]
 
     @property
     def leaderboard(self) -> pd.DataFrame:
@@ -86,7 +103,18 @@ def run_segmentation(
     """
     config = config or RunConfig()
     report = progress or ignore_progress
+    table, engineered = add_features(table, [FeatureSpec(**f) for f in config.features])
     roles, features = resolve_roles(table, config)
+    for spec in engineered:  # a feature the analyst built is meant to be used
+        if spec.name not in features and roles.get(spec.name) in ("numeric", "categorical", "date"):
+            features.append(spec.name)
+    numeric = [c for c in features if roles[c] == "numeric"]
+    transformed = _transformed_columns(table, config, numeric)
+    outliers = config.outliers
+    threshold = outliers["threshold"] or OUTLIER_THRESHOLDS[outliers["method"]]
+    flagged, counts = outlier_counts(table, numeric, outliers["method"], threshold)
+    if outliers["action"] == "keep":
+        flagged = pd.Series(False, index=table.index)
     segmenter = CustomerSegmenter(
         roles={c: roles[c] for c in features},
         algorithms=tuple(config.algorithms),
@@ -97,9 +125,24 @@ def run_segmentation(
         select=config.select,
         metric_sample_size=config.metric_sample_size,
         n_bootstrap=config.n_bootstrap,
+        transform=config.transform,
+        transform_columns=transformed,
+        cap=(outliers["method"], threshold) if outliers["action"] == "cap" else None,
+        as_of=config.as_of,
         random_state=config.seed,
     )
-    segmenter.fit(table, progress=lambda f, m: report(0.9 * f, m))
+    excluded = flagged.to_numpy()
+    if excluded.any() and (~excluded).sum() < config.k_min:
+        raise SegmentationError(
+            f"Excluding {excluded.sum():,} outlier rows leaves {(~excluded).sum():,}, fewer than the {config.k_min} "
+            "segments asked for; cap the outliers instead."
+        )
+    segmenter.fit(table[~excluded] if excluded.any() else table, progress=lambda f, m: report(0.9 * f, m))
+    labels, meta = segmenter.labels_.astype(np.int32), segmenter.meta_labels_.astype(np.int32)
+    if excluded.any():
+        labels, meta = np.empty(len(table), dtype=np.int32), np.full(len(table), -1, dtype=np.int32)
+        labels[~excluded], meta[~excluded] = segmenter.labels_, segmenter.meta_labels_
+        labels[excluded] = segmenter.predict(table[excluded])
     report(0.92, "Projecting customers for the map")
     embedding, explained = _pca_embedding(segmenter.transform_features(table), config.seed)
     report(1.0, f"Done: {segmenter.n_clusters_} segments")
@@ -108,11 +151,33 @@ def run_segmentation(
         roles=roles,
         features=features,
         segmenter=segmenter,
-        labels=segmenter.labels_.astype(np.int32),
-        names=default_names(segmenter.labels_),
+        labels=labels,
+        names=default_names(labels),
         embedding=embedding,
         explained_variance=explained,
+        meta_labels=meta,
+        engineered=engineered,
+        excluded=excluded if excluded.any() else None,
+        outlier_counts=counts if outliers["action"] != "keep" else {},
+        transformed=transformed,
     )
+
+
+def _transformed_columns(table: pd.DataFrame, config: RunConfig, numeric: list[str]) -> list[str]:
+    if config.transform == "none":
+        return []
+    columns = config.transform_columns if config.transform_columns is not None else skewed_columns(table, numeric)
+    unknown = [c for c in columns if c not in numeric]
+    if unknown:
+        raise SegmentationError(f"Only numeric features can be transformed; not: {', '.join(unknown)}.")
+    if config.transform == "log1p":
+        negative = [c for c in columns if (pd.to_numeric(table[c], errors="coerce") < 0).any()]
+        if negative:
+            raise SegmentationError(
+                f"log1p needs values of 0 or more, but {', '.join(negative)} has negative values; "
+                "use the Yeo-Johnson transform instead."
+            )
+    return list(columns)
 
 
 def default_names(labels: np.ndarray) -> dict[int, str]:
@@ -127,13 +192,21 @@ def choose_model(
     table: pd.DataFrame, result: SegmentationResult, row: int, progress: Progress | None = None
 ) -> SegmentationResult:
     """Make another leaderboard row the chosen model; the features, map and consensus stay as they were."""
-    segmenter = result.segmenter.choose(table, row, progress)
+    table = result.prepared(table)
+    excluded = result.excluded
+    fitted = table[~excluded] if excluded is not None else table
+    segmenter = result.segmenter.choose(fitted, row, progress)
+    labels = segmenter.labels_.astype(np.int32)
+    if excluded is not None:
+        labels = np.empty(len(table), dtype=np.int32)
+        labels[~excluded] = segmenter.labels_
+        labels[excluded] = segmenter.predict(table[excluded])
     return replace(
         result,
         config=replace(result.config, select=row),
         segmenter=segmenter,
-        labels=segmenter.labels_.astype(np.int32),
-        names=default_names(segmenter.labels_),
+        labels=labels,
+        names=default_names(labels),
     )
 
 

@@ -10,19 +10,29 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, PowerTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from core.outliers import Winsorizer
+
 MAX_CATEGORIES = 20
+TRANSFORMS = ("none", "log1p", "yeo-johnson")
 
 
 class DaysBeforeNewest(TransformerMixin, BaseEstimator):
-    """Turn date columns into days before the newest date seen in fit (a tenure or recency in days)."""
+    """Turn date columns into days before a reference date (a tenure or recency in days).
+
+    Args:
+        as_of: the reference date; default the newest date seen in fit.
+    """
+
+    def __init__(self, as_of: str | None = None) -> None:
+        self.as_of = as_of
 
     def fit(self, X: pd.DataFrame, y=None) -> DaysBeforeNewest:
         dates = _as_dates(X)
         self.feature_names_in_ = np.asarray(dates.columns, dtype=object)
-        newest = dates.max().max()
+        newest = dates.max().max() if self.as_of is None else pd.Timestamp(self.as_of)
         self.reference_ = pd.Timestamp("1970-01-01") if pd.isna(newest) else newest
         return self
 
@@ -54,20 +64,34 @@ def _as_float(X: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda column: pd.to_numeric(column, errors="coerce")).astype(float)
 
 
-def build_preprocessor(roles: dict[str, str]) -> ColumnTransformer:
+def build_preprocessor(
+    roles: dict[str, str],
+    transform: str = "none",
+    transform_columns: list[str] | None = None,
+    cap: tuple[str, float] | None = None,
+    as_of: str | None = None,
+) -> ColumnTransformer:
     """Build the (unfitted) preprocessing pipeline for feature columns and their roles.
 
-    Numeric: median imputation and standard scaling. Categorical: most-frequent imputation and one-hot encoding
-    (rare levels grouped, unseen levels ignored). Date: days before the newest date, then as numeric.
+    Numeric: optional capping at outlier fences, median imputation, an optional ``log1p`` or ``yeo-johnson``
+    transform of ``transform_columns`` (skewed money columns), and standard scaling. Categorical: most-frequent
+    imputation and one-hot encoding (rare levels grouped, unseen levels ignored). Date: days before ``as_of``
+    (default the newest date), then as numeric.
     """
     numeric = [c for c, r in roles.items() if r == "numeric"]
     categorical = [c for c, r in roles.items() if r == "categorical"]
     dates = [c for c, r in roles.items() if r == "date"]
+    shaped = [c for c in (transform_columns or []) if c in numeric] if transform != "none" else []
+    plain = [c for c in numeric if c not in shaped]
     steps = []
-    if numeric:
-        steps.append(("numeric", _numeric_pipeline(FunctionTransformer(_as_float, feature_names_out="one-to-one")), numeric))
+    for name, columns, reshape in (("numeric", plain, None), ("skewed", shaped, transform)):
+        if columns:
+            first = [("convert", FunctionTransformer(_as_float, feature_names_out="one-to-one"))]
+            if cap is not None:
+                first.append(("cap", Winsorizer(*cap)))
+            steps.append((name, _numeric_pipeline(first, reshape), columns))
     if dates:
-        steps.append(("date", _numeric_pipeline(DaysBeforeNewest()), dates))
+        steps.append(("date", _numeric_pipeline([("days", DaysBeforeNewest(as_of))]), dates))
     if categorical:
         encoder = OneHotEncoder(
             handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES, sparse_output=False
@@ -90,7 +114,11 @@ def build_preprocessor(roles: dict[str, str]) -> ColumnTransformer:
     )
 
 
-def _numeric_pipeline(first_step: BaseEstimator) -> Pipeline:
-    return Pipeline(
-        [("convert", first_step), ("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
-    )
+def _numeric_pipeline(first: list[tuple[str, BaseEstimator]], reshape: str | None = None) -> Pipeline:
+    steps = [*first, ("impute", SimpleImputer(strategy="median"))]
+    if reshape == "log1p":
+        steps.append(("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")))
+    elif reshape == "yeo-johnson":
+        steps.append(("yeo_johnson", PowerTransformer(method="yeo-johnson", standardize=False)))
+    steps.append(("scale", StandardScaler()))
+    return Pipeline(steps)

@@ -65,6 +65,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         metric_sample_size: metrics use a stratified sample of at most this many rows.
         n_bootstrap: refits used to measure the chosen model's stability (0 to skip).
         stability_sample_size: customers evaluated in the stability refits.
+        transform: ``none``, ``log1p`` or ``yeo-johnson`` for ``transform_columns``.
+        transform_columns: skewed numeric columns to transform.
+        cap: (method, threshold) to cap numeric features at outlier fences, or None.
+        as_of: reference date for date features (default the newest date).
         random_state: seed for every random step.
     """
 
@@ -80,6 +84,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         metric_sample_size: int = 10_000,
         n_bootstrap: int = 10,
         stability_sample_size: int = 5_000,
+        transform: str = "none",
+        transform_columns: list[str] | None = None,
+        cap: tuple[str, float] | None = None,
+        as_of: str | None = None,
         random_state: int = 0,
     ) -> None:
         self.roles = roles
@@ -92,6 +100,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.metric_sample_size = metric_sample_size
         self.n_bootstrap = n_bootstrap
         self.stability_sample_size = stability_sample_size
+        self.transform = transform
+        self.transform_columns = transform_columns
+        self.cap = cap
+        self.as_of = as_of
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
@@ -101,7 +113,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         features = self._check_input(X)
         plan = self._plan()
         report(0.02, "Preparing features")
-        self.preprocessor_ = build_preprocessor(self.roles_)
+        self.preprocessor_ = build_preprocessor(self.roles_, self.transform, self.transform_columns, self.cap,
+                                                self.as_of)
         Z = self.preprocessor_.fit_transform(features).to_numpy(dtype=np.float64)
         if not np.isfinite(Z).all():
             raise SegmentationError("Some feature values are infinite; remove or cap them before segmenting.")

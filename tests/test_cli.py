@@ -37,7 +37,7 @@ def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, datase
 
     original = read_table(data)
     labelled = read_table(out / "labelled_customers.csv")
-    assert list(labelled.columns) == [*original.columns, "cluster", "segment", "meta_cluster"]
+    assert list(labelled.columns) == [*original.columns, "cluster", "segment", "meta_cluster", "outlier_excluded"]
     pd.testing.assert_frame_equal(labelled[original.columns], original)  # every row and value, in input order
     clusters = labelled["cluster"].astype(int)
     named = clusters >= 0
