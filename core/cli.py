@@ -2,6 +2,10 @@
 
     segment run DATA --out DIR [--columns A,B,C] [--k 2-10] [--seed 0] [--roles FILE.json] [--config run.json]
                 [--algorithms kmeans,gmm,hdbscan] [--params FILE.json] [--criterion silhouette] [--select ROW]
+                [--feature NAME=KIND(COL,...)] [--outliers METHOD:ACTION[:THRESHOLD]] [--transform log1p]
+                [--as-of YYYY-MM-DD]
+    segment rfm DATA --customer COL --date COL (--amount COL | --quantity COL --price COL) [--invoice COL]
+                [--as-of YYYY-MM-DD] --out FILE
     segment algorithms          (lists the algorithms and their parameters)
 
 Bad input exits with status 2 and one line on stderr; nothing the user can cause prints a traceback.
@@ -17,7 +21,11 @@ from typing import Sequence
 from core.algorithms import ALGORITHMS
 from core.config import DEFAULT_ALGORITHMS, RunConfig, parse_k_range
 from core.errors import SegmentationError
-from core.exports import sha256_file, write_outputs
+from core.atomic import atomic_write_text
+from core.exports import sha256_file, to_csv_text, write_outputs
+from core.features import KINDS, parse_feature
+from core.preprocess import TRANSFORMS
+from core.rfm import build_rfm
 from core.pipeline import run_segmentation
 from core.quality import UNSTABLE_BELOW
 from core.readers import read_table
@@ -43,7 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--params", help='JSON file of parameters per algorithm, e.g. {"gmm": {"covariance_type": "diag"}}')
     run.add_argument("--criterion", choices=list(CRITERIA), help="how the best candidate is chosen (default silhouette)")
     run.add_argument("--select", type=int, help="use this leaderboard row instead of the automatic choice")
+    run.add_argument("--feature", action="append", default=None, metavar="NAME=KIND(COL,...)",
+                     help="add an engineered feature; KIND is one of " + ", ".join(KINDS) + " (repeatable)")
+    run.add_argument("--outliers", metavar="METHOD:ACTION[:THRESHOLD]",
+                     help="outliers of numeric features: iqr or zscore, then keep, cap or exclude (e.g. iqr:cap)")
+    run.add_argument("--transform", choices=list(TRANSFORMS), help="transform skewed numeric features")
+    run.add_argument("--transform-columns", help="comma-separated columns to transform (default: skewed ones)")
+    run.add_argument("--as-of", help="reference date for date features (default: the newest date in each)")
     commands.add_parser("algorithms", help="list the algorithms and their parameters")
+    rfm = commands.add_parser("rfm", help="turn a transaction log into one RFM row per customer")
+    rfm.add_argument("data", help="transaction log: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
+    rfm.add_argument("--customer", required=True, help="customer id column")
+    rfm.add_argument("--date", required=True, help="transaction date column")
+    rfm.add_argument("--amount", help="value column (or give --quantity and --price)")
+    rfm.add_argument("--quantity", help="quantity column")
+    rfm.add_argument("--price", help="unit price column")
+    rfm.add_argument("--invoice", help="invoice column: frequency counts distinct invoices; C... are cancellations")
+    rfm.add_argument("--as-of", help="date recency and tenure are measured to (default: the newest date)")
+    rfm.add_argument("--out", required=True, help="CSV file to write")
     return parser
 
 
@@ -52,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "rfm":
+            return _rfm(args)
         if args.command == "algorithms":
             print(describe_algorithms())
             return 0
@@ -90,6 +117,16 @@ def _run(args: argparse.Namespace) -> int:
         settings["criterion"] = args.criterion
     if args.select is not None:
         settings["select"] = args.select
+    if args.feature:
+        settings["features"] = [parse_feature(text).to_dict() for text in args.feature]
+    if args.outliers is not None:
+        settings["outliers"] = _parse_outliers(args.outliers)
+    if args.transform is not None:
+        settings["transform"] = args.transform
+    if args.transform_columns is not None:
+        settings["transform_columns"] = [c.strip() for c in args.transform_columns.split(",") if c.strip()]
+    if args.as_of is not None:
+        settings["as_of"] = args.as_of
     if args.roles is not None:
         settings["roles"] = _load_json(args.roles, "roles file")
         if not isinstance(settings["roles"], dict):
@@ -123,6 +160,32 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  warning: segment(s) {', '.join(unstable)} are unstable under resampling (Jaccard < {UNSTABLE_BELOW}).")
     for path in paths.values():
         print(f"  wrote {path}")
+    return 0
+
+
+def _parse_outliers(text: str) -> dict:
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise SegmentationError(f"--outliers expects METHOD:ACTION[:THRESHOLD], e.g. iqr:cap; got '{text}'.")
+    threshold = None
+    if len(parts) == 3:
+        try:
+            threshold = float(parts[2])
+        except ValueError:
+            raise SegmentationError(f"--outliers threshold must be a number; got '{parts[2]}'.") from None
+    return {"method": parts[0], "action": parts[1], "threshold": threshold}
+
+
+def _rfm(args: argparse.Namespace) -> int:
+    log = read_table(Path(args.data))
+    table, report = build_rfm(log, args.customer, args.date, amount=args.amount, quantity=args.quantity,
+                              price=args.price, invoice=args.invoice, as_of=args.as_of)
+    out = Path(args.out)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True)
+    atomic_write_text(out, to_csv_text(table))
+    print(f"RFM table of {report.summary()}")
+    print(f"  wrote {out}")
     return 0
 
 

@@ -72,7 +72,22 @@ def read_table(source: str | Path | bytes, filename: str | None = None) -> pd.Da
         raise SegmentationError(f"{name} has no columns.")
     if len(table) == 0:
         raise SegmentationError(f"{name} has a header but no data rows.")
+    table.attrs.setdefault("source", {})["file"] = name
     return table
+
+
+def describe_source(table: pd.DataFrame) -> str:
+    """How a table was read, for the analyst to check: format, encoding, delimiter, decimal mark."""
+    source = table.attrs.get("source", {})
+    parts = [source.get("format", "table")]
+    if "delimiter" in source:
+        parts.append({",": "comma-separated", ";": "semicolon-separated", "\t": "tab-separated",
+                      "|": "pipe-separated", " ": "whitespace-separated"}[source["delimiter"]])
+    if "encoding" in source:
+        parts.append(f"encoding {source['encoding']}")
+    if source.get("decimal") == ",":
+        parts.append("decimal commas")
+    return ", ".join(parts)
 
 
 def _read_excel(opener, name: str) -> pd.DataFrame:
@@ -83,7 +98,9 @@ def _read_excel(opener, name: str) -> pd.DataFrame:
             raise SegmentationError(f"{name} could not be read as an Excel workbook ({exc}).") from exc
     raw.columns = [str(c).strip() for c in raw.columns]
     _check_column_names(list(raw.columns), name)
-    return coerce_types(raw)
+    table = coerce_types(raw)
+    table.attrs["source"] = {"format": "Excel workbook (first sheet)"}
+    return table
 
 
 def _read_parquet(opener, name: str) -> pd.DataFrame:
@@ -94,6 +111,7 @@ def _read_parquet(opener, name: str) -> pd.DataFrame:
             raise SegmentationError(f"{name} could not be read as a Parquet file ({exc}).") from exc
     table.columns = [str(c) for c in table.columns]
     _check_column_names(list(table.columns), name)
+    table.attrs["source"] = {"format": "Parquet"}
     return table
 
 
@@ -136,7 +154,10 @@ def _read_delimited(opener, name: str) -> pd.DataFrame:
         except pd.errors.EmptyDataError as exc:
             raise SegmentationError(f"{name} is empty.") from exc
     raw.columns = [str(c).strip() for c in raw.columns]
-    return coerce_types(raw, decimal=decimal)
+    table = coerce_types(raw, decimal=decimal)
+    table.attrs["source"] = {"format": "delimited text", "encoding": encoding, "delimiter": delimiter,
+                             "decimal": decimal}
+    return table
 
 
 def detect_encoding(head: bytes) -> str:
