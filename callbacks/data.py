@@ -1,15 +1,19 @@
-"""Data page callbacks: load a table (upload or demo), show it, remember the chosen columns."""
+"""Data page callbacks: load a table (upload, demo, RFM from a log), show it, and keep the analyst's choices."""
 from __future__ import annotations
 
 import base64
 import binascii
+import time
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
 from core.errors import SegmentationError
-from core.readers import read_table
-from core.roles import FEATURE_ROLES
+from core.explore import column_overview
+from core.features import FeatureSpec, check_feature
+from core.readers import describe_source, read_table
+from core.rfm import RFM_FEATURES, build_rfm
+from core.roles import FEATURE_ROLES, ROLES
 from dashboard import ids
 from dashboard.session import checked
 from dashboard.store import project_store
@@ -19,52 +23,62 @@ PREVIEW_ROWS = 100
 
 
 @callback(
-    Output(ids.DATA_STATUS, "children"),
-    Output(ids.COLUMN_PICKER, "options"),
-    Output(ids.COLUMN_PICKER, "value"),
-    Output(ids.PREVIEW_GRID, "rowData"),
-    Output(ids.PREVIEW_GRID, "columnDefs"),
+    Output(ids.DATA_VERSION, "data"),
+    Output(ids.DATA_ALERT, "children"),
     Output(ids.UPLOAD, "contents"),
     Input(ids.UPLOAD, "contents"),
     Input(ids.DEMO_BUTTON, "n_clicks"),
+    Input(ids.RFM_BUILD, "n_clicks"),
+    Input(ids.RFM_BACK, "n_clicks"),
     State(ids.UPLOAD, "filename"),
+    State(ids.RFM_CUSTOMER, "value"),
+    State(ids.RFM_DATE, "value"),
+    State(ids.RFM_AMOUNT, "value"),
+    State(ids.RFM_QUANTITY, "value"),
+    State(ids.RFM_PRICE, "value"),
+    State(ids.RFM_INVOICE, "value"),
+    State(ids.RFM_AS_OF, "value"),
     State(ids.SESSION, "data"),
+    prevent_initial_call=True,
 )
-def load_data(contents: str | None, demo_clicks: int | None, filename: str | None, session_id: str):
-    """Show the session's table; first replace it by an upload or the demo data when the user asked for that.
+def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, customer, date, amount, quantity, price,
+              invoice, as_of, session_id):
+    """Replace the session's table by an upload, the demo data, the RFM table of the current log, or the log again.
 
     The upload's contents are cleared afterwards so that choosing the same file again is a new event.
     """
     store = project_store()
     session_id = checked(session_id)
-    problem = None
+    trigger = ctx.triggered_id
     try:
-        if ctx.triggered_id == ids.UPLOAD and contents:
-            store.save_table(session_id, read_table(_decode_upload(contents, filename), filename), filename)
-        elif ctx.triggered_id == ids.DEMO_BUTTON:
+        if trigger == ids.UPLOAD:
+            if not contents:
+                return no_update, no_update, no_update
+            table = read_table(_decode_upload(contents, filename), filename)
+            store.save_table(session_id, table, filename, source=describe_source(table))
+        elif trigger == ids.DEMO_BUTTON:
             store.use_demo(session_id)
+        elif trigger == ids.RFM_BUILD:
+            log = store.log(session_id)
+            log = log if log is not None else store.table(session_id)
+            meta = store.meta(session_id)
+            name = meta["rfm"]["log_name"] if meta.get("rfm") else meta["name"]
+            if not customer or not date:
+                raise SegmentationError("Choose the customer id and the date columns of the transaction log.")
+            table, report = build_rfm(log, customer, date, amount=amount, quantity=quantity, price=price,
+                                      invoice=invoice, as_of=as_of or None)
+            store.save_table(session_id, table, f"RFM of {name}", source=report.summary(), log=log,
+                             rfm={**report.to_dict(), "log_name": name})
+            store.save_selection(session_id, RFM_FEATURES[:3])
+        elif trigger == ids.RFM_BACK:
+            log, meta = store.log(session_id), store.meta(session_id)
+            if log is None:
+                raise SegmentationError("The current table was not built from a transaction log.")
+            store.save_table(session_id, log, meta["rfm"]["log_name"], source="transaction log")
     except SegmentationError as exc:
-        problem = dbc.Alert([html.Strong("Could not load this file. "), str(exc)], color="danger", className="mb-3")
-    meta = store.meta(session_id)
-    table = store.table(session_id)
-    roles = meta["roles"]
-    options = [
-        {"label": f"{column} · {role}", "value": column, "disabled": role not in FEATURE_ROLES}
-        for column, role in roles.items()
-    ]
-    chosen = store.selection(session_id)
-    if chosen is None:
-        chosen = [c for c, r in roles.items() if r in FEATURE_ROLES]
-    rows, column_defs = grid_props(table.head(PREVIEW_ROWS), header_tooltips=roles)
-    status = [
-        problem,
-        dbc.Alert(
-            [html.Strong(meta["name"]), f" · {meta['rows']:,} rows × {len(meta['columns'])} columns"],
-            color="light",
-            className="mb-3 dataset-banner",
-        ),
-    ]
-    return status, options, chosen, rows, column_defs, None
+        what = "build the RFM table" if trigger == ids.RFM_BUILD else "load this file"
+        return no_update, dbc.Alert([html.Strong(f"Could not {what}. "), str(exc)], color="danger"), None
+    return time.time(), None, None
 
 
 def _decode_upload(contents: str, filename: str | None) -> bytes:
@@ -76,15 +90,133 @@ def _decode_upload(contents: str, filename: str | None) -> bytes:
 
 
 @callback(
+    Output(ids.DATA_STATUS, "children"),
+    Output(ids.COLUMN_GRID, "rowData"),
+    Output(ids.COLUMN_GRID, "selectedRows"),
+    Output(ids.PREVIEW_GRID, "rowData"),
+    Output(ids.PREVIEW_GRID, "columnDefs"),
+    Output(ids.RFM_CUSTOMER, "options"),
+    Output(ids.RFM_DATE, "options"),
+    Output(ids.RFM_AMOUNT, "options"),
+    Output(ids.RFM_QUANTITY, "options"),
+    Output(ids.RFM_PRICE, "options"),
+    Output(ids.RFM_INVOICE, "options"),
+    Output(ids.FEATURE_COLUMNS, "options"),
+    Output(ids.FEATURE_LIST, "children"),
+    Input(ids.DATA_VERSION, "data"),
+    State(ids.SESSION, "data"),
+)
+def show_data(_version, session_id):
+    """Show the session's table: banner, columns with roles and the chosen ones, preview, form options."""
+    store = project_store()
+    session_id = checked(session_id)
+    meta, table, roles = store.meta(session_id), store.table(session_id), store.roles(session_id)
+    chosen = store.selection(session_id)
+    if chosen is None:
+        chosen = [c for c, r in roles.items() if r in FEATURE_ROLES]
+    overview = column_overview(table, roles)
+    rows, column_defs = grid_props(table.head(PREVIEW_ROWS), header_tooltips=roles)
+    banner = [html.Strong(meta["name"]), f" · {meta['rows']:,} rows × {len(meta['columns'])} columns"]
+    if meta.get("source"):
+        banner.append(html.Div(f"Read as: {meta['source']}" if not meta.get("rfm") else meta["source"],
+                               className="small text-muted"))
+    status = dbc.Alert(banner, color="light", className="mb-3 dataset-banner")
+    options = [{"label": c, "value": c} for c in table.columns]
+    return (status, overview.to_dict("records"), {"ids": chosen}, rows, column_defs, *([options] * 7),
+            _feature_list(store.settings(session_id).get("features", [])))
+
+
+@callback(
+    Output(ids.RFM_FORM, "is_open"),
+    Input(ids.RFM_SWITCH, "value"),
+)
+def toggle_rfm(on: bool) -> bool:
+    return bool(on)
+
+
+@callback(
     Output(ids.SELECTION_NOTE, "children"),
-    Input(ids.COLUMN_PICKER, "value"),
+    Input(ids.COLUMN_GRID, "selectedRows"),
+    Input(ids.COLUMN_GRID, "cellValueChanged"),
     State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def remember_selection(columns: list[str] | None, session_id: str):
-    """Keep the chosen columns server-side, where the segmentation job reads them."""
-    columns = columns or []
-    project_store().save_selection(checked(session_id), columns)
-    if not columns:
-        return html.Span("Choose at least one column to segment on.", className="text-danger")
-    return html.Span(f"{len(columns)} column(s) selected.", className="text-muted")
+def remember_columns(selected, changes, session_id):
+    """Keep the chosen columns and any changed roles server-side, where the segmentation job reads them."""
+    store = project_store()
+    session_id = checked(session_id)
+    triggered = set(ctx.triggered_prop_ids)
+    if f"{ids.COLUMN_GRID}.cellValueChanged" in triggered:
+        overrides = dict(store.settings(session_id).get("roles", {}))
+        for change in changes or []:
+            role = change.get("value")
+            if role in ROLES:
+                overrides[change["data"]["column"]] = role
+        store.update_settings(session_id, roles=overrides)
+    if f"{ids.COLUMN_GRID}.selectedRows" in triggered:
+        # The grid reports the selection as row data, or as {"ids": [...]} when it echoes what show_data set.
+        chosen = selected["ids"] if isinstance(selected, dict) else [row["column"] for row in selected or []]
+        store.save_selection(session_id, chosen)
+    roles = store.roles(session_id)
+    columns = store.selection(session_id) or []
+    usable = [c for c in columns if roles.get(c) in FEATURE_ROLES]
+    if not usable:
+        return html.Span("Choose at least one numeric, categorical or date column to segment on.",
+                         className="text-danger")
+    ignored = [c for c in columns if c not in usable]
+    note = f"{len(usable)} column(s) selected."
+    if ignored:
+        note += f" Ignored as features (role id, text or constant): {', '.join(ignored)}."
+    return html.Span(note, className="text-muted")
+
+
+@callback(
+    Output(ids.FEATURE_LIST, "children", allow_duplicate=True),
+    Output(ids.FEATURE_NAME, "value"),
+    Input(ids.FEATURE_ADD, "n_clicks"),
+    Input({"type": ids.FEATURE_REMOVE, "index": ALL}, "n_clicks"),
+    State(ids.FEATURE_KIND, "value"),
+    State(ids.FEATURE_COLUMNS, "value"),
+    State(ids.FEATURE_NAME, "value"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def edit_features(add_clicks, remove_clicks, kind, columns, name, session_id):
+    """Add or remove an engineered feature; it is computed when the segmentation runs."""
+    store = project_store()
+    session_id = checked(session_id)
+    features = list(store.settings(session_id).get("features", []))
+    trigger = ctx.triggered_id
+    if isinstance(trigger, dict):
+        if not any(remove_clicks):
+            return no_update, no_update
+        features = [f for i, f in enumerate(features) if i != trigger["index"]]
+        store.update_settings(session_id, features=features)
+        return _feature_list(features), no_update
+    spec = FeatureSpec(name=(name or "").strip(), kind=kind, columns=list(columns or []))
+    try:
+        existing = list(store.table(session_id).columns) + [f["name"] for f in features]
+        check_feature(spec, existing)
+    except SegmentationError as exc:
+        return [dbc.Alert(str(exc), color="danger", className="py-2 small"), _feature_list(features)], no_update
+    features.append(spec.to_dict())
+    store.update_settings(session_id, features=features)
+    return _feature_list(features), ""
+
+
+def _feature_list(features: list[dict]) -> html.Div:
+    if not features:
+        return html.Div("No engineered features yet.", className="small text-muted")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Code(f"{f['name']} = {f['kind']}({', '.join(f['columns'])})"),
+                    dbc.Button("×", id={"type": ids.FEATURE_REMOVE, "index": i}, color="link", size="sm",
+                               className="text-danger py-0", title="remove"),
+                ],
+                className="feature-item",
+            )
+            for i, f in enumerate(features)
+        ]
+    )

@@ -40,6 +40,9 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     State({"type": PARAM_TYPE, "algorithm": ALL, "name": ALL}, "value"),
     State({"type": PARAM_TYPE, "algorithm": ALL, "name": ALL}, "id"),
     State(ids.LEADERBOARD, "selectedRows"),
+    State(ids.OUTLIER_METHOD, "value"),
+    State(ids.OUTLIER_ACTION, "value"),
+    State(ids.TRANSFORM, "value"),
     State(ids.SESSION, "data"),
     background=True,
     progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS, "label")],
@@ -52,7 +55,7 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     prevent_initial_call=True,
 )
 def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion, param_values, param_ids,
-            selected_rows, session_id):
+            selected_rows, outlier_method, outlier_action, transform, session_id):
     """Fit every chosen algorithm on the session's table and columns (or switch to the leaderboard row the analyst
     picked), and store the result server-side."""
     store = project_store()
@@ -66,8 +69,13 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
                 raise SegmentationError("Select a row of the model comparison first.")
             result = choose_model(store.table(session_id), result, int(selected_rows[0]["row"]), report)
         else:
+            settings = store.settings(session_id)
             config = RunConfig(
                 columns=store.selection(session_id),
+                roles=settings.get("roles", {}),
+                features=settings.get("features", []),
+                outliers={"method": outlier_method or "iqr", "action": outlier_action or "keep"},
+                transform=transform or "none",
                 k_min=int(k_range[0]),
                 k_max=int(k_range[1]),
                 algorithms=list(algorithms or []),
@@ -125,6 +133,13 @@ def show_result(_token: float | None, session_id: str):
                                             else []) if j < UNSTABLE_BELOW]
     if unstable:
         headline += f" · unstable under resampling: {', '.join(unstable)}"
+    if result.outlier_counts:
+        flagged = sum(result.outlier_counts.values())
+        action = {"cap": "capped", "exclude": "left out of fitting, then assigned"}[result.config.outliers["action"]]
+        headline += f" · outlier values {action}: {flagged:,} (" + ", ".join(
+            f"{c} {n:,}" for c, n in result.outlier_counts.items() if n) + ")"
+    if result.transformed:
+        headline += f" · {result.config.transform} on {', '.join(result.transformed)}"
     profile_rows, profile_cols = grid_props(profile_grid_frame(segment_summary(table, result)))
     profile_cols[0].update(pinned="left", minWidth=190)
     board_rows, board_cols = grid_props(leaderboard_frame(board))

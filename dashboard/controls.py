@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from core.algorithms import ALGORITHMS, AlgorithmSpec, ParamSpec
+from dashboard import ids
 from core.config import DEFAULT_ALGORITHMS
 from core.segmenter import CRITERIA
 
@@ -77,3 +78,31 @@ def parameters_from_controls(values: list[Any], ids: list[dict[str, str]], algor
         if value != spec.default:
             params.setdefault(algorithm, {})[spec.name] = value
     return params
+
+
+def preparation_controls() -> dbc.Row:
+    """Outlier handling and the transform of skewed numeric columns (missing values are imputed, categories
+    one-hot encoded and numbers scaled in every run)."""
+    return dbc.Row(
+        [
+            dbc.Col([dbc.Label("Outliers are found by", className="small mb-0"),
+                     dbc.Select(id=ids.OUTLIER_METHOD, value="iqr", size="sm",
+                                options=[{"label": "IQR rule (1.5 x IQR beyond the quartiles)", "value": "iqr"},
+                                         {"label": "z-score (beyond 3 standard deviations)", "value": "zscore"}])],
+                    md=4),
+            dbc.Col([dbc.Label("and then", className="small mb-0"),
+                     dbc.Select(id=ids.OUTLIER_ACTION, value="keep", size="sm",
+                                options=[{"label": "kept as they are", "value": "keep"},
+                                         {"label": "capped at the limits (winsorized)", "value": "cap"},
+                                         {"label": "left out of fitting, then assigned and marked", "value": "exclude"}])],
+                    md=4),
+            dbc.Col([dbc.Label("Skewed numeric columns", className="small mb-0"),
+                     dbc.Select(id=ids.TRANSFORM, value="none", size="sm",
+                                options=[{"label": "left as they are", "value": "none"},
+                                         {"label": "log1p transformed", "value": "log1p"},
+                                         {"label": "Yeo-Johnson transformed", "value": "yeo-johnson"}])],
+                    md=4),
+            dbc.Col(html.Div(id=ids.OUTLIER_NOTE, className="small text-muted mt-1"), md=12),
+        ],
+        className="g-2 mb-2",
+    )

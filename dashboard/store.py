@@ -24,7 +24,8 @@ from dashboard.settings import load_settings
 DEMO_NAME = "Demo customers (built in)"
 _TABLE = "dataset.parquet"
 _META = "dataset.json"
-_SELECTION = "selection.json"
+_SETTINGS = "settings.json"
+_LOG = "transactions.parquet"
 _RESULT = "result.joblib"
 
 
@@ -53,18 +54,37 @@ class ProjectStore:
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
         demo = _demo_table()
-        return {"name": DEMO_NAME, "rows": len(demo), "columns": list(demo.columns), "roles": infer_roles(demo)}
+        return {"name": DEMO_NAME, "rows": len(demo), "columns": list(demo.columns), "roles": infer_roles(demo),
+                "source": "generated in the app", "rfm": None}
 
-    def save_table(self, session_id: str, table: pd.DataFrame, name: str) -> dict[str, Any]:
-        """Make ``table`` the session's data; the previous selection and result no longer apply and are removed."""
+    def roles(self, session_id: str) -> dict[str, str]:
+        """Every column's role: inferred, then the analyst's overrides."""
+        return {**self.meta(session_id)["roles"], **self.settings(session_id).get("roles", {})}
+
+    def save_table(self, session_id: str, table: pd.DataFrame, name: str, source: str = "",
+                   log: pd.DataFrame | None = None, rfm: dict | None = None) -> dict[str, Any]:
+        """Make ``table`` the session's data (``log``: the transaction log it was built from, kept to go back to).
+
+        The previous choices and result no longer apply and are removed.
+        """
         folder = self._folder(session_id)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"name": name, "rows": len(table), "columns": list(table.columns), "roles": infer_roles(table)}
+        meta = {"name": name, "rows": len(table), "columns": list(table.columns), "roles": infer_roles(table),
+                "source": source, "rfm": rfm}
         atomic_write(folder / _TABLE, lambda path: table.to_parquet(path, index=False))
         atomic_write_text(folder / _META, json.dumps(meta))
-        for stale in (_SELECTION, _RESULT):
+        if log is not None:
+            atomic_write(folder / _LOG, lambda path: log.to_parquet(path, index=False))
+        else:
+            (folder / _LOG).unlink(missing_ok=True)
+        for stale in (_SETTINGS, _RESULT):
             (folder / stale).unlink(missing_ok=True)
         return meta
+
+    def log(self, session_id: str) -> pd.DataFrame | None:
+        """The transaction log the current (RFM) table was built from, if any."""
+        path = self._folder(session_id) / _LOG
+        return pd.read_parquet(path) if path.exists() else None
 
     def use_demo(self, session_id: str) -> dict[str, Any]:
         """Go back to the built-in demo table."""
@@ -73,14 +93,23 @@ class ProjectStore:
             shutil.rmtree(folder)
         return self.meta(session_id)
 
-    def selection(self, session_id: str) -> list[str] | None:
-        path = self._folder(session_id) / _SELECTION
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    def settings(self, session_id: str) -> dict[str, Any]:
+        """The analyst's choices for the current table: ``columns``, ``roles`` overrides, ``features``."""
+        path = self._folder(session_id) / _SETTINGS
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
-    def save_selection(self, session_id: str, columns: list[str]) -> None:
+    def update_settings(self, session_id: str, **changes: Any) -> dict[str, Any]:
         folder = self._folder(session_id)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / _SELECTION, json.dumps(columns))
+        settings = {**self.settings(session_id), **changes}
+        atomic_write_text(folder / _SETTINGS, json.dumps(settings))
+        return settings
+
+    def selection(self, session_id: str) -> list[str] | None:
+        return self.settings(session_id).get("columns")
+
+    def save_selection(self, session_id: str, columns: list[str]) -> None:
+        self.update_settings(session_id, columns=columns)
 
     def result(self, session_id: str) -> SegmentationResult | None:
         path = self._folder(session_id) / _RESULT

@@ -1,9 +1,11 @@
-"""Data page: load a customer table (upload or demo), preview it, and choose the columns to segment on."""
+"""Data page: load a customer table (upload, demo or transaction log), set column roles, build features."""
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from core.features import KINDS
+from core.roles import ROLES
 from dashboard import ids
 from dashboard.settings import load_settings
 
@@ -15,10 +17,8 @@ def layout(**_query) -> html.Div:
     return html.Div(
         [
             html.H2("Customer data", className="page-title"),
-            html.P(
-                "Upload a customer table, one row per customer, or work with the built-in demo data.",
-                className="text-muted",
-            ),
+            html.P("Upload a customer table (one row per customer) or a transaction log, or work with the built-in "
+                   "demo data.", className="text-muted"),
             dbc.Row(
                 [
                     dbc.Col(
@@ -27,10 +27,8 @@ def layout(**_query) -> html.Div:
                             children=html.Div(
                                 [
                                     html.Strong("Drop a file here or click to choose one"),
-                                    html.Div(
-                                        f"CSV, TSV or other delimited text, Excel (.xlsx) or Parquet; up to {max_mb} MB",
-                                        className="small text-muted",
-                                    ),
+                                    html.Div(f"CSV, TSV or other delimited text, Excel (.xlsx) or Parquet; up to "
+                                             f"{max_mb} MB", className="small text-muted"),
                                 ]
                             ),
                             max_size=max_mb * 1024 * 1024,
@@ -39,50 +37,144 @@ def layout(**_query) -> html.Div:
                         ),
                         md=9,
                     ),
-                    dbc.Col(
-                        dbc.Button("Use demo data", id=ids.DEMO_BUTTON, color="secondary", outline=True,
-                                   className="w-100 h-100"),
-                        md=3,
-                    ),
+                    dbc.Col(dbc.Button("Use demo data", id=ids.DEMO_BUTTON, color="secondary", outline=True,
+                                       className="w-100 h-100"), md=3),
                 ],
                 className="g-3 mb-3",
             ),
-            dcc.Loading(html.Div(id=ids.DATA_STATUS), type="dot"),
-            dbc.Card(
+            dcc.Store(id=ids.DATA_VERSION),
+            dcc.Loading(html.Div(id=ids.DATA_ALERT), type="dot"),
+            html.Div(id=ids.DATA_STATUS),
+            _transaction_card(),
+            dbc.Row(
                 [
-                    dbc.CardHeader(html.Strong("Columns to segment on")),
-                    dbc.CardBody(
-                        [
-                            html.P(
-                                "Identifiers, free text and constant columns are kept in the exports but cannot be "
-                                "features.",
-                                className="small text-muted mb-2",
-                            ),
-                            dbc.Checklist(id=ids.COLUMN_PICKER, options=[], value=[], inline=True,
-                                          className="column-picker"),
-                            html.Div(id=ids.SELECTION_NOTE, className="small mt-2"),
-                        ]
-                    ),
+                    dbc.Col(_columns_card(), lg=7),
+                    dbc.Col(_features_card(), lg=5),
                 ],
-                className="mb-3",
+                className="g-3 mb-3",
             ),
             dbc.Card(
                 [
                     dbc.CardHeader(html.Strong("Preview (first 100 rows)")),
                     dbc.CardBody(
-                        dag.AgGrid(
-                            id=ids.PREVIEW_GRID,
-                            rowData=[],
-                            columnDefs=[],
-                            defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 110},
-                            className="ag-theme-alpine",
-                            style={"height": "360px"},
-                        ),
+                        dag.AgGrid(id=ids.PREVIEW_GRID, rowData=[], columnDefs=[],
+                                   defaultColDef={"resizable": True, "sortable": True, "filter": True,
+                                                  "minWidth": 110},
+                                   className="ag-theme-alpine", style={"height": "360px"}),
                         className="p-0",
                     ),
                 ],
                 className="mb-3",
             ),
+            dbc.Button("Explore the data →", href="/explore", color="secondary", outline=True, className="me-2"),
             dbc.Button("Next: segment customers →", href="/segments", color="primary"),
         ]
+    )
+
+
+def _columns_card() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader([html.Strong("Columns"),
+                            html.Span(" · tick the columns to segment on; click a role to change it",
+                                      className="small text-muted")]),
+            dbc.CardBody(
+                [
+                    dag.AgGrid(
+                        id=ids.COLUMN_GRID,
+                        rowData=[],
+                        columnDefs=[
+                            {"field": "column", "headerName": "column", "minWidth": 180},
+                            {"field": "role", "headerName": "role ✎", "editable": True,
+                             "cellEditor": "agSelectCellEditor", "cellEditorParams": {"values": list(ROLES)},
+                             "cellClass": "editable-cell"},
+                            {"field": "missing", "headerName": "missing %", "type": "numericColumn"},
+                            {"field": "distinct", "headerName": "distinct", "type": "numericColumn"},
+                            {"field": "example", "headerName": "example"},
+                        ],
+                        getRowId="params.data.column",
+                        dashGridOptions={"rowSelection": {"mode": "multiRow", "checkboxes": True,
+                                                          "headerCheckbox": True, "enableClickSelection": False},
+                                         "singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True},
+                        defaultColDef={"resizable": True, "sortable": True},
+                        className="ag-theme-alpine",
+                        style={"height": "330px"},
+                    ),
+                    html.Div(id=ids.SELECTION_NOTE, className="small mt-2 px-1"),
+                ],
+                className="p-2",
+            ),
+        ],
+        className="h-100",
+    )
+
+
+def _features_card() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader([html.Strong("Engineered features"),
+                            html.Span(" · totals, counts, ratios, age, tenure", className="small text-muted")]),
+            dbc.CardBody(
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(dbc.Select(id=ids.FEATURE_KIND, value="sum",
+                                               options=[{"label": f"{k}: {v}", "value": k} for k, v in KINDS.items()]),
+                                    md=12, className="mb-2"),
+                            dbc.Col(dcc.Dropdown(id=ids.FEATURE_COLUMNS, multi=True, placeholder="columns…"), md=12,
+                                    className="mb-2"),
+                            dbc.Col(dbc.Input(id=ids.FEATURE_NAME, placeholder="new column name"), md=8),
+                            dbc.Col(dbc.Button("Add feature", id=ids.FEATURE_ADD, color="secondary", className="w-100"),
+                                    md=4),
+                        ],
+                        className="g-2 mb-2",
+                    ),
+                    html.Div(id=ids.FEATURE_LIST),
+                ]
+            ),
+        ],
+        className="h-100",
+    )
+
+
+def _transaction_card() -> dbc.Card:
+    def pick(component_id, label, optional=False):
+        return dbc.Col([dbc.Label(label + (" (optional)" if optional else ""), className="small mb-0"),
+                        dcc.Dropdown(id=component_id, placeholder="column…")], md=4, className="mb-2")
+
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Switch(id=ids.RFM_SWITCH, label="This is a transaction log: build one RFM row per customer",
+                           value=False),
+                dbc.Collapse(
+                    [
+                        html.P("Recency, frequency, monetary value, tenure and average basket per customer, with "
+                               "classic RFM scores and segments as a baseline. Returns (negative values, invoices "
+                               "starting with C) are netted; rows without a customer id are counted and left out.",
+                               className="small text-muted mt-2"),
+                        dbc.Row(
+                            [
+                                pick(ids.RFM_CUSTOMER, "Customer id"),
+                                pick(ids.RFM_DATE, "Date"),
+                                pick(ids.RFM_INVOICE, "Invoice", optional=True),
+                                pick(ids.RFM_AMOUNT, "Amount (or quantity and price)"),
+                                pick(ids.RFM_QUANTITY, "Quantity"),
+                                pick(ids.RFM_PRICE, "Unit price"),
+                                dbc.Col([dbc.Label("As of (default: newest date)", className="small mb-0"),
+                                         dbc.Input(id=ids.RFM_AS_OF, type="date")], md=4),
+                                dbc.Col([dbc.Button("Build RFM table", id=ids.RFM_BUILD, color="primary",
+                                                    className="me-2 mt-3"),
+                                         dbc.Button("Back to the transaction log", id=ids.RFM_BACK, color="link",
+                                                    className="mt-3")], md=8),
+                            ],
+                            className="g-2",
+                        ),
+                    ],
+                    id=ids.RFM_FORM,
+                    is_open=False,
+                ),
+            ]
+        ),
+        className="mb-3",
     )

@@ -50,6 +50,12 @@ def layout(**_query) -> html.Div:
                             className="g-3 mb-2",
                         ),
                         html.Details(
+                            [html.Summary("Data preparation: outliers and skewed columns",
+                                          className="small fw-semibold mb-2"),
+                             controls.preparation_controls()],
+                            className="mb-2",
+                        ),
+                        html.Details(
                             [html.Summary("Algorithm parameters", className="small fw-semibold mb-2"),
                              controls.parameter_panels()],
                             className="mb-3",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import pandas as pd
 import pytest
@@ -10,7 +11,7 @@ from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from callbacks.data import load_data, remember_selection
+from callbacks.data import edit_features, load_data, remember_columns, show_data
 from callbacks.segments import download_labelled, run_job, show_result
 from core.algorithms import ALGORITHMS
 from core.errors import SegmentationError
@@ -19,8 +20,10 @@ from dashboard.session import new_session_id
 from dashboard.store import project_store
 
 
-def triggered(component_id: str | None, prop: str = "n_clicks") -> None:
-    """Set what dash.ctx reports, as the Dash testing docs do."""
+def triggered(component_id: str | dict | None, prop: str = "n_clicks") -> None:
+    """Set what dash.ctx reports, as the Dash testing docs do (pattern-matching ids as Dash encodes them)."""
+    if isinstance(component_id, dict):
+        component_id = json.dumps(component_id, sort_keys=True, separators=(",", ":"))
     inputs = [{"prop_id": f"{component_id}.{prop}", "value": 1}] if component_id else []
     context_value.set(AttributeDict(triggered_inputs=inputs))
 
@@ -61,53 +64,106 @@ def session(data_dir) -> str:
     return new_session_id()
 
 
-def test_a_new_session_starts_on_the_demo_data(session):
+def load(session, trigger, contents=None, filename=None, **rfm):
+    """Call the Data page's loader as the page would."""
+    triggered(trigger, "contents" if trigger == ids.UPLOAD else "n_clicks")
+    fields = [rfm.get(k) for k in ("customer", "date", "amount", "quantity", "price", "invoice", "as_of")]
+    return load_data(contents, None, None, None, filename, *fields, session)
+
+
+def shown(session):
     triggered(None)
-    status, options, chosen, rows, column_defs, contents = load_data(None, None, None, session)
+    return show_data(None, session)
+
+
+def test_a_new_session_starts_on_the_demo_data(session):
+    status, columns, selected, rows, column_defs, *options, features = shown(session)
     assert "Demo customers (built in) · 2,000 rows × 12 columns" in text_of(status)
-    by_value = {o["value"]: o for o in options}
-    assert by_value["customer_id"]["disabled"] and by_value["customer_id"]["label"] == "customer_id · id"
-    assert "customer_id" not in chosen and "income" in chosen and len(chosen) == 11
+    by_name = {c["column"]: c for c in columns}
+    assert by_name["customer_id"]["role"] == "id" and by_name["income"]["missing"] > 0
+    assert "customer_id" not in selected["ids"] and "income" in selected["ids"] and len(selected["ids"]) == 11
     assert len(rows) == 100 and [c["headerName"] for c in column_defs][:2] == ["customer_id", "income"]
-    assert contents is None
+    assert "No engineered features yet" in text_of(features)
 
 
 def test_upload_replaces_the_data_and_a_bad_upload_is_explained(session, demo):
     table = demo[0].head(300)
-    triggered(ids.UPLOAD, "contents")
-    status, options, chosen, rows, _, contents = load_data(
-        upload_contents(table.to_csv(index=False).encode()), None, "my customers.csv", session
-    )
-    assert "my customers.csv · 300 rows × 12 columns" in text_of(status)
+    version, alert, contents = load(session, ids.UPLOAD, upload_contents(table.to_csv(index=False).encode()),
+                                    "my customers.csv")
+    assert version is not None and alert is None
     assert contents is None  # cleared, so the same file can be chosen again
+    status, *_ = shown(session)
+    assert "my customers.csv · 300 rows × 12 columns" in text_of(status)
+    assert "comma-separated" in text_of(status)
     assert len(project_store().table(session)) == 300
 
-    status, *_ = load_data(upload_contents(b""), None, "broken.csv", session)
-    assert "Could not load this file. broken.csv is empty." in text_of(status)
-    assert "my customers.csv" in text_of(status)  # the previous data is still there
+    version, alert, _ = load(session, ids.UPLOAD, upload_contents(b""), "broken.csv")
+    assert version is no_update
+    assert "Could not load this file. broken.csv is empty." in text_of(alert)
+    assert "my customers.csv" in text_of(shown(session)[0])  # the previous data is still there
 
 
-def test_selection_is_saved_server_side(session):
-    note = remember_selection(["income", "channel"], session)
-    assert "2 column(s) selected" in text_of(note)
-    assert project_store().selection(session) == ["income", "channel"]
-    assert "Choose at least one column" in text_of(remember_selection([], session))
+def test_semicolon_latin1_upload(session):
+    text = "Kunde;Umsatz;Stadt\n" + "".join(f"K{i};{i},5;Köln\n" for i in range(40))
+    version, alert, _ = load(session, ids.UPLOAD, upload_contents(text.encode("cp1252")), "kunden.csv")
+    assert alert is None
+    status, columns, *_ = shown(session)
+    assert "semicolon-separated, encoding cp1252, decimal commas" in text_of(status)
+    assert project_store().table(session)["Umsatz"].iloc[1] == 1.5
+
+
+def test_selection_and_roles_are_saved_server_side(session):
+    triggered(ids.COLUMN_GRID, "selectedRows")
+    note = remember_columns([{"column": "income"}, {"column": "channel"}, {"column": "customer_id"}], None, session)
+    assert "2 column(s) selected" in text_of(note) and "Ignored as features" in text_of(note)
+    assert project_store().selection(session) == ["income", "channel", "customer_id"]
+    triggered(ids.COLUMN_GRID, "cellValueChanged")
+    remember_columns(None, [{"value": "categorical", "data": {"column": "visits_per_month"}}], session)
+    assert project_store().roles(session)["visits_per_month"] == "categorical"
+    triggered(ids.COLUMN_GRID, "selectedRows")
+    assert "Choose at least one" in text_of(remember_columns([], None, session))
+
+
+def test_transaction_log_becomes_an_rfm_table(session):
+    log = "cust,day,amount\n" + "".join(f"C{i % 30},2024-0{1 + i % 6}-1{i % 9},{10 + i}\n" for i in range(300))
+    load(session, ids.UPLOAD, upload_contents(log.encode()), "log.csv")
+    version, alert, _ = load(session, ids.RFM_BUILD, customer="cust", date="day")
+    assert "Choose the customer id and the date" in text_of(alert) or alert is not None
+    version, alert, _ = load(session, ids.RFM_BUILD, customer="cust", date="day", amount="amount")
+    assert alert is None
+    status, columns, selected, *_ = shown(session)
+    assert "RFM of log.csv · 30 rows" in text_of(status) and "300 transactions of 30 customers" in text_of(status)
+    assert selected == {"ids": ["recency_days", "frequency", "monetary"]}
+    load(session, ids.RFM_BACK)
+    assert len(project_store().table(session)) == 300
+
+
+def test_engineered_features_are_added_and_removed(session):
+    triggered(ids.FEATURE_ADD)
+    listing, name = edit_features(1, [], "sum", ["groceries_spend", "fashion_spend"], "total_spend", session)
+    assert "total_spend = sum(groceries_spend, fashion_spend)" in text_of(listing) and name == ""
+    listing, _ = edit_features(2, [None], "ratio", ["income"], "bad", session)
+    assert "ratio takes exactly 2 column(s); got 1" in text_of(listing)
+    triggered({"type": ids.FEATURE_REMOVE, "index": 0})
+    listing, _ = edit_features(2, [1], None, None, None, session)
+    assert "No engineered features yet" in text_of(listing)
 
 
 def run(session, *, trigger=ids.RUN_BUTTON, k=(2, 6), algorithms=("kmeans", "gmm"), criterion="silhouette",
-        params=None, selected=None, progress=None):
+        params=None, selected=None, progress=None, outliers="keep", transform="none"):
     """Call the background job as the page would, with parameter controls at their defaults unless given."""
     triggered(trigger)
     param_ids = [{"type": "algo-param", "algorithm": a, "name": p.name} for a in ALGORITHMS
                  for p in ALGORITHMS[a].params]
     values = [(params or {}).get(a, {}).get(p.name, p.default) for a in ALGORITHMS for p in ALGORITHMS[a].params]
     sink = progress.append if progress is not None else (lambda _: None)
-    return run_job(sink, 1, None, list(k), list(algorithms), criterion, values, param_ids, selected, session)
+    return run_job(sink, 1, None, list(k), list(algorithms), criterion, values, param_ids, selected, "iqr",
+                   outliers, transform, session)
 
 
 def test_run_show_and_download(session, demo):
     progress = []
-    remember_selection(["income", "fashion_spend", "electronics_spend", "recency_days"], session)
+    project_store().save_selection(session, ["income", "fashion_spend", "electronics_spend", "recency_days"])
     token, alert = run(session, progress=progress)
     assert token is not None and alert is None
     values = [value for value, _ in progress]
@@ -137,7 +193,7 @@ def test_run_show_and_download(session, demo):
 
 
 def test_run_with_no_usable_column_shows_why(session):
-    remember_selection([], session)
+    project_store().save_selection(session, [])
     token, alert = run(session, k=(2, 4))
     assert token is no_update
     assert "Could not segment." in text_of(alert) and "No usable feature column" in text_of(alert)
@@ -169,12 +225,20 @@ def test_parameters_from_the_controls_reach_the_engine(session):
 
 def test_sessions_do_not_see_each_other(data_dir, demo):
     first, second = new_session_id(), new_session_id()
-    triggered(ids.UPLOAD, "contents")
-    load_data(upload_contents(demo[0].head(50).to_csv(index=False).encode()), None, "private.csv", first)
-    triggered(None)
-    status, *_ = load_data(None, None, None, second)
+    load(first, ids.UPLOAD, upload_contents(demo[0].head(50).to_csv(index=False).encode()), "private.csv")
+    status, *_ = shown(second)
     assert "private.csv" not in text_of(status)
     assert len(project_store().table(second)) == 2000
+
+
+def test_outlier_and_transform_choices_reach_the_engine(session):
+    project_store().save_selection(session, ["income", "electronics_spend", "fashion_spend"])
+    token, alert = run(session, k=(3, 5), algorithms=("kmeans",), outliers="exclude", transform="yeo-johnson")
+    assert alert is None
+    result = project_store().result(session)
+    assert result.config.outliers["action"] == "exclude" and result.excluded is not None
+    headline = show_result(token, session)[2]
+    assert "left out of fitting, then assigned" in headline
 
 
 @pytest.mark.parametrize("forged", ["../../etc", "abc", None, "A" * 32])

@@ -1,0 +1,82 @@
+"""Explore page callbacks: figures of the session's table, drawn from a sample when it is large."""
+from __future__ import annotations
+
+from dash import Input, Output, State, callback, no_update
+
+from core.explore import PLOT_SAMPLE, correlations, describe, missing_by_column, plot_sample
+from dashboard import ids
+from dashboard.explore_figures import (
+    correlation_figure,
+    distribution_figure,
+    missing_figure,
+    scatter_matrix_figure,
+)
+from dashboard.session import checked
+from dashboard.store import project_store
+from dashboard.tables import grid_props
+
+MATRIX_DEFAULT = 4
+
+
+@callback(
+    Output(ids.EXPLORE_NOTE, "children"),
+    Output(ids.EXPLORE_STATS, "rowData"),
+    Output(ids.EXPLORE_STATS, "columnDefs"),
+    Output(ids.EXPLORE_MISSING, "figure"),
+    Output(ids.EXPLORE_CORRELATION, "figure"),
+    Output(ids.EXPLORE_COLUMN, "options"),
+    Output(ids.EXPLORE_COLUMN, "value"),
+    Output(ids.EXPLORE_MATRIX_COLUMNS, "options"),
+    Output(ids.EXPLORE_MATRIX_COLUMNS, "value"),
+    Input(ids.EXPLORE_INIT, "data"),
+    State(ids.SESSION, "data"),
+)
+def show_overview(_init, session_id):
+    """Statistics of every column, missing values and correlations; the choices for the other charts."""
+    store = project_store()
+    session_id = checked(session_id)
+    table, roles, meta = store.table(session_id), store.roles(session_id), store.meta(session_id)
+    stats = describe(table, roles).round(3)
+    rows, column_defs = grid_props(stats)
+    column_defs[0].update(pinned="left")
+    numeric = [c for c in table.columns if roles.get(c) == "numeric"]
+    sampled = len(table) > PLOT_SAMPLE
+    note = f"{meta['name']}: {len(table):,} rows × {table.shape[1]} columns." + (
+        f" Charts are drawn from a random sample of {PLOT_SAMPLE:,} rows; the statistics use every row."
+        if sampled else "")
+    plotted = [c for c in table.columns if roles.get(c) in ("numeric", "categorical", "date")]
+    options = [{"label": f"{c} ({roles.get(c)})", "value": c} for c in plotted]
+    correlation = correlation_figure(correlations(table, numeric)) if len(numeric) >= 2 else no_update
+    return (note, rows, column_defs, missing_figure(missing_by_column(table)), correlation, options,
+            plotted[0] if plotted else None, [{"label": c, "value": c} for c in numeric], numeric[:MATRIX_DEFAULT])
+
+
+@callback(
+    Output(ids.EXPLORE_DISTRIBUTION, "figure"),
+    Input(ids.EXPLORE_COLUMN, "value"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def show_distribution(column, session_id):
+    store = project_store()
+    session_id = checked(session_id)
+    table = store.table(session_id)
+    if column not in table.columns:
+        return no_update
+    return distribution_figure(plot_sample(table)[column], store.roles(session_id).get(column, ""))
+
+
+@callback(
+    Output(ids.EXPLORE_MATRIX, "figure"),
+    Input(ids.EXPLORE_MATRIX_COLUMNS, "value"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def show_matrix(columns, session_id):
+    store = project_store()
+    session_id = checked(session_id)
+    table = store.table(session_id)
+    columns = [c for c in columns or [] if c in table.columns][:8]
+    if len(columns) < 2:
+        return no_update
+    return scatter_matrix_figure(plot_sample(table, limit=5_000)[columns])
