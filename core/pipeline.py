@@ -113,7 +113,7 @@ def run_segmentation(
     outliers = config.outliers
     threshold = outliers["threshold"] or OUTLIER_THRESHOLDS[outliers["method"]]
     flagged, counts = outlier_counts(table, numeric, outliers["method"], threshold)
-    if outliers["action"] == "keep":
+    if outliers["action"] != "exclude":  # kept or capped customers are fitted like everyone else
         flagged = pd.Series(False, index=table.index)
     segmenter = CustomerSegmenter(
         roles={c: roles[c] for c in features},

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import numpy as np
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -31,9 +33,18 @@ def upload(driver, path: Path) -> None:
     driver.find_element(By.CSS_SELECTOR, "#data-upload input[type=file]").send_keys(str(path))
 
 
-def click_label(driver, text: str) -> None:
-    label = next(e for e in driver.find_elements(By.CSS_SELECTOR, "#data-columns label") if e.text == text)
-    label.click()
+def toggle_column(driver, column: str) -> None:
+    """Tick or untick a column in the Data page's column grid."""
+    box = driver.find_element(By.CSS_SELECTOR, f'#data-columns .ag-row[row-id="{column}"] input[type=checkbox]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+    box.click()
+
+
+def run_and_wait(driver, headline: str, seconds: float = 180) -> None:
+    driver.find_element(By.LINK_TEXT, "Segments").click()
+    wait(driver).until(EC.element_to_be_clickable((By.ID, "seg-run"))).click()
+    wait(driver, seconds).until(text_present(".result-headline", headline))
+    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-scatter .legendtext")))
 
 
 def downloaded(folder: Path, name: str, seconds: float = 30) -> Path:
@@ -57,7 +68,7 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     wait(browser).until(text_present(".dataset-banner", "browser customers.csv · 800 rows × 12 columns"))
     wait(browser).until(text_present("#data-preview", "C10"))  # the preview grid shows the ids
     wait(browser).until(text_present("#data-selection-note", "11 column(s) selected"))
-    click_label(browser, "customer_since · date")
+    toggle_column(browser, "customer_since")
     wait(browser).until(text_present("#data-selection-note", "10 column(s) selected"))
 
     browser.find_element(By.LINK_TEXT, "Segments").click()
@@ -101,3 +112,55 @@ def test_cancel_stops_a_running_job(live_server, browser, tmp_path):
     browser.refresh()  # the cancelled job stored nothing
     wait(browser).until(text_present("#seg-empty", "No segmentation yet"))
     assert console_errors(browser) == []
+
+
+def test_semicolon_latin1_file_to_segments(live_server, browser, tmp_path):
+    table = make_demo_customers(600, random_state=8)[["customer_id", "income", "fashion_spend", "channel"]]
+    table = table.assign(city=["Köln", "Düsseldorf", "Münster"] * 200)
+    source = tmp_path / "kunden.csv"
+    source.write_bytes(table.to_csv(index=False, sep=";", decimal=",").encode("cp1252"))
+
+    browser.get(live_server + "/")
+    wait(browser).until(text_present(".dataset-banner", "Demo customers"))
+    upload(browser, source)
+    wait(browser).until(text_present(".dataset-banner", "kunden.csv · 600 rows × 5 columns"))
+    assert "semicolon-separated, encoding cp1252, decimal commas" in browser.find_element(
+        By.CSS_SELECTOR, ".dataset-banner").text
+    wait(browser).until(text_present("#data-preview", "Düsseldorf"))
+    run_and_wait(browser, "of 600 customers from 4 features")
+    assert console_errors(browser) == []
+
+
+def test_transaction_log_to_rfm_segments(live_server, browser, tmp_path):
+    rng = np.random.default_rng(4)
+    customers = rng.integers(0, 150, 1500)
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, 1500), unit="D")
+    log = pd.DataFrame({"customer": [f"K{c:04d}" for c in customers], "day": days.strftime("%d/%m/%Y"),
+                        "amount": rng.gamma(2, 30, 1500).round(2)})
+    source = tmp_path / "transactions.csv"
+    log.to_csv(source, index=False)
+
+    browser.get(live_server + "/")
+    wait(browser).until(text_present(".dataset-banner", "Demo customers"))
+    upload(browser, source)
+    wait(browser).until(text_present(".dataset-banner", "transactions.csv · 1,500 rows"))
+    browser.find_element(By.CSS_SELECTOR, "#data-rfm-switch").click()
+    for component, column in (("data-rfm-customer", "customer"), ("data-rfm-date", "day"),
+                              ("data-rfm-amount", "amount")):
+        choose(browser, component, column)
+    browser.find_element(By.ID, "data-rfm-build").click()
+    wait(browser).until(text_present(".dataset-banner", "RFM of transactions.csv · 150 rows"))
+    assert "1,500 transactions of 150 customers" in browser.find_element(By.CSS_SELECTOR, ".dataset-banner").text
+    wait(browser).until(text_present("#data-selection-note", "3 column(s) selected"))
+    run_and_wait(browser, "of 150 customers from 3 features")
+    assert console_errors(browser) == []
+
+
+def choose(driver, dropdown_id: str, value: str) -> None:
+    """Open a dcc.Dropdown and click the option with this value."""
+    wait(driver).until(EC.element_to_be_clickable((By.ID, dropdown_id))).click()
+    option = wait(driver).until(EC.element_to_be_clickable(
+        (By.XPATH, f'//label[@role="option"][.//input[@value="{value}"]]')))
+    option.click()
+    wait(driver).until(text_present(f"#{dropdown_id}", value))
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)

@@ -245,3 +245,21 @@ def test_outlier_and_transform_choices_reach_the_engine(session):
 def test_forged_session_ids_are_refused(data_dir, forged):
     with pytest.raises(SegmentationError, match="lost its session"):
         show_result(None, forged)
+
+
+def test_explore_page_figures(session):
+    from callbacks.explore import show_distribution, show_matrix, show_overview
+
+    note, stats, columns, missing, correlation, options, first, matrix_options, matrix = show_overview(True, session)
+    assert "Demo customers (built in): 2,000 rows × 12 columns." in note
+    by_column = {row["column"]: row for row in stats}
+    assert by_column["income"]["missing"] == 83 and by_column["income"]["mean"] > 0
+    assert by_column["channel"]["top"] in {"Store", "Online", "Both"}
+    assert list(missing.data[0].x)[:2] == ["customer_id", "income"]
+    assert correlation.data[0].z.shape == (7, 7)
+    assert first == "income" and matrix == ["income", "groceries_spend", "electronics_spend", "fashion_spend"]
+    histogram = show_distribution("income", session)
+    assert {t.type for t in histogram.data} == {"histogram", "box", "scatter"}  # histogram, box, density curve
+    counts = show_distribution("channel", session)
+    assert counts.data[0].type == "bar" and sum(counts.data[0].y) == 2000
+    assert len(show_matrix(["income", "recency_days"], session).data[0].dimensions) == 2

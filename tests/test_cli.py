@@ -168,3 +168,35 @@ def test_algorithms_are_listed_with_their_parameters(capsys):
     for key in ("kmeans", "minibatch_kmeans", "hdbscan", "dbscan", "gmm", "agglomerative", "spectral", "birch"):
         assert f"\n{key}: " in "\n" + listing
     assert "covariance_type (one of full, tied, diag, spherical; default full)" in listing
+
+
+def test_rfm_command_writes_one_row_per_customer(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("cust,invoice,day,qty,price\nA,1,2024-01-01,2,10\nA,C1,2024-01-05,-1,10\nB,2,2024-02-01,1,5\n"
+                   ",3,2024-02-02,1,1\n")
+    out = tmp_path / "rfm" / "rfm.csv"
+    assert main(["rfm", str(log), "--customer", "cust", "--date", "day", "--quantity", "qty", "--price", "price",
+                 "--invoice", "invoice", "--as-of", "2024-03-01", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["cust", "recency_days", "frequency", "monetary", "tenure_days", "average_basket",
+                                   "R", "F", "M", "RFM", "rfm_segment"]
+    assert table.set_index("cust").loc["A", ["recency_days", "frequency", "monetary"]].tolist() == [60, 1, 10.0]
+    done = subprocess.run([sys.executable, "-m", "core.cli", "rfm", str(log), "--customer", "cust", "--date", "day",
+                           "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "Give either an amount column, or both a quantity and a unit price column" in done.stderr
+
+
+def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv):
+    out = tmp_path / "out"
+    assert main(["run", str(demo_csv), "--out", str(out), "--columns", "income", "--algorithms", "kmeans",
+                 "--feature", "total=sum(groceries_spend, fashion_spend)", "--outliers", "iqr:exclude",
+                 "--transform", "yeo-johnson", "--k", "2-4"]) == 0
+    labelled = pd.read_csv(out / "labelled_customers.csv")
+    assert list(labelled.columns[-6:]) == ["customer_since", "total", "cluster", "segment", "meta_cluster",
+                                           "outlier_excluded"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["features"] == ["income", "total"]
+    assert run["outliers"]["action"] == "exclude"
+    assert run["outliers"]["rows_excluded"] == int(labelled["outlier_excluded"].sum()) > 0
+    assert (labelled.loc[labelled["outlier_excluded"], "cluster"] >= 0).all()

@@ -72,3 +72,21 @@ def test_missing_file_is_named(tmp_path):
 def test_uploaded_bytes_are_read_like_files():
     table = read_table(ROWS.encode(), "upload.csv")
     assert table.shape == (3, 4)
+
+
+def test_quoted_fields_with_delimiters_and_newlines(tmp_path):
+    text = 'id,note,amount\n1,"hello, world",3\n2,"two\nlines",4\n3,plain,5\n'
+    table = read_table(write(tmp_path, "q.csv", text.encode()))
+    assert table["note"].tolist() == ["hello, world", "two\nlines", "plain"]
+    assert table["amount"].tolist() == [3, 4, 5]
+
+
+def test_day_first_dates(tmp_path):
+    text = "id,joined\n" + "".join(f"{i},{d}-08-2013\n" for i, d in enumerate(range(13, 29)))
+    table = read_table(write(tmp_path, "d.csv", text.encode()))
+    assert table["joined"].iloc[8] == pd.Timestamp("2013-08-21")
+
+
+def test_compact_dates_in_a_date_column(tmp_path):
+    table = read_table(write(tmp_path, "c.csv", b"order_date,x\n19970101,1\n19980630,2\n"))
+    assert table["order_date"].tolist() == [pd.Timestamp("1997-01-01"), pd.Timestamp("1998-06-30")]

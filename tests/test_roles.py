@@ -29,3 +29,17 @@ def test_roles_on_real_datasets(dataset, expected):
 def test_transaction_log_columns():
     roles = infer_roles(read_table(SHARED_DATA / "cdnow" / "CDNOW_master.txt"))
     assert roles == {"customer_id": "id", "date": "date", "number_of_cds": "numeric", "dollar_value": "numeric"}
+
+
+def test_text_constant_and_flag_columns():
+    import pandas as pd
+
+    n = 100
+    table = pd.DataFrame({
+        "comment": [f"customer {i} wrote a long free-text remark about the service" for i in range(n)],
+        "country": ["NL"] * n,
+        "is_member": [i % 2 for i in range(n)],
+        "visits": [i % 17 for i in range(n)],
+    })
+    assert infer_roles(table) == {"comment": "text", "country": "constant", "is_member": "categorical",
+                                  "visits": "numeric"}
