@@ -31,6 +31,7 @@ def layout() -> html.Div:
                 ),
                 color="dark",
                 dark=True,
+                sticky="top",
                 className="mb-4 shadow-sm",
             ),
             dbc.Container(dash.page_container, fluid=True, className="page-body"),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import numpy as np
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -35,9 +36,17 @@ def upload(driver, path: Path) -> None:
 
 def toggle_column(driver, column: str) -> None:
     """Tick or untick a column in the Data page's column grid."""
-    box = driver.find_element(By.CSS_SELECTOR, f'#data-columns .ag-row[row-id="{column}"] input[type=checkbox]')
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
-    box.click()
+    selector = f'#data-columns .ag-row[row-id="{column}"] input[type=checkbox]'
+
+    def click(d) -> bool:
+        box = d.find_element(By.CSS_SELECTOR, selector)
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+        box.click()
+        return True
+
+    # The grid may still be laying out its rows after new data arrives; retry until the click lands.
+    WebDriverWait(driver, 15, poll_frequency=0.3,
+                  ignored_exceptions=[ElementClickInterceptedException, StaleElementReferenceException]).until(click)
 
 
 def run_and_wait(driver, headline: str, seconds: float = 180) -> None:
