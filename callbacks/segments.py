@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
+
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
@@ -12,10 +14,12 @@ from core.errors import SegmentationError
 from core.exports import LABELLED_FILE, labelled_customers, segment_summary, to_csv_text
 from core.pipeline import choose_model, run_segmentation
 from core.quality import UNSTABLE_BELOW
+from core.rfm import compare_with_rules
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
 from dashboard.figures import (
     agreement_figure,
+    baseline_figure,
     elbow_figure,
     k_distance_figure,
     metrics_figure,
@@ -106,6 +110,8 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
     Output(ids.AGREEMENT, "figure"),
     Output(ids.K_DISTANCE, "figure"),
     Output(ids.K_DISTANCE_BOX, "style"),
+    Output(ids.BASELINE, "figure"),
+    Output(ids.BASELINE_BOX, "style"),
     Input(ids.RESULT_TOKEN, "data"),
     State(ids.SESSION, "data"),
 )
@@ -118,7 +124,7 @@ def show_result(_token: float | None, session_id: str):
         empty = dbc.Alert(
             "No segmentation yet. Choose the columns on the Data page, then press Run segmentation.", color="info"
         )
-        return (empty, HIDDEN, *([no_update] * 11), HIDDEN)
+        return (empty, HIDDEN, *([no_update] * 11), HIDDEN, no_update, HIDDEN)
     table = store.table(session_id)
     segmenter = result.segmenter
     board = result.leaderboard
@@ -146,10 +152,13 @@ def show_result(_token: float | None, session_id: str):
     k_distance = segmenter.k_distance_
     k_figure = (k_distance_figure(k_distance["distances"], k_distance["eps"], k_distance["min_samples"])
                 if k_distance else no_update)
+    baseline = no_update
+    if "rfm_segment" in table.columns:  # an RFM table: compare with the classic rule-based segments
+        baseline = baseline_figure(*compare_with_rules(pd.Series(result.segment_names()), table["rfm_segment"]))
     return (
         None, SHOWN, headline, scatter_3d(result, table), profile_rows, profile_cols, board_rows, board_cols,
         elbow_figure(board), metrics_figure(board), stability_figure(result), agreement_figure(segmenter.agreement_),
-        k_figure, SHOWN if k_distance else HIDDEN,
+        k_figure, SHOWN if k_distance else HIDDEN, baseline, HIDDEN if baseline is no_update else SHOWN,
     )
 
 

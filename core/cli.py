@@ -28,7 +28,7 @@ from core.preprocess import TRANSFORMS
 from core.rfm import build_rfm
 from core.pipeline import run_segmentation
 from core.quality import UNSTABLE_BELOW
-from core.readers import read_table
+from core.readers import describe_source, read_table
 from core.segmenter import CRITERIA
 
 EXIT_BAD_INPUT = 2
@@ -140,6 +140,7 @@ def _run(args: argparse.Namespace) -> int:
         "sha256": sha256_file(data),
         "rows": int(len(table)),
         "columns": [str(c) for c in table.columns],
+        "read_as": describe_source(table),
     }
     if args.config:
         expected = _load_json(args.config, "configuration").get("input", {}).get("sha256")

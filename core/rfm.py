@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import adjusted_rand_score
 
 from core.errors import SegmentationError
 
@@ -193,3 +194,10 @@ def _as_of(value: str | pd.Timestamp) -> pd.Timestamp:
         return pd.Timestamp(value)
     except (ValueError, TypeError):
         raise SegmentationError(f"--as-of expects a date like 2024-12-31; got '{value}'.") from None
+
+
+def compare_with_rules(segments: pd.Series, rule_segments: pd.Series) -> tuple[pd.DataFrame, float]:
+    """How the learned segments line up with the rule-based RFM segments: customer counts and the adjusted Rand
+    index (1 = the same grouping, about 0 = unrelated)."""
+    crosstab = pd.crosstab(segments.rename("segment"), rule_segments.rename("rfm_segment"))
+    return crosstab, float(adjusted_rand_score(rule_segments.astype(str), segments.astype(str)))

@@ -169,3 +169,12 @@ def k_distance_figure(distances: np.ndarray, eps: float, min_samples: int) -> go
     figure.update_xaxes(title_text="customers, sorted")
     figure.update_yaxes(title_text=f"distance to neighbour {min_samples}")
     return _base_layout(figure, "k-distance plot (DBSCAN)")
+
+
+def baseline_figure(crosstab: pd.DataFrame, ari: float) -> go.Figure:
+    """Customers of each learned segment (rows) in each rule-based RFM segment (columns)."""
+    figure = go.Figure(go.Heatmap(z=crosstab.to_numpy(), x=crosstab.columns.astype(str), y=crosstab.index.astype(str),
+                                  colorscale="Blues", text=crosstab.to_numpy(), texttemplate="%{text}",
+                                  colorbar={"title": {"text": "customers"}}))
+    figure.update_yaxes(autorange="reversed")
+    return _base_layout(figure, f"Learned segments against the RFM rule segments (ARI {ari:.2f})", height=380)

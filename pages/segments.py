@@ -159,5 +159,7 @@ def _result_section() -> list:
             ],
             className="g-3 mb-3",
         ),
-        html.Div(dbc.Card(_graph(ids.K_DISTANCE)), id=ids.K_DISTANCE_BOX, style={"display": "none"}),
+        html.Div(dbc.Card(_graph(ids.K_DISTANCE)), id=ids.K_DISTANCE_BOX, style={"display": "none"},
+                 className="mb-3"),
+        html.Div(dbc.Card(_graph(ids.BASELINE)), id=ids.BASELINE_BOX, style={"display": "none"}),
     ]

@@ -134,6 +134,9 @@ def test_transaction_log_becomes_an_rfm_table(session):
     status, columns, selected, *_ = shown(session)
     assert "RFM of log.csv · 30 rows" in text_of(status) and "300 transactions of 30 customers" in text_of(status)
     assert selected == {"ids": ["recency_days", "frequency", "monetary"]}
+    token, alert = run(session, k=(2, 4), algorithms=("kmeans",))
+    *_, baseline, baseline_style = show_result(token, session)
+    assert baseline_style == {"display": "block"} and "ARI" in baseline.layout.title.text
     load(session, ids.RFM_BACK)
     assert len(project_store().table(session)) == 300
 
@@ -172,7 +175,8 @@ def test_run_show_and_download(session, demo):
     assert any("Fitting Gaussian mixture" in label for _, label in progress)
 
     (empty, style, headline, scatter, profile_rows, _, board_rows, board_cols, elbow, metrics, stability,
-     agreement, _, k_style) = show_result(token, session)
+     agreement, _, k_style, _, baseline_style) = show_result(token, session)
+    assert baseline_style == {"display": "none"}  # not an RFM table
     assert empty is None and style == {"display": "block"} and k_style == {"display": "none"}
     names = [trace.name for trace in scatter.data]
     assert names == [f"Segment {i + 1}" for i in range(len(names))]
@@ -263,3 +267,18 @@ def test_explore_page_figures(session):
     counts = show_distribution("channel", session)
     assert counts.data[0].type == "bar" and sum(counts.data[0].y) == 2000
     assert len(show_matrix(["income", "recency_days"], session).data[0].dimensions) == 2
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("header.csv", b"a,b,c\n", "header.csv has a header but no data rows"),
+        ("binary.csv", b"\x00\x01\x02PK\x00" * 50, "binary.csv does not look like a text table"),
+        ("notes.docx", b"hello", "the format '.docx' is not supported"),
+        ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
+    ],
+)
+def test_upload_errors_are_shown_on_the_page(session, name, data, message):
+    version, alert, _ = load(session, ids.UPLOAD, upload_contents(data), name)
+    assert version is no_update
+    assert "Could not load this file." in text_of(alert) and message in text_of(alert)

@@ -200,3 +200,23 @@ def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv)
     assert run["outliers"]["action"] == "exclude"
     assert run["outliers"]["rows_excluded"] == int(labelled["outlier_excluded"].sum()) > 0
     assert (labelled.loc[labelled["outlier_excluded"], "cluster"] >= 0).all()
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("header.csv", b"a,b,c\n", "header.csv has a header but no data rows"),
+        ("binary.csv", b"\x00\x01\x02PK\x00" * 50, "binary.csv does not look like a text table"),
+        ("notes.docx", b"hello", "the format '.docx' is not supported"),
+        ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
+        ("allmissing.csv", b"id,x,y\n" + b"".join(b"%d,,%d\n" % (i, i) for i in range(30)), "x (constant)"),
+    ],
+)
+def test_unreadable_files_exit_2_with_their_message(tmp_path, name, data, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    done = subprocess.run([sys.executable, "-m", "core.cli", "run", str(path), "--out", str(tmp_path / "o"),
+                           "--columns", "x" if name == "allmissing.csv" else "a"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
