@@ -49,7 +49,7 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     State(ids.TRANSFORM, "value"),
     State(ids.SESSION, "data"),
     background=True,
-    progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS, "label")],
+    progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS, "label"), Output(ids.PROGRESS_TEXT, "children")],
     running=[
         (Output(ids.RUN_BUTTON, "disabled"), True, False),
         (Output(ids.USE_ROW_BUTTON, "disabled"), True, False),
@@ -64,8 +64,8 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
     picked), and store the result server-side."""
     store = project_store()
     session_id = checked(session_id)
-    set_progress((0, "Starting"))
-    report = lambda f, m: set_progress((round(100 * f), m))  # noqa: E731
+    set_progress((0, "", "Starting"))
+    report = lambda f, m: set_progress((round(100 * f), f"{round(100 * f)}%", m))  # noqa: E731
     try:
         if ctx.triggered_id == ids.USE_ROW_BUTTON:
             result = store.result(session_id)
@@ -88,10 +88,10 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
             )
             result = run_segmentation(store.table(session_id), config, progress=report)
     except SegmentationError as exc:
-        set_progress((0, ""))
+        set_progress((0, "", ""))
         return no_update, dbc.Alert([html.Strong("Could not segment. "), str(exc)], color="danger")
     store.save_result(session_id, result)
-    set_progress((100, "Done"))
+    set_progress((100, "100%", "Done"))
     return time.time(), None
 
 

@@ -72,9 +72,11 @@ def layout(**_query) -> html.Div:
                                     md="auto",
                                 ),
                                 dbc.Col(
-                                    dbc.Progress(id=ids.PROGRESS, value=0, label="", striped=True, animated=True,
-                                                 className="w-100", style={"height": "22px"}),
-                                    className="d-flex align-items-center",
+                                    [
+                                        dbc.Progress(id=ids.PROGRESS, value=0, label="", striped=True, animated=True,
+                                                     className="w-100", style={"height": "18px"}),
+                                        html.Div(id=ids.PROGRESS_TEXT, className="small text-muted mt-1"),
+                                    ],
                                 ),
                             ],
                             className="g-3",

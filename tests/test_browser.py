@@ -87,7 +87,7 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-scatter .legendtext")))
     legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#seg-scatter .legendtext")]
     assert legend and legend[0] == "Segment 1"
-    assert browser.find_element(By.ID, "seg-progress").text == "Done"
+    assert browser.find_element(By.ID, "seg-progress-text").text == "Done"
     assert "customers" in browser.find_element(By.ID, "seg-table").text
 
     browser.find_element(By.ID, "seg-download").click()
@@ -110,7 +110,7 @@ def test_cancel_stops_a_running_job(live_server, browser, tmp_path):
     browser.find_element(By.LINK_TEXT, "Segments").click()
     wait(browser).until(text_present("#seg-empty", "No segmentation yet"))
     browser.find_element(By.ID, "seg-run").click()
-    wait(browser, 60).until(text_present("#seg-progress", "Fitting KMeans"))
+    wait(browser, 60).until(text_present("#seg-progress-text", "Fitting KMeans"))
     assert not browser.find_element(By.ID, "seg-run").is_enabled()
     assert live_server.job_processes(), "the fit should be running in a background process"
     browser.find_element(By.ID, "seg-cancel").click()

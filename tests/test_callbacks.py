@@ -169,10 +169,10 @@ def test_run_show_and_download(session, demo):
     project_store().save_selection(session, ["income", "fashion_spend", "electronics_spend", "recency_days"])
     token, alert = run(session, progress=progress)
     assert token is not None and alert is None
-    values = [value for value, _ in progress]
+    values = [value for value, _, _ in progress]
     assert values == sorted(values) and values[-1] == 100
-    assert any("Fitting KMeans" in label for _, label in progress)
-    assert any("Fitting Gaussian mixture" in label for _, label in progress)
+    assert any("Fitting KMeans" in text for _, _, text in progress)
+    assert any("Fitting Gaussian mixture" in text for _, _, text in progress)
 
     (empty, style, headline, scatter, profile_rows, _, board_rows, board_cols, elbow, metrics, stability,
      agreement, _, k_style, _, baseline_style) = show_result(token, session)
