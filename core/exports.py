@@ -25,7 +25,7 @@ SEGMENTS_FILE = "segments.csv"
 LEADERBOARD_FILE = "leaderboard.csv"
 MODEL_FILE = "model.joblib"
 RUN_FILE = "run.json"
-OUTPUT_COLUMNS = ("cluster", "segment", "meta_cluster", "outlier_excluded")
+OUTPUT_COLUMNS = ("cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
 
@@ -42,6 +42,7 @@ def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.Da
     out["cluster"] = result.labels
     out["segment"] = result.segment_names()
     out["meta_cluster"] = result.meta_labels
+    out["assignment_stability"] = np.round(result.assignment_stability(), 4)
     out["outlier_excluded"] = result.excluded if result.excluded is not None else False
     return out
 

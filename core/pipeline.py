@@ -62,6 +62,16 @@ class SegmentationResult:
     def leaderboard(self) -> pd.DataFrame:
         return self.segmenter.leaderboard_
 
+    def assignment_stability(self) -> np.ndarray:
+        """Per customer, the share of bootstrap refits that kept it in its segment; NaN for customers outside the
+        evaluation sample (large tables) or excluded as outliers."""
+        out = np.full(len(self.labels), np.nan)
+        stability = self.segmenter.stability_
+        if stability is not None:
+            fitted = np.flatnonzero(~self.excluded) if self.excluded is not None else np.arange(len(self.labels))
+            out[fitted[stability.rows]] = stability.per_customer
+        return out
+
     def segment_names(self) -> np.ndarray:
         """The name of each row's segment, in input order ("Unassigned" for noise)."""
         segments = sorted(k for k in self.names if k >= 0)
@@ -78,6 +88,9 @@ def resolve_roles(table: pd.DataFrame, config: RunConfig) -> tuple[dict[str, str
             f"Column(s) not in the data: {', '.join(unknown)}. Available: {', '.join(roles)}."
         )
     roles.update(config.roles)
+    empty = [c for c in (config.columns or []) if table[c].isna().all()]
+    if empty:
+        raise SegmentationError(f"Column(s) with no values at all: {', '.join(empty)}; leave them out.")
     features = feature_columns(roles, config.columns)
     if not features:
         chosen = config.columns or list(roles)

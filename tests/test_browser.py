@@ -92,7 +92,7 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
 
     browser.find_element(By.ID, "seg-download").click()
     labelled = pd.read_csv(downloaded(browser.download_dir, "labelled_customers.csv"))
-    assert list(labelled.columns) == [*table.columns, "cluster", "segment", "meta_cluster", "outlier_excluded"]
+    assert list(labelled.columns) == [*table.columns, "cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded"]
     assert len(labelled) == 800
     assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
     assert set(labelled["segment"]) == set(legend)

@@ -192,7 +192,7 @@ def test_run_show_and_download(session, demo):
     download = download_labelled(1, session)
     assert download["filename"] == "labelled_customers.csv"
     labelled = pd.read_csv(io.StringIO(download["content"]))
-    assert list(labelled.columns) == [*demo[0].columns, "cluster", "segment", "meta_cluster", "outlier_excluded"]
+    assert list(labelled.columns) == [*demo[0].columns, "cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded"]
     assert len(labelled) == 2000
 
 

@@ -37,13 +37,18 @@ def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, datase
 
     original = read_table(data)
     labelled = read_table(out / "labelled_customers.csv")
-    assert list(labelled.columns) == [*original.columns, "cluster", "segment", "meta_cluster", "outlier_excluded"]
+    assert list(labelled.columns) == [*original.columns, "cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded"]
     pd.testing.assert_frame_equal(labelled[original.columns], original)  # every row and value, in input order
     clusters = labelled["cluster"].astype(int)
     named = clusters >= 0
     assert (labelled.loc[named, "segment"] == "Segment " + (clusters[named] + 1).astype(str)).all()
     assert (labelled.loc[~named, "segment"] == "Unassigned").all()
     assert labelled["meta_cluster"].astype(int).min() == 0
+    stability = labelled["assignment_stability"].astype(float)
+    assert stability.dropna().between(0, 1).all()
+    evaluated = stability.notna().sum()
+    assert evaluated == len(labelled) if len(labelled) <= 5000 else 4000 <= evaluated <= 6000  # a stratified sample
+
 
     run = json.loads((out / "run.json").read_text())
     segments = pd.read_csv(out / "segments.csv")
@@ -193,8 +198,8 @@ def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv)
                  "--feature", "total=sum(groceries_spend, fashion_spend)", "--outliers", "iqr:exclude",
                  "--transform", "yeo-johnson", "--k", "2-4"]) == 0
     labelled = pd.read_csv(out / "labelled_customers.csv")
-    assert list(labelled.columns[-6:]) == ["customer_since", "total", "cluster", "segment", "meta_cluster",
-                                           "outlier_excluded"]
+    assert list(labelled.columns[-7:]) == ["customer_since", "total", "cluster", "segment", "meta_cluster",
+                                           "assignment_stability", "outlier_excluded"]
     run = json.loads((out / "run.json").read_text())
     assert run["features"] == ["income", "total"]
     assert run["outliers"]["action"] == "exclude"
@@ -209,7 +214,8 @@ def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv)
         ("binary.csv", b"\x00\x01\x02PK\x00" * 50, "binary.csv does not look like a text table"),
         ("notes.docx", b"hello", "the format '.docx' is not supported"),
         ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
-        ("allmissing.csv", b"id,x,y\n" + b"".join(b"%d,,%d\n" % (i, i) for i in range(30)), "x (constant)"),
+        ("allmissing.csv", b"id,x,y\n" + b"".join(b"%d,,%d\n" % (i, i) for i in range(30)),
+         "Column(s) with no values at all: x"),
     ],
 )
 def test_unreadable_files_exit_2_with_their_message(tmp_path, name, data, message):
