@@ -22,6 +22,14 @@ SHARED_FILES = {
     "cc_general": SHARED_DATA / "cc_general" / "CC GENERAL.csv",
 }
 ARTIFACTS = ROOT / "tests" / "artifacts"
+# Files no reader can use, with the message each must give (core, command line and upload alike).
+UNREADABLE_FILES = [
+    ("empty.csv", b"", "empty.csv is empty"),
+    ("header.csv", b"a,b,c\n", "header.csv has a header but no data rows"),
+    ("binary.csv", b"\x00\x01\x02PK\x00" * 50, "binary.csv does not look like a text table"),
+    ("notes.docx", b"hello", "the format '.docx' is not supported"),
+    ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
+]
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from core.errors import SegmentationError
 from dashboard import ids
 from dashboard.session import new_session_id
 from dashboard.store import project_store
+from tests.conftest import UNREADABLE_FILES
 
 
 def triggered(component_id: str | dict | None, prop: str = "n_clicks") -> None:
@@ -269,15 +270,7 @@ def test_explore_page_figures(session):
     assert len(show_matrix(["income", "recency_days"], session).data[0].dimensions) == 2
 
 
-@pytest.mark.parametrize(
-    "name, data, message",
-    [
-        ("header.csv", b"a,b,c\n", "header.csv has a header but no data rows"),
-        ("binary.csv", b"\x00\x01\x02PK\x00" * 50, "binary.csv does not look like a text table"),
-        ("notes.docx", b"hello", "the format '.docx' is not supported"),
-        ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
-    ],
-)
+@pytest.mark.parametrize("name, data, message", UNREADABLE_FILES)
 def test_upload_errors_are_shown_on_the_page(session, name, data, message):
     version, alert, _ = load(session, ids.UPLOAD, upload_contents(data), name)
     assert version is no_update

@@ -9,7 +9,7 @@ import pytest
 
 from core.cli import main
 from core.readers import read_table
-from tests.conftest import SHARED_FILES
+from tests.conftest import SHARED_FILES, UNREADABLE_FILES
 
 FILES = ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "model.joblib", "run.json"]
 LEADERBOARD = ["algorithm", "params", "n_clusters", "noise_share", "smallest_share", "largest_share", "silhouette",
@@ -210,10 +210,7 @@ def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv)
 @pytest.mark.parametrize(
     "name, data, message",
     [
-        ("header.csv", b"a,b,c\n", "header.csv has a header but no data rows"),
-        ("binary.csv", b"\x00\x01\x02PK\x00" * 50, "binary.csv does not look like a text table"),
-        ("notes.docx", b"hello", "the format '.docx' is not supported"),
-        ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
+        *UNREADABLE_FILES,
         ("allmissing.csv", b"id,x,y\n" + b"".join(b"%d,,%d\n" % (i, i) for i in range(30)),
          "Column(s) with no values at all: x"),
     ],

@@ -3,6 +3,7 @@ import pytest
 
 from core.errors import SegmentationError
 from core.readers import read_table
+from tests.conftest import UNREADABLE_FILES
 
 ROWS = "id,name,amount,joined\n0001,Ann,12.5,2021-03-01\n0002,Bob,7,2022-11-15\n0003,Cé,3.25,2020-01-31\n"
 
@@ -49,16 +50,7 @@ def test_parquet_and_excel(tmp_path, demo):
         assert read["income"].sum() == pytest.approx(table["income"].sum())
 
 
-@pytest.mark.parametrize(
-    "name, data, message",
-    [
-        ("empty.csv", b"", "empty.csv is empty"),
-        ("header.csv", b"a,b,c\n", "header.csv has a header but no data rows"),
-        ("binary.csv", b"\x00\x01\x02\x03PK\x00\x00" * 50, "binary.csv does not look like a text table"),
-        ("notes.docx", b"hello", "the format '.docx' is not supported"),
-        ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
-    ],
-)
+@pytest.mark.parametrize("name, data, message", UNREADABLE_FILES)
 def test_bad_files_give_clear_messages(tmp_path, name, data, message):
     with pytest.raises(SegmentationError, match=message):
         read_table(write(tmp_path, name, data))
