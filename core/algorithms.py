@@ -181,14 +181,14 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             label="HDBSCAN",
             help="Dense groups of any shape; leaves outliers unassigned; finds the number of segments itself.",
             params=(
-                ParamSpec("min_samples", "int", 0, "Neighbours that make a point 'core' (0: same as the minimum "
-                          "segment size).", 0, 1000),
+                ParamSpec("min_samples", "int", 10, "Neighbours that make a point 'core'; larger is more "
+                          "conservative and slower (0: same as the minimum segment size).", 0, 1000),
                 ParamSpec("cluster_selection_method", "choice", "eom", "eom favours large segments, leaf small "
                           "homogeneous ones.", choices=("eom", "leaf")),
             ),
             build=_hdbscan,
             sweep="min_cluster_size",
-            max_fit_rows=100_000,
+            max_fit_rows=20_000,
             density=True,
         ),
         AlgorithmSpec(
@@ -264,7 +264,7 @@ def fit_labels(spec: AlgorithmSpec, params: dict[str, Any], value: Any, Z: np.nd
     predict, HDBSCAN's approximate_predict, or a nearest-neighbour classifier trained on the fitted rows.
     """
     rows = np.arange(len(Z)) if fit_rows is None else fit_rows
-    model = spec.build(params, value, seed)
+    model = spec.build(params, scaled_value(spec, value, len(rows), len(Z)), seed)
     with warnings.catch_warnings(record=True) as caught:
         # Library warnings (a disconnected neighbour graph, fewer distinct points than k) are kept, not printed:
         # the leaderboard's note column shows them next to the candidate they concern.

@@ -132,7 +132,9 @@ def bootstrap_stability(spec: AlgorithmSpec, params: dict[str, Any], value: Any,
     fit_size = min(len(rows), spec.max_fit_rows or len(rows))
     for b in range(n_boot):
         boot = rng.choice(len(rows), fit_size, replace=True)
-        boot_value = scaled_value(spec, value, len(np.unique(boot)), len(labels))
+        # fit_labels scales a minimum segment size from the evaluated rows to the refit's sample; first scale it
+        # from the whole table to the evaluated rows.
+        boot_value = scaled_value(spec, value, len(rows), len(labels))
         try:
             _, _, assign = fit_labels(spec, params, boot_value, X, seed + b + 1, fit_rows=np.unique(boot))
             again = np.asarray(assign(X))
