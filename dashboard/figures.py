@@ -110,7 +110,7 @@ def elbow_figure(board: pd.DataFrame) -> go.Figure:
                                     showlegend=False, hoverinfo="skip"))
     figure.update_xaxes(title_text="number of segments (k)", dtick=1)
     figure.update_yaxes(title_text="within-segment sum of squares")
-    return _base_layout(figure, "Elbow: spread within segments against k")
+    return _base_layout(figure, "Elbow: spread within segments")
 
 
 def metrics_figure(board: pd.DataFrame) -> go.Figure:

@@ -92,4 +92,6 @@ def leaderboard_frame(board: pd.DataFrame) -> pd.DataFrame:
         shown[column] = shown[column].round(3)
     for column in ("calinski_harabasz", "inertia"):
         shown[column] = shown[column].round(1)
-    return shown
+    first = ["row", "selected", "algorithm", "n_clusters", "silhouette", "davies_bouldin", "calinski_harabasz",
+             "dbcv", "stability", "noise %", "smallest %", "largest %"]
+    return shown[first + [c for c in shown.columns if c not in first]]

@@ -97,16 +97,20 @@ def live_server(tmp_path: Path):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while True:
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=10).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or busy starting up
             pass
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait(timeout=20)
             log.seek(0)
-            pytest.fail(f"the app server did not start:\n{log.read()}")
+            output = log.read()
+            log.close()
+            pytest.fail(f"the app server did not start:\n{output}")
         time.sleep(0.3)
     yield LiveServer(url, process.pid)
     process.terminate()
