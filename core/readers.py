@@ -10,7 +10,6 @@ import io
 import re
 from collections import Counter
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd

@@ -125,7 +125,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         board["selected"] = board.index == best
         self.leaderboard_ = board[LEADERBOARD_COLUMNS]
         report(0.85, "Combining models into a consensus")
-        self._keep_chosen(best, labelings[best], fitted[best])
+        self._keep_chosen(labelings[best], fitted[best])
         self._build_consensus(board, labelings)
         report(0.9, "Measuring stability")
         self._measure_stability(Z)
@@ -224,7 +224,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         value = swept.pop(_sweep_name(spec))
         model, labels, assigner = fit_labels(spec, swept, value, Z, self.random_state,
                                              self._fit_rows(spec, len(Z), row))
-        self._keep_chosen(row, labels, (spec, swept, value, model, assigner))
+        self._keep_chosen(labels, (spec, swept, value, model, assigner))
         board["selected"] = board.index == row
         self.leaderboard_ = board
         self.select = row
@@ -242,7 +242,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             raise SegmentationError(f"Leaderboard row {self.select} failed to fit: {board.loc[self.select, 'note']}")
         return self.select
 
-    def _keep_chosen(self, best: int, raw: np.ndarray, fitted) -> None:
+    def _keep_chosen(self, raw: np.ndarray, fitted) -> None:
         spec, params, value, model, assigner = fitted
         counts = np.bincount(raw[raw >= 0])
         present = np.flatnonzero(counts)
@@ -255,7 +255,6 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.params_ = {**params, _sweep_name(spec): value}
         self.model_ = model
         self.assigner_ = assigner
-        self.selected_row_ = best
 
     def _ordered(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw)

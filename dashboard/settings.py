@@ -33,6 +33,3 @@ def load_settings() -> Settings:
         data_dir=data_dir.expanduser().resolve(),
         max_upload_mb=int(os.environ.get("SEGSTUDIO_MAX_UPLOAD_MB", "200")),
     )
-
-
-SETTINGS = load_settings()
