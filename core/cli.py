@@ -6,6 +6,7 @@
                 [--as-of YYYY-MM-DD]
     segment rfm DATA --customer COL --date COL (--amount COL | --quantity COL --price COL) [--invoice COL]
                 [--as-of YYYY-MM-DD] --out FILE
+    segment predict --model DIR/model.joblib DATA --out FILE
     segment algorithms          (lists the algorithms and their parameters)
 
 Bad input exits with status 2 and one line on stderr; nothing the user can cause prints a traceback.
@@ -24,6 +25,8 @@ from core.errors import SegmentationError
 from core.atomic import atomic_write_text
 from core.exports import sha256_file, to_csv_text, write_outputs
 from core.features import KINDS, parse_feature
+from core.predict import NO_GOOD_FIT_NAME, load_model, score_customers
+from core.predictor import NO_GOOD_FIT
 from core.preprocess import TRANSFORMS
 from core.rfm import build_rfm
 from core.pipeline import run_segmentation
@@ -69,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     rfm.add_argument("--invoice", help="invoice column: frequency counts distinct invoices; C... are cancellations")
     rfm.add_argument("--as-of", help="date recency and tenure are measured to (default: the newest date)")
     rfm.add_argument("--out", required=True, help="CSV file to write")
+    predict = commands.add_parser("predict", help="assign new customers to the segments of a saved model")
+    predict.add_argument("data", help="new customers: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
+    predict.add_argument("--model", required=True, help="model.joblib written by `segment run`")
+    predict.add_argument("--out", required=True, help="CSV file to write: the input plus cluster, segment, confidence")
     return parser
 
 
@@ -79,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "rfm":
             return _rfm(args)
+        if args.command == "predict":
+            return _predict(args)
         if args.command == "algorithms":
             print(describe_algorithms())
             return 0
@@ -186,6 +195,20 @@ def _rfm(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True)
     atomic_write_text(out, to_csv_text(table))
     print(f"RFM table of {report.summary()}")
+    print(f"  wrote {out}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    bundle = load_model(args.model)
+    scored, extra = score_customers(bundle, read_table(Path(args.data)))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, to_csv_text(scored))
+    unfit = int((scored["cluster"] == NO_GOOD_FIT).sum())
+    print(f"Assigned {len(scored):,} customers; {unfit:,} fit no segment well (\"{NO_GOOD_FIT_NAME}\").")
+    if extra:
+        print(f"  note: column(s) not used by the model, copied through: {', '.join(extra)}")
     print(f"  wrote {out}")
     return 0
 

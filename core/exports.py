@@ -174,11 +174,13 @@ def write_outputs(out_dir: str | Path, table: pd.DataFrame, result: Segmentation
 
 
 def model_bundle(result: SegmentationResult) -> dict[str, Any]:
-    """What model.joblib holds: the fitted pipeline, the segment names and the configuration."""
+    """What model.joblib holds: the fitted pipeline, the predictor for new customers, the segment names, the
+    engineered features and the configuration."""
     return {
         "format": "segmentation-studio/model",
         "version": 1,
         "segmenter": result.segmenter,
+        "predictor": result.predictor,
         "names": dict(result.names),
         "features": result.features,
         "engineered": [f.to_dict() for f in result.engineered],

@@ -12,6 +12,7 @@ from core.errors import SegmentationError
 from core.features import FeatureSpec, add_features, skewed_columns
 from core.outliers import METHODS as OUTLIER_THRESHOLDS
 from core.outliers import outlier_counts
+from core.predictor import SegmentPredictor
 from core.roles import feature_columns, infer_roles
 from core.segmenter import CustomerSegmenter, Progress, ignore_progress
 
@@ -38,6 +39,7 @@ class SegmentationResult:
         excluded: rows excluded from fitting as outliers (then assigned a segment).
         outlier_counts: rows flagged as outliers, per numeric feature.
         transformed: the columns given a log1p or Yeo-Johnson transform.
+        predictor: assigns new customers with a confidence (None with fewer than two segments).
     """
 
     config: RunConfig
@@ -53,6 +55,7 @@ class SegmentationResult:
     excluded: np.ndarray | None = None
     outlier_counts: dict[str, int] = field(default_factory=dict)
     transformed: list[str] = field(default_factory=list)
+    predictor: SegmentPredictor | None = None
 
     def prepared(self, table: pd.DataFrame) -> pd.DataFrame:
         """The input table with the engineered features added, exactly as at fit time."""
@@ -157,7 +160,10 @@ def run_segmentation(
         labels[~excluded], meta[~excluded] = segmenter.labels_, segmenter.meta_labels_
         labels[excluded] = segmenter.predict(table[excluded])
     report(0.92, "Projecting customers for the map")
-    embedding, explained = _pca_embedding(segmenter.transform_features(table), config.seed)
+    Z = segmenter.transform_features(table)
+    embedding, explained = _pca_embedding(Z, config.seed)
+    report(0.96, "Training the predictor for new customers")
+    predictor = _predictor(Z, labels, config.seed)
     report(1.0, f"Done: {segmenter.n_clusters_} segments")
     return SegmentationResult(
         config=config,
@@ -173,7 +179,14 @@ def run_segmentation(
         excluded=excluded if excluded.any() else None,
         outlier_counts=counts if outliers["action"] != "keep" else {},
         transformed=transformed,
+        predictor=predictor,
     )
+
+
+def _predictor(Z: np.ndarray, labels: np.ndarray, seed: int) -> SegmentPredictor | None:
+    if len(np.unique(labels[labels >= 0])) < 2:
+        return None
+    return SegmentPredictor(random_state=seed).fit(Z, labels)
 
 
 def _transformed_columns(table: pd.DataFrame, config: RunConfig, numeric: list[str]) -> list[str]:
@@ -220,6 +233,7 @@ def choose_model(
         segmenter=segmenter,
         labels=labels,
         names=default_names(labels),
+        predictor=_predictor(segmenter.transform_features(table), labels, result.config.seed),
     )
 
 

@@ -1,0 +1,54 @@
+"""Score new customers with a saved model (model.joblib written by `segment run`)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from core.errors import SegmentationError
+from core.features import FeatureSpec, add_features
+from core.predictor import NO_GOOD_FIT
+
+NO_GOOD_FIT_NAME = "No good fit"
+
+
+def load_model(path: str | Path) -> dict[str, Any]:
+    """Load a model bundle from a path the operator gives (never from an upload: unpickling runs code)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SegmentationError(f"{path}: model file not found.")
+    try:
+        bundle = joblib.load(path)
+    except Exception as exc:  # a damaged or foreign file can raise almost anything while unpickling
+        raise SegmentationError(f"{path} could not be loaded as a model ({type(exc).__name__}).") from exc
+    if not isinstance(bundle, dict) or bundle.get("format") != "segmentation-studio/model":
+        raise SegmentationError(f"{path} is not a model.joblib written by `segment run`.")
+    if bundle.get("predictor") is None:
+        raise SegmentationError(f"{path} has fewer than two segments; there is nothing to assign customers to.")
+    return bundle
+
+
+def score_customers(bundle: dict[str, Any], table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The table plus ``cluster``, ``segment`` and ``confidence``; and the columns the model does not use.
+
+    Raises:
+        SegmentationError: a column the model needs is missing (the message names every one).
+    """
+    engineered = [FeatureSpec(**f) for f in bundle.get("engineered", [])]
+    built = {f.name for f in engineered}
+    needed = [c for c in bundle["features"] if c not in built]
+    needed += [c for f in engineered for c in f.columns if c not in needed and c not in built]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise SegmentationError(f"The new file lacks column(s) the model needs: {', '.join(missing)}.")
+    extra = [c for c in table.columns if c not in needed]
+    prepared, _ = add_features(table, engineered)
+    clusters, confidence = bundle["predictor"].predict(bundle["segmenter"].transform_features(prepared))
+    names = {**{int(k): v for k, v in bundle["names"].items()}, NO_GOOD_FIT: NO_GOOD_FIT_NAME}
+    out = table.copy()
+    out["cluster"] = clusters
+    out["segment"] = [names[int(c)] for c in clusters]
+    out["confidence"] = confidence
+    return out, extra

@@ -1,0 +1,74 @@
+"""Assign new customers to existing segments, with a confidence, and say "No good fit" when none fits.
+
+A classifier trained on the segment labels gives the segment and its predict_proba the confidence; a customer
+farther from the segment's centre than 99% of that segment's own customers is reported as no good fit rather than
+forced into it.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.utils.validation import check_is_fitted
+
+from core.errors import SegmentationError
+
+NO_GOOD_FIT = -2
+CLASSIFIERS = ("logistic", "forest")
+CV_ROWS = 20_000
+
+
+class SegmentPredictor(BaseEstimator):
+    """Classifier of customers (in the model's feature space) into the fitted segments.
+
+    Args:
+        classifier: ``logistic`` (default: fast, calibrated enough) or ``forest`` (random forest).
+        fit_quantile: a customer beyond this quantile of its segment's distances to the centre is no good fit.
+        random_state: seed.
+    """
+
+    def __init__(self, classifier: str = "logistic", fit_quantile: float = 0.99, random_state: int = 0) -> None:
+        self.classifier = classifier
+        self.fit_quantile = fit_quantile
+        self.random_state = random_state
+
+    def fit(self, Z: np.ndarray, labels: np.ndarray) -> SegmentPredictor:
+        """Learn the segments of the assigned customers (noise rows are left out)."""
+        if self.classifier not in CLASSIFIERS:
+            raise SegmentationError(f"Unknown classifier '{self.classifier}'; use one of: {', '.join(CLASSIFIERS)}.")
+        assigned = labels >= 0
+        X, y = Z[assigned], labels[assigned]
+        self.segments_ = np.unique(y)
+        if len(self.segments_) < 2:
+            raise SegmentationError("A predictor needs at least two segments.")
+        self.model_ = self._make().fit(X, y)
+        rng = np.random.default_rng(self.random_state)
+        rows = rng.choice(len(X), min(len(X), CV_ROWS), replace=False)
+        folds = int(min(5, np.bincount(y[rows]).min())) if np.bincount(y[rows]).min() >= 2 else 0
+        self.cv_accuracy_ = float(cross_val_score(self._make(), X[rows], y[rows], cv=folds).mean()) if folds else np.nan
+        self.centres_ = np.stack([X[y == s].mean(axis=0) for s in self.segments_])
+        self.limits_ = np.array([
+            np.quantile(np.linalg.norm(X[y == s] - centre, axis=1), self.fit_quantile)
+            for s, centre in zip(self.segments_, self.centres_)
+        ])
+        return self
+
+    def predict(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Segment and confidence of each customer; NO_GOOD_FIT (-2) where the customer is beyond the segment."""
+        check_is_fitted(self)
+        probabilities = self.model_.predict_proba(Z)
+        best = probabilities.argmax(axis=1)
+        segments = self.model_.classes_[best]
+        confidence = probabilities[np.arange(len(Z)), best]
+        index = np.searchsorted(self.segments_, segments)
+        distance = np.linalg.norm(Z - self.centres_[index], axis=1)
+        segments = np.where(distance > self.limits_[index], NO_GOOD_FIT, segments)
+        return segments.astype(np.int32), np.round(confidence, 4)
+
+    def _make(self):
+        if self.classifier == "forest":
+            return RandomForestClassifier(n_estimators=200, min_samples_leaf=2, random_state=self.random_state,
+                                          n_jobs=1)
+        return LogisticRegression(max_iter=1000)
