@@ -11,14 +11,11 @@ from core.config import RunConfig
 from core.errors import SegmentationError
 from core.features import FeatureSpec, add_features, skewed_columns
 from core.outliers import METHODS as OUTLIER_THRESHOLDS
+from core.naming import NOISE_NAME, auto_names
 from core.outliers import outlier_counts
 from core.predictor import SegmentPredictor
 from core.roles import feature_columns, infer_roles
 from core.segmenter import CustomerSegmenter, Progress, ignore_progress
-
-
-NOISE = -1
-NOISE_NAME = "Unassigned"
 
 
 @dataclass
@@ -171,7 +168,7 @@ def run_segmentation(
         features=features,
         segmenter=segmenter,
         labels=labels,
-        names=default_names(labels),
+        names=auto_names(table, labels, features, roles),
         embedding=embedding,
         explained_variance=explained,
         meta_labels=meta,
@@ -206,14 +203,6 @@ def _transformed_columns(table: pd.DataFrame, config: RunConfig, numeric: list[s
     return list(columns)
 
 
-def default_names(labels: np.ndarray) -> dict[int, str]:
-    """'Segment 1', 'Segment 2' ... by size, and 'Unassigned' for noise."""
-    names = {i: f"Segment {i + 1}" for i in range(int(labels.max()) + 1)}
-    if (labels < 0).any():
-        names[NOISE] = NOISE_NAME
-    return names
-
-
 def choose_model(
     table: pd.DataFrame, result: SegmentationResult, row: int, progress: Progress | None = None
 ) -> SegmentationResult:
@@ -232,7 +221,7 @@ def choose_model(
         config=replace(result.config, select=row),
         segmenter=segmenter,
         labels=labels,
-        names=default_names(labels),
+        names=auto_names(table, labels, result.features, result.roles),
         predictor=_predictor(segmenter.transform_features(table), labels, result.config.seed),
     )
 

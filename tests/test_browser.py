@@ -86,7 +86,7 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     wait(browser, 120).until(text_present(".result-headline", "of 800 customers from 10 features"))
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-scatter .legendtext")))
     legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#seg-scatter .legendtext")]
-    assert legend and legend[0] == "Segment 1"
+    assert legend and len(set(legend)) == len(legend)
     assert browser.find_element(By.ID, "seg-progress-text").text == "Done"
     assert "customers" in browser.find_element(By.ID, "seg-table").text
 

@@ -180,13 +180,15 @@ def test_run_show_and_download(session, demo):
     assert baseline_style == {"display": "none"}  # not an RFM table
     assert empty is None and style == {"display": "block"} and k_style == {"display": "none"}
     names = [trace.name for trace in scatter.data]
-    assert names == [f"Segment {i + 1}" for i in range(len(names))]
+    result = project_store().result(session)
+    assert names == [result.names[i] for i in sorted(result.names, key=lambda c: (c < 0, c))]
+    assert len(set(names)) == len(names)
     assert sum(len(trace.x) for trace in scatter.data) == 2000
     assert "segments of 2,000 customers from 4 features" in headline
     assert [r["row"] for r in board_rows] == list(range(10))  # k = 2..6 for two algorithms
     assert {c["headerName"] for c in board_cols} >= {"silhouette", "stability", "dbcv", "noise %"}
     assert [t.name for t in elbow.data if t.showlegend is not False] == ["KMeans", "Gaussian mixture"]
-    assert [b for b in stability.data[0].x] == names
+    assert [b for b in stability.data[0].x] == [n for n in names if n != "Unassigned"]
     assert agreement.data[0].z.shape == (2, 2)
     assert profile_rows[0]["measure"] == "customers"
 

@@ -41,7 +41,9 @@ def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, datase
     pd.testing.assert_frame_equal(labelled[original.columns], original)  # every row and value, in input order
     clusters = labelled["cluster"].astype(int)
     named = clusters >= 0
-    assert (labelled.loc[named, "segment"] == "Segment " + (clusters[named] + 1).astype(str)).all()
+    run = json.loads((out / "run.json").read_text())
+    assert (labelled["segment"] == clusters.astype(str).map(run["segments"])).all()
+    assert len(set(run["segments"].values())) == len(run["segments"])  # names are unique
     assert (labelled.loc[~named, "segment"] == "Unassigned").all()
     assert labelled["meta_cluster"].astype(int).min() == 0
     stability = labelled["assignment_stability"].astype(float)
@@ -50,7 +52,6 @@ def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, datase
     assert evaluated == len(labelled) if len(labelled) <= 5000 else 4000 <= evaluated <= 6000  # a stratified sample
 
 
-    run = json.loads((out / "run.json").read_text())
     segments = pd.read_csv(out / "segments.csv")
     assert list(segments.columns) == expected_summary_columns(run)
     assert segments["size"].sum() == len(original)
