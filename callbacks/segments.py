@@ -14,6 +14,7 @@ from core.errors import SegmentationError
 from core.exports import LABELLED_FILE, labelled_customers, segment_summary, to_csv_text
 from core.pipeline import choose_model, run_segmentation
 from core.quality import UNSTABLE_BELOW
+from core.rename import renamed
 from core.rfm import compare_with_rules
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
@@ -112,6 +113,7 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
     Output(ids.K_DISTANCE_BOX, "style"),
     Output(ids.BASELINE, "figure"),
     Output(ids.BASELINE_BOX, "style"),
+    Output(ids.NAMES_GRID, "rowData"),
     Input(ids.RESULT_TOKEN, "data"),
     State(ids.SESSION, "data"),
 )
@@ -124,7 +126,7 @@ def show_result(_token: float | None, session_id: str):
         empty = dbc.Alert(
             "No segmentation yet. Choose the columns on the Data page, then press Run segmentation.", color="info"
         )
-        return (empty, HIDDEN, *([no_update] * 11), HIDDEN, no_update, HIDDEN)
+        return (empty, HIDDEN, *([no_update] * 11), HIDDEN, no_update, HIDDEN, no_update)
     table = store.table(session_id)
     segmenter = result.segmenter
     board = result.leaderboard
@@ -146,7 +148,13 @@ def show_result(_token: float | None, session_id: str):
             f"{c} {n:,}" for c, n in result.outlier_counts.items() if n) + ")"
     if result.transformed:
         headline += f" · {result.config.transform} on {', '.join(result.transformed)}"
-    profile_rows, profile_cols = grid_props(profile_grid_frame(segment_summary(table, result)))
+    summary = segment_summary(table, result)
+    name_rows = [
+        {"cluster": int(r.cluster), "name": r.segment, "customers": int(r.size), "share": round(100 * r.share, 1),
+         "stability": None if pd.isna(r.stability) else round(float(r.stability), 2)}
+        for r in summary.itertuples() if r.cluster >= 0
+    ]
+    profile_rows, profile_cols = grid_props(profile_grid_frame(summary))
     profile_cols[0].update(pinned="left", minWidth=190)
     board_rows, board_cols = grid_props(leaderboard_frame(board))
     k_distance = segmenter.k_distance_
@@ -158,8 +166,30 @@ def show_result(_token: float | None, session_id: str):
     return (
         None, SHOWN, headline, scatter_3d(result, table), profile_rows, profile_cols, board_rows, board_cols,
         elbow_figure(board), metrics_figure(board), stability_figure(result), agreement_figure(segmenter.agreement_),
-        k_figure, SHOWN if k_distance else HIDDEN, baseline, HIDDEN if baseline is no_update else SHOWN,
+        k_figure, SHOWN if k_distance else HIDDEN, baseline, HIDDEN if baseline is no_update else SHOWN, name_rows,
     )
+
+
+@callback(
+    Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
+    Output(ids.RENAME_STATUS, "children"),
+    Input(ids.NAMES_GRID, "cellValueChanged"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def rename_segment(changes, session_id):
+    """Rename a segment: every view is redrawn from the stored result, and downloads use the new name."""
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    if result is None or not changes:
+        return no_update, no_update
+    try:
+        result.names = renamed(result.names, {int(c["data"]["cluster"]): c["value"] for c in changes})
+    except SegmentationError as exc:
+        return time.time(), dbc.Alert(str(exc), color="danger", className="py-2 small mb-0")
+    store.save_result(session_id, result)
+    return time.time(), None
 
 
 @callback(

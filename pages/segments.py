@@ -102,6 +102,36 @@ def _result_section() -> list:
     grid_style = {"resizable": True, "sortable": True, "minWidth": 110}
     return [
         dbc.Alert(id=ids.RESULT_HEADLINE, color="success", className="mb-3 result-headline"),
+        dbc.Card(
+            [
+                dbc.CardHeader([html.Strong("Segment names"),
+                                html.Span(" · click a name to rename the segment everywhere: map, tables, downloads",
+                                          className="small text-muted")]),
+                dbc.CardBody(
+                    [
+                        dag.AgGrid(
+                            id=ids.NAMES_GRID, rowData=[],
+                            columnDefs=[
+                                {"field": "cluster", "headerName": "segment", "maxWidth": 110},
+                                {"field": "name", "headerName": "name ✎", "editable": True, "flex": 2,
+                                 "cellClass": "editable-cell"},
+                                {"field": "customers", "headerName": "customers", "type": "numericColumn"},
+                                {"field": "share", "headerName": "share %", "type": "numericColumn"},
+                                {"field": "stability", "headerName": "stability", "type": "numericColumn"},
+                            ],
+                            getRowId="params.data.cluster",
+                            dashGridOptions={"singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True,
+                                             "domLayout": "autoHeight"},
+                            defaultColDef={"resizable": True, "flex": 1},
+                            className="ag-theme-alpine",
+                        ),
+                        html.Div(id=ids.RENAME_STATUS, className="mt-2"),
+                    ],
+                    className="p-2",
+                ),
+            ],
+            className="mb-3",
+        ),
         dbc.Row(
             [
                 dbc.Col(dbc.Card(dcc.Graph(id=ids.SCATTER, config={"displaylogo": False})), lg=7),

@@ -49,6 +49,32 @@ def toggle_column(driver, column: str) -> None:
                   ignored_exceptions=[ElementClickInterceptedException, StaleElementReferenceException]).until(click)
 
 
+def click(driver, element_id: str) -> None:
+    """Bring an element to the middle of the window (clear of the sticky navigation bar) and click it, again if
+    the page was still settling (a grid that just refreshed scrolls its focused cell back into view)."""
+
+    def attempt(d) -> bool:
+        element = d.find_element(By.ID, element_id)
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        element.click()
+        return True
+
+    WebDriverWait(driver, 15, poll_frequency=0.5,
+                  ignored_exceptions=[ElementClickInterceptedException, StaleElementReferenceException]).until(attempt)
+
+
+def rename_first_segment(driver, name: str) -> None:
+    """Rename segment 0 in the names grid and wait for the map's legend to show the new name."""
+    cell = driver.find_element(By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"] .ag-cell[col-id="name"]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    cell.click()
+    editor = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-names .ag-cell-editor input")))
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys(name, Keys.ENTER)
+    wait(driver, 60).until(text_present("#seg-scatter .legend", name))
+    driver.execute_script("document.activeElement.blur(); window.getSelection().removeAllRanges();")
+
+
 def run_and_wait(driver, headline: str, seconds: float = 180) -> None:
     driver.find_element(By.LINK_TEXT, "Segments").click()
     wait(driver).until(EC.element_to_be_clickable((By.ID, "seg-run"))).click()
@@ -90,8 +116,15 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     assert browser.find_element(By.ID, "seg-progress-text").text == "Done"
     assert "customers" in browser.find_element(By.ID, "seg-table").text
 
-    browser.find_element(By.ID, "seg-download").click()
+    rename_first_segment(browser, "Loyal big spenders")
+    legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#seg-scatter .legendtext")]
+    assert legend[0] == "Loyal big spenders"
+    browser.refresh()  # the new name is kept server-side
+    wait(browser, 60).until(text_present("#seg-scatter .legend", "Loyal big spenders"))
+
+    click(browser, "seg-download")
     labelled = pd.read_csv(downloaded(browser.download_dir, "labelled_customers.csv"))
+    assert (labelled.loc[labelled["cluster"] == 0, "segment"] == "Loyal big spenders").all()
     assert list(labelled.columns) == [*table.columns, "cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded"]
     assert len(labelled) == 800
     assert labelled["customer_id"].tolist() == table["customer_id"].tolist()

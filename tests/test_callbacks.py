@@ -12,7 +12,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from callbacks.data import edit_features, load_data, remember_columns, show_data
-from callbacks.segments import download_labelled, run_job, show_result
+from callbacks.segments import download_labelled, rename_segment, run_job, show_result
 from core.algorithms import ALGORITHMS
 from core.errors import SegmentationError
 from dashboard import ids
@@ -136,7 +136,7 @@ def test_transaction_log_becomes_an_rfm_table(session):
     assert "RFM of log.csv · 30 rows" in text_of(status) and "300 transactions of 30 customers" in text_of(status)
     assert selected == {"ids": ["recency_days", "frequency", "monetary"]}
     token, alert = run(session, k=(2, 4), algorithms=("kmeans",))
-    *_, baseline, baseline_style = show_result(token, session)
+    *_, baseline, baseline_style, _ = show_result(token, session)
     assert baseline_style == {"display": "block"} and "ARI" in baseline.layout.title.text
     load(session, ids.RFM_BACK)
     assert len(project_store().table(session)) == 300
@@ -176,7 +176,7 @@ def test_run_show_and_download(session, demo):
     assert any("Fitting Gaussian mixture" in text for _, _, text in progress)
 
     (empty, style, headline, scatter, profile_rows, _, board_rows, board_cols, elbow, metrics, stability,
-     agreement, _, k_style, _, baseline_style) = show_result(token, session)
+     agreement, _, k_style, _, baseline_style, name_rows) = show_result(token, session)
     assert baseline_style == {"display": "none"}  # not an RFM table
     assert empty is None and style == {"display": "block"} and k_style == {"display": "none"}
     names = [trace.name for trace in scatter.data]
@@ -277,3 +277,22 @@ def test_upload_errors_are_shown_on_the_page(session, name, data, message):
     version, alert, _ = load(session, ids.UPLOAD, upload_contents(data), name)
     assert version is no_update
     assert "Could not load this file." in text_of(alert) and message in text_of(alert)
+
+
+def test_renaming_a_segment_reaches_every_view_and_the_download(session):
+    token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
+    name_rows = show_result(token, session)[-1]
+    assert [r["cluster"] for r in name_rows] == [0, 1, 2]
+    token, status = rename_segment([{"value": "Big spenders", "data": {"cluster": 1}}], session)
+    assert status is None
+    outputs = show_result(token, session)
+    scatter, name_rows = outputs[3], outputs[-1]
+    assert scatter.data[1].name == "Big spenders" and name_rows[1]["name"] == "Big spenders"
+    assert "Big spenders" in [c["headerName"] for c in outputs[5]]  # the profile table's column
+    labelled = pd.read_csv(io.StringIO(download_labelled(1, session)["content"]))
+    assert (labelled.loc[labelled["cluster"] == 1, "segment"] == "Big spenders").all()
+
+    first = project_store().result(session).names[0]
+    token, status = rename_segment([{"value": first, "data": {"cluster": 2}}], session)
+    assert f"Segments 0 and 2 would both be called '{first}'" in text_of(status)
+    assert project_store().result(session).names[2] != first

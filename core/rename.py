@@ -1,0 +1,27 @@
+"""Renaming segments: the analyst's names replace the automatic ones wherever the segments appear."""
+from __future__ import annotations
+
+from core.errors import SegmentationError
+
+MAX_NAME = 60
+
+
+def renamed(names: dict[int, str], changes: dict[int, str]) -> dict[int, str]:
+    """The names with ``changes`` applied, refused with a clear message when a name is empty, too long, not unique
+    or for a segment that does not exist."""
+    out = dict(names)
+    for cluster, name in changes.items():
+        if cluster not in names or cluster < 0:
+            raise SegmentationError(f"There is no segment {cluster}; segments are {', '.join(map(str, sorted(k for k in names if k >= 0)))}.")
+        name = " ".join(str(name).split())
+        if not name:
+            raise SegmentationError(f"Segment {cluster} needs a name.")
+        if len(name) > MAX_NAME:
+            raise SegmentationError(f"Keep segment names to {MAX_NAME} characters; '{name[:20]}...' has {len(name)}.")
+        out[cluster] = name
+    seen: dict[str, int] = {}
+    for cluster, name in out.items():
+        if name.casefold() in seen:
+            raise SegmentationError(f"Segments {seen[name.casefold()]} and {cluster} would both be called '{name}'.")
+        seen[name.casefold()] = cluster
+    return out
