@@ -159,7 +159,7 @@ def stability_figure(result: SegmentationResult) -> go.Figure:
         figure.add_hline(y=UNSTABLE_BELOW, line_dash="dash", line_color="#c0392b",
                          annotation_text="not to be trusted below 0.6", annotation_position="top left")
     figure.update_yaxes(range=[0, 1.1], title_text="Jaccard (bootstrap)")
-    return _base_layout(figure, "Stability of each segment under resampling")
+    return _base_layout(figure, "Stability of each segment under resampling", height=420)
 
 
 def k_distance_figure(distances: np.ndarray, eps: float, min_samples: int) -> go.Figure:
