@@ -36,30 +36,21 @@ def upload(driver, path: Path) -> None:
 
 def toggle_column(driver, column: str) -> None:
     """Tick or untick a column in the Data page's column grid."""
-    selector = f'#data-columns .ag-row[row-id="{column}"] input[type=checkbox]'
-
-    def click(d) -> bool:
-        box = d.find_element(By.CSS_SELECTOR, selector)
-        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
-        box.click()
-        return True
-
-    # The grid may still be laying out its rows after new data arrives; retry until the click lands.
-    WebDriverWait(driver, 15, poll_frequency=0.3,
-                  ignored_exceptions=[ElementClickInterceptedException, StaleElementReferenceException]).until(click)
+    click(driver, (By.CSS_SELECTOR, f'#data-columns .ag-row[row-id="{column}"] input[type=checkbox]'))
 
 
-def click(driver, element_id: str) -> None:
-    """Bring an element to the middle of the window (clear of the sticky navigation bar) and click it, again if
-    the page was still settling (a grid that just refreshed scrolls its focused cell back into view)."""
+def click(driver, target: str | tuple[str, str]) -> None:
+    """Bring an element (an id, or a locator) to the middle of the window, clear of the sticky navigation bar, and
+    click it; again while the page is still settling (a grid laying out new rows)."""
+    locator = (By.ID, target) if isinstance(target, str) else target
 
     def attempt(d) -> bool:
-        element = d.find_element(By.ID, element_id)
+        element = d.find_element(*locator)
         d.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
         element.click()
         return True
 
-    WebDriverWait(driver, 15, poll_frequency=0.5,
+    WebDriverWait(driver, 15, poll_frequency=0.3,
                   ignored_exceptions=[ElementClickInterceptedException, StaleElementReferenceException]).until(attempt)
 
 
