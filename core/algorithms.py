@@ -214,9 +214,9 @@ def get_algorithm(key: str) -> AlgorithmSpec:
         raise SegmentationError(f"Unknown algorithm '{key}'; choose from: {', '.join(ALGORITHMS)}.") from None
 
 
-def sweep_values(spec: AlgorithmSpec, n_rows: int, k_range: tuple[int, int], Z: np.ndarray | None = None,
-                 params: dict[str, Any] | None = None, seed: int = 0) -> list[Any]:
-    """The values the sweep tries: k for k-based algorithms, segment sizes or radii for density ones."""
+def sweep_values(spec: AlgorithmSpec, n_rows: int, k_range: tuple[int, int], eps: float | None = None) -> list[Any]:
+    """The values the sweep tries: k for k-based algorithms, segment sizes for HDBSCAN, and for DBSCAN radii around
+    ``eps``, the knee of the k-distance curve (see :func:`suggest_eps`)."""
     if spec.sweep == "k":
         return list(range(k_range[0], k_range[1] + 1))
     if spec.sweep == "min_cluster_size":
@@ -224,9 +224,9 @@ def sweep_values(spec: AlgorithmSpec, n_rows: int, k_range: tuple[int, int], Z: 
         while len(sizes) < 4 and sizes[-1] * 2 <= n_rows // 2:  # small tables: keep four distinct sizes
             sizes.append(sizes[-1] * 2)
         return sizes
-    assert Z is not None
-    suggested = suggest_eps(Z, (params or {}).get("min_samples", 10), seed=seed)
-    return [round(suggested * factor, 6) for factor in (0.5, 0.75, 1.0, 1.5)]
+    if eps is None:
+        raise ValueError("a DBSCAN sweep needs the suggested eps")
+    return [round(eps * factor, 6) for factor in (0.5, 0.75, 1.0, 1.5)]
 
 
 def k_distances(Z: np.ndarray, k: int, sample_size: int = 5_000, seed: int = 0) -> np.ndarray:
@@ -250,10 +250,14 @@ def knee_index(values: np.ndarray) -> int:
     return int(np.argmax(np.abs(yn - chord)))
 
 
+def eps_at_knee(curve: np.ndarray) -> float:
+    """The distance at the knee of a sorted k-distance curve (kept above zero for duplicated rows)."""
+    return float(max(curve[knee_index(curve)], 1e-6))
+
+
 def suggest_eps(Z: np.ndarray, min_samples: int, seed: int = 0) -> float:
     """eps at the knee of the k-distance curve."""
-    curve = k_distances(Z, min_samples, seed=seed)
-    return float(max(curve[knee_index(curve)], 1e-6))
+    return eps_at_knee(k_distances(Z, min_samples, seed=seed))
 
 
 def fit_labels(spec: AlgorithmSpec, params: dict[str, Any], value: Any, Z: np.ndarray, seed: int,

@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from core.algorithms import AlgorithmSpec, fit_labels, get_algorithm, k_distances, knee_index, sweep_values
+from core.algorithms import AlgorithmSpec, eps_at_knee, fit_labels, get_algorithm, k_distances, sweep_values
 from core.consensus import agreement_matrix, consensus_labels
 from core.errors import SegmentationError
 from core.preprocess import build_preprocessor
@@ -139,7 +139,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             if spec.key == "dbscan":
                 curve = k_distances(Z, params["min_samples"], seed=self.random_state)
                 self.k_distance_ = {"distances": curve.astype(np.float32), "min_samples": params["min_samples"],
-                                    "eps": float(max(curve[knee_index(curve)], 1e-6))}
+                                    "eps": eps_at_knee(curve)}
 
     def _plan(self) -> list[tuple[AlgorithmSpec, dict[str, Any]]]:
         if self.criterion not in CRITERIA:
@@ -162,7 +162,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if k_range[1] < k_range[0]:
             raise SegmentationError(f"The data has fewer distinct customers than the {self.k_min} segments asked for.")
         work = [(spec, p, v) for spec, p in plan
-                for v in sweep_values(spec, n, k_range, Z, p, self.random_state)]
+                for v in sweep_values(spec, n, k_range, (self.k_distance_ or {}).get("eps"))]
         rows, labelings, fitted = [], [], []
         for step, (spec, params, value) in enumerate(work):
             report(0.05 + 0.8 * step / len(work), f"Fitting {spec.label} {_describe(spec, value)} "
