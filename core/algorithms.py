@@ -308,6 +308,12 @@ class HdbscanAssigner:
             warnings.filterwarnings("ignore", message="Clusterer does not have any defined clusters")
             return hdbscan.approximate_predict(self.model, X)[0]
 
+    def strength(self, X: np.ndarray) -> np.ndarray:
+        """How firmly each point belongs to its segment (0 for noise, 1 at the segment's core)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Clusterer does not have any defined clusters")
+            return np.asarray(hdbscan.approximate_predict(self.model, X)[1], dtype=float)
+
 
 class DbscanAssigner:
     """A new point joins the segment of its nearest core point when within eps, else it is noise (as DBSCAN would)."""

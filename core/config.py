@@ -10,6 +10,7 @@ from core.algorithms import ALGORITHMS
 from core.errors import SegmentationError
 from core.features import FeatureSpec, check_feature
 from core.outliers import ACTIONS, METHODS
+from core.predictor import CLASSIFIERS
 from core.preprocess import TRANSFORMS
 from core.roles import ROLES
 
@@ -39,6 +40,7 @@ class RunConfig:
         transform: ``none``, ``log1p`` or ``yeo-johnson`` for skewed numeric features.
         transform_columns: the columns to transform (default: numeric features with skewness above 1).
         as_of: the reference date for date features (default the newest date in each column).
+        classifier: the model that assigns new customers: ``logistic`` (default) or ``forest``.
     """
 
     columns: list[str] | None = None
@@ -57,6 +59,7 @@ class RunConfig:
     transform: str = "none"
     transform_columns: list[str] | None = None
     as_of: str | None = None
+    classifier: str = "logistic"
 
     def __post_init__(self) -> None:
         bad = {c: r for c, r in self.roles.items() if r not in ROLES}
@@ -88,6 +91,8 @@ class RunConfig:
                 pd.Timestamp(self.as_of)
             except ValueError:
                 raise SegmentationError(f"--as-of expects a date like 2024-12-31; got '{self.as_of}'.") from None
+        if self.classifier not in CLASSIFIERS:
+            raise SegmentationError(f"Unknown classifier '{self.classifier}'; use one of: {', '.join(CLASSIFIERS)}.")
         if not 2 <= self.k_min <= self.k_max:
             raise SegmentationError(
                 f"The range of segments must satisfy 2 <= min <= max; got {self.k_min}-{self.k_max}."

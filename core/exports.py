@@ -25,14 +25,15 @@ SEGMENTS_FILE = "segments.csv"
 LEADERBOARD_FILE = "leaderboard.csv"
 MODEL_FILE = "model.joblib"
 RUN_FILE = "run.json"
-OUTPUT_COLUMNS = ("cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded")
+OUTPUT_COLUMNS = ("cluster", "segment", "confidence", "meta_cluster", "assignment_stability", "outlier_excluded")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
 
 
 def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
     """Every input row and column, in input order, then the engineered features, then ``cluster`` (-1:
-    unassigned), ``segment``, ``meta_cluster`` (the consensus across models; -1 for excluded outliers) and
+    unassigned), ``segment``, ``confidence`` (the predictor's probability of the row's segment, times HDBSCAN's
+    membership strength for HDBSCAN models; empty for unassigned rows), ``meta_cluster`` (the consensus across models; -1 for excluded outliers) and
     ``outlier_excluded`` (the row was left out of fitting as an outlier, then assigned).
 
     An input column already called like an output column (a re-run on an export) is kept as ``<name>_input``.
@@ -41,6 +42,7 @@ def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.Da
     out = prepared.rename(columns={c: f"{c}_input" for c in OUTPUT_COLUMNS if c in prepared.columns})
     out["cluster"] = result.labels
     out["segment"] = result.segment_names()
+    out["confidence"] = result.confidence if result.confidence is not None else np.nan
     out["meta_cluster"] = result.meta_labels
     out["assignment_stability"] = np.round(result.assignment_stability(), 4)
     out["outlier_excluded"] = result.excluded if result.excluded is not None else False
@@ -48,22 +50,28 @@ def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.Da
 
 
 def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
-    """One row per segment: ``cluster``, ``segment``, ``size``, ``share``, ``stability`` (bootstrap Jaccard),
-    ``customer_stability`` (mean share of refits that kept its customers in it), ``trusted`` (stability >= 0.6), then ``mean_<feature>`` for numeric and date features and ``top_<feature>`` (the
-    most common value) for categorical ones. Unassigned customers, if any, come last as cluster -1."""
-    table = result.prepared(table)
-    labels = pd.Series(result.labels, index=table.index)
-    groups = table[result.features].groupby(labels.to_numpy())
+    """One row per segment (unassigned customers, if any, last as cluster -1).
+
+    Columns: ``cluster``, ``segment``, ``size``, ``share``, ``stability`` (bootstrap Jaccard),
+    ``customer_stability`` (mean share of refits that kept its customers in it), ``trusted`` (stability >= 0.6),
+    ``confidence`` (mean predictor confidence of its customers), ``rule`` (readable conditions describing it),
+    ``rule_coverage`` (share of the segment the rule matches), ``rule_precision`` (share of matched customers in
+    the segment), ``key_features``; then per numeric feature ``mean_``, ``median_``, ``min_``, ``max_``,
+    ``diff_`` (mean minus the population mean), ``ratio_`` (mean over the population mean) and ``effect_``
+    (Cohen's d); per date feature the same with dates (``diff_`` in days, no ratio); per categorical feature
+    ``top_`` (most common value), ``top_share_`` and ``share_<feature>=<value>`` for its values.
+    """
+    explanation = result.explanation
+    labels = pd.Series(result.labels)
     sizes = labels.value_counts()
     sizes = sizes.reindex(sorted(sizes.index, key=lambda c: (c < 0, c)))
-    summary = pd.DataFrame(
-        {
-            "cluster": sizes.index.astype(int),
-            "segment": [result.names[int(i)] for i in sizes.index],
-            "size": sizes.to_numpy(),
-            "share": (sizes / len(labels)).round(4).to_numpy(),
-        }
-    )
+    clusters = sizes.index.astype(int)
+    summary = pd.DataFrame({
+        "cluster": clusters,
+        "segment": [result.names[int(i)] for i in clusters],
+        "size": sizes.to_numpy(),
+        "share": (sizes / len(labels)).round(4).to_numpy(),
+    })
     stability = result.segmenter.stability_
     columns = ["stability", "customer_stability", "trusted"]
     if stability is not None:
@@ -72,18 +80,43 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
     else:
         summary[columns] = np.nan
     summary["trusted"] = summary["trusted"].fillna(False).astype(bool)
+    confidence = result.confidence if result.confidence is not None else np.full(len(labels), np.nan)
+    summary["confidence"] = pd.Series(confidence).groupby(result.labels).mean().reindex(clusters).round(4).to_numpy()
+    rules = [explanation.rule_summary(int(c)) if c >= 0 else ("", np.nan, np.nan) for c in clusters]
+    summary["rule"] = [r[0] for r in rules]
+    summary["rule_coverage"] = np.round([r[1] for r in rules], 4)
+    summary["rule_precision"] = np.round([r[2] for r in rules], 4)
+    summary["key_features"] = ["; ".join(explanation.key_features(int(c))) if c >= 0 else "" for c in clusters]
+    profile = explanation.profile_.set_index(["feature", "cluster"])
+    categories = explanation.category_profile_
+    blocks = []
     for column in result.features:
         role = result.roles[column]
-        if role == "numeric":
-            means = groups[column].apply(lambda s: pd.to_numeric(s, errors="coerce").mean())
-            summary[f"mean_{column}"] = means.reindex(sizes.index).round(4).to_numpy()
-        elif role == "date":
-            means = groups[column].apply(lambda s: pd.to_datetime(s, errors="coerce").mean())
-            summary[f"mean_{column}"] = means.reindex(sizes.index).dt.strftime("%Y-%m-%d").to_numpy()
+        if role in ("numeric", "date"):
+            stats = profile.loc[column].reindex(clusters)
+            block = pd.DataFrame(index=range(len(clusters)))
+            for stat in ("mean", "median", "min", "max"):
+                values = stats[stat].to_numpy()
+                block[f"{stat}_{column}"] = _as_dates(values) if role == "date" else np.round(values, 4)
+            block[f"diff_{column}"] = np.round(stats["difference"].to_numpy(), 4)
+            if role == "numeric":
+                block[f"ratio_{column}"] = np.round(stats["ratio"].to_numpy(), 4)
+            block[f"effect_{column}"] = np.round(stats["effect"].to_numpy(), 4)
         else:
-            modes = groups[column].agg(lambda s: s.mode().iloc[0] if s.notna().any() else None)
-            summary[f"top_{column}"] = modes.reindex(sizes.index).to_numpy()
-    return summary
+            shares = categories[categories["feature"] == column].pivot(index="cluster", columns="level", values="share")
+            levels = categories[categories["feature"] == column].drop_duplicates("level")
+            shares = shares.reindex(index=clusters, columns=levels["level"]).fillna(0.0)
+            block = pd.DataFrame({f"top_{column}": shares.idxmax(axis=1).to_numpy(),
+                                  f"top_share_{column}": shares.max(axis=1).round(4).to_numpy()})
+            for level in shares.columns:
+                block[f"share_{column}={level}"] = shares[level].round(4).to_numpy()
+        blocks.append(block)
+    return pd.concat([summary, *blocks], axis=1)
+
+
+def _as_dates(days: np.ndarray) -> np.ndarray:
+    dates = pd.to_datetime(pd.Series(days), unit="D", errors="coerce")
+    return dates.dt.strftime("%Y-%m-%d").to_numpy()
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:

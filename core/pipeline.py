@@ -9,6 +9,7 @@ from sklearn.decomposition import PCA
 
 from core.config import RunConfig
 from core.errors import SegmentationError
+from core.explain import SegmentExplainer
 from core.features import FeatureSpec, add_features, skewed_columns
 from core.outliers import METHODS as OUTLIER_THRESHOLDS
 from core.naming import NOISE_NAME, auto_names
@@ -37,6 +38,10 @@ class SegmentationResult:
         outlier_counts: rows flagged as outliers, per numeric feature.
         transformed: the columns given a log1p or Yeo-Johnson transform.
         predictor: assigns new customers with a confidence (None with fewer than two segments).
+        confidence: per row, the predictor's probability of the row's own segment (times HDBSCAN's membership
+            strength when HDBSCAN is the model); NaN for unassigned rows.
+        explanation: profiles, importances, tests and rules of the segments.
+        pca: the projection behind ``embedding``, to place new customers on the map.
     """
 
     config: RunConfig
@@ -53,6 +58,9 @@ class SegmentationResult:
     outlier_counts: dict[str, int] = field(default_factory=dict)
     transformed: list[str] = field(default_factory=list)
     predictor: SegmentPredictor | None = None
+    confidence: np.ndarray | None = None
+    explanation: SegmentExplainer | None = None
+    pca: PCA | None = None
 
     def prepared(self, table: pd.DataFrame) -> pd.DataFrame:
         """The input table with the engineered features added, exactly as at fit time."""
@@ -156,34 +164,43 @@ def run_segmentation(
         labels, meta = np.empty(len(table), dtype=np.int32), np.full(len(table), -1, dtype=np.int32)
         labels[~excluded], meta[~excluded] = segmenter.labels_, segmenter.meta_labels_
         labels[excluded] = segmenter.predict(table[excluded])
-    report(0.92, "Projecting customers for the map")
+    report(0.9, "Projecting customers for the map")
     Z = segmenter.transform_features(table)
-    embedding, explained = _pca_embedding(Z, config.seed)
-    report(0.96, "Training the predictor for new customers")
-    predictor = _predictor(Z, labels, config.seed)
-    report(1.0, f"Done: {segmenter.n_clusters_} segments")
-    return SegmentationResult(
+    pca = _pca(Z, config.seed)
+    result = SegmentationResult(
         config=config,
         roles=roles,
         features=features,
         segmenter=segmenter,
         labels=labels,
-        names=auto_names(table, labels, features, roles),
-        embedding=embedding,
-        explained_variance=explained,
+        names={},
+        embedding=_embed(pca, Z),
+        explained_variance=_explained(pca),
         meta_labels=meta,
         engineered=engineered,
         excluded=excluded if excluded.any() else None,
         outlier_counts=counts if outliers["action"] != "keep" else {},
         transformed=transformed,
-        predictor=predictor,
+        pca=pca,
     )
+    return _explained_result(table, result, Z, report)
 
 
-def _predictor(Z: np.ndarray, labels: np.ndarray, seed: int) -> SegmentPredictor | None:
-    if len(np.unique(labels[labels >= 0])) < 2:
-        return None
-    return SegmentPredictor(random_state=seed).fit(Z, labels)
+def _explained_result(table: pd.DataFrame, result: SegmentationResult, Z: np.ndarray,
+                      report: Progress) -> SegmentationResult:
+    """Add what follows from the labels: names, the predictor and its confidence, and the explanation."""
+    labels, seed = result.labels, result.config.seed
+    predictor = None
+    confidence = np.full(len(labels), np.nan)
+    if len(np.unique(labels[labels >= 0])) >= 2:
+        report(0.93, "Training the predictor for new customers")
+        predictor = SegmentPredictor(classifier=result.config.classifier, random_state=seed).fit(Z, labels)
+        confidence = predictor.confidence_of(Z, labels, result.segmenter.membership(Z))
+    report(0.96, "Explaining the segments: profiles, importances and rules")
+    explanation = SegmentExplainer(result.features, result.roles, random_state=seed).fit(table, labels)
+    report(1.0, f"Done: {result.segmenter.n_clusters_} segments")
+    return replace(result, names=auto_names(table, labels, result.features, result.roles), predictor=predictor,
+                   confidence=confidence, explanation=explanation)
 
 
 def _transformed_columns(table: pd.DataFrame, config: RunConfig, numeric: list[str]) -> list[str]:
@@ -210,27 +227,34 @@ def choose_model(
     table = result.prepared(table)
     excluded = result.excluded
     fitted = table[~excluded] if excluded is not None else table
-    segmenter = result.segmenter.choose(fitted, row, progress)
+    report = progress or ignore_progress
+    segmenter = result.segmenter.choose(fitted, row, lambda f, m: report(0.9 * f, m))
     labels = segmenter.labels_.astype(np.int32)
     if excluded is not None:
         labels = np.empty(len(table), dtype=np.int32)
         labels[~excluded] = segmenter.labels_
         labels[excluded] = segmenter.predict(table[excluded])
-    return replace(
-        result,
-        config=replace(result.config, select=row),
-        segmenter=segmenter,
-        labels=labels,
-        names=auto_names(table, labels, result.features, result.roles),
-        predictor=_predictor(segmenter.transform_features(table), labels, result.config.seed),
-    )
+    chosen = replace(result, config=replace(result.config, select=row), segmenter=segmenter, labels=labels)
+    return _explained_result(table, chosen, segmenter.transform_features(table), report)
 
 
-def _pca_embedding(Z: np.ndarray, seed: int) -> tuple[np.ndarray, list[float]]:
-    n_components = min(3, Z.shape[1], len(Z))
-    pca = PCA(n_components=n_components, random_state=seed).fit(Z)
+def _pca(Z: np.ndarray, seed: int) -> PCA:
+    return PCA(n_components=min(3, Z.shape[1], len(Z)), random_state=seed).fit(Z)
+
+
+def _embed(pca: PCA, Z: np.ndarray) -> np.ndarray:
+    """3D map coordinates (padded with zeros when there are fewer than three components)."""
     coords = pca.transform(Z).astype(np.float32)
-    if n_components < 3:  # pad so every view can draw three axes
-        coords = np.hstack([coords, np.zeros((len(Z), 3 - n_components), dtype=np.float32)])
-    explained = [float(v) for v in pca.explained_variance_ratio_] + [0.0] * (3 - n_components)
-    return coords, explained
+    if coords.shape[1] < 3:
+        coords = np.hstack([coords, np.zeros((len(Z), 3 - coords.shape[1]), dtype=np.float32)])
+    return coords
+
+
+def _explained(pca: PCA) -> list[float]:
+    ratios = [float(v) for v in pca.explained_variance_ratio_]
+    return ratios + [0.0] * (3 - len(ratios))
+
+
+def map_position(result: SegmentationResult, Z: np.ndarray) -> np.ndarray:
+    """Where customers (in model space) fall on the result's 3D map."""
+    return _embed(result.pca, Z)

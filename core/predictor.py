@@ -55,16 +55,39 @@ class SegmentPredictor(BaseEstimator):
         ])
         return self
 
-    def predict(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Segment and confidence of each customer; NO_GOOD_FIT (-2) where the customer is beyond the segment."""
+    def predict(self, Z: np.ndarray, membership: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Segment and confidence of each customer; NO_GOOD_FIT (-2) where the customer is beyond the segment.
+
+        membership: the clustering's own strength of belonging (HDBSCAN's, 0 to 1), which scales the confidence;
+        a customer with none (HDBSCAN calls it noise) fits no segment.
+        """
         check_is_fitted(self)
         probabilities = self.model_.predict_proba(Z)
         best = probabilities.argmax(axis=1)
-        segments = self.model_.classes_[best]
-        confidence = probabilities[np.arange(len(Z)), best]
+        return self._checked(Z, self.model_.classes_[best], probabilities[np.arange(len(Z)), best], membership)
+
+    def confidence_of(self, Z: np.ndarray, labels: np.ndarray, membership: np.ndarray | None = None) -> np.ndarray:
+        """The confidence in segments already given (the training labels): the classifier's probability of each
+        customer's own segment, NaN for unassigned customers."""
+        check_is_fitted(self)
+        out = np.full(len(Z), np.nan)
+        assigned = labels >= 0
+        if assigned.any():
+            probabilities = self.model_.predict_proba(Z[assigned])
+            column = np.searchsorted(self.model_.classes_, labels[assigned])
+            out[assigned] = probabilities[np.arange(assigned.sum()), column]
+            if membership is not None:
+                out[assigned] *= membership[assigned]
+        return np.round(out, 4)
+
+    def _checked(self, Z, segments, confidence, membership) -> tuple[np.ndarray, np.ndarray]:
         index = np.searchsorted(self.segments_, segments)
         distance = np.linalg.norm(Z - self.centres_[index], axis=1)
-        segments = np.where(distance > self.limits_[index], NO_GOOD_FIT, segments)
+        unfit = distance > self.limits_[index]
+        if membership is not None:
+            confidence = confidence * membership
+            unfit |= membership <= 0
+        segments = np.where(unfit, NO_GOOD_FIT, segments)
         return segments.astype(np.int32), np.round(confidence, 4)
 
     def _make(self):

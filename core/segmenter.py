@@ -297,6 +297,11 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         """Assign customers to the fitted segments (-1: unassigned, for density models)."""
         return self._ordered(self.assigner_(self.transform_features(X)))
 
+    def membership(self, Z: np.ndarray) -> np.ndarray | None:
+        """The chosen model's own strength of membership for rows of the feature matrix (HDBSCAN), else None."""
+        strength = getattr(self.assigner_, "strength", None)
+        return strength(Z) if strength is not None else None
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
 

@@ -16,6 +16,8 @@ from core.demo import make_demo_customers
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# The columns every labelled_customers.csv ends with: a contract other tools read.
+LABELLED_OUTPUTS = ["cluster", "segment", "confidence", "meta_cluster", "assignment_stability", "outlier_excluded"]
 SHARED_FILES = {
     "mall": SHARED_DATA / "mall_customers" / "Mall_Customers.csv",
     "wholesale": SHARED_DATA / "wholesale_customers" / "Wholesale customers data.csv",

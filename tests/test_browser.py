@@ -14,6 +14,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from core.demo import make_demo_customers
+from tests.conftest import LABELLED_OUTPUTS
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +117,7 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     click(browser, "seg-download")
     labelled = pd.read_csv(downloaded(browser.download_dir, "labelled_customers.csv"))
     assert (labelled.loc[labelled["cluster"] == 0, "segment"] == "Loyal big spenders").all()
-    assert list(labelled.columns) == [*table.columns, "cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded"]
+    assert list(labelled.columns) == [*table.columns, *LABELLED_OUTPUTS]
     assert len(labelled) == 800
     assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
     assert set(labelled["segment"]) == set(legend)

@@ -18,7 +18,7 @@ from core.errors import SegmentationError
 from dashboard import ids
 from dashboard.session import new_session_id
 from dashboard.store import project_store
-from tests.conftest import UNREADABLE_FILES
+from tests.conftest import LABELLED_OUTPUTS, UNREADABLE_FILES
 
 
 def triggered(component_id: str | dict | None, prop: str = "n_clicks") -> None:
@@ -195,7 +195,7 @@ def test_run_show_and_download(session, demo):
     download = download_labelled(1, session)
     assert download["filename"] == "labelled_customers.csv"
     labelled = pd.read_csv(io.StringIO(download["content"]))
-    assert list(labelled.columns) == [*demo[0].columns, "cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded"]
+    assert list(labelled.columns) == [*demo[0].columns, *LABELLED_OUTPUTS]
     assert len(labelled) == 2000
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.cli import main
 from core.readers import read_table
-from tests.conftest import SHARED_FILES, UNREADABLE_FILES
+from tests.conftest import LABELLED_OUTPUTS, SHARED_FILES, UNREADABLE_FILES
 
 FILES = ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "model.joblib", "run.json"]
 LEADERBOARD = ["algorithm", "params", "n_clusters", "noise_share", "smallest_share", "largest_share", "silhouette",
@@ -22,10 +22,17 @@ def read_raw(path):
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def expected_summary_columns(run):
-    roles = run["roles"]
-    per_feature = [("top_" if roles[c] == "categorical" else "mean_") + c for c in run["features"]]
-    return ["cluster", "segment", "size", "share", "stability", "customer_stability", "trusted", *per_feature]
+def expected_summary_columns(run, labelled):
+    roles, per_feature = run["roles"], []
+    for c in run["features"]:
+        if roles[c] == "categorical":
+            levels = labelled[c].fillna("(missing)").astype(str).value_counts().index
+            per_feature += [f"top_{c}", f"top_share_{c}", *(f"share_{c}={level}" for level in levels)]
+        else:
+            stats = ["mean", "median", "min", "max", "diff", *(["ratio"] if roles[c] == "numeric" else []), "effect"]
+            per_feature += [f"{s}_{c}" for s in stats]
+    return ["cluster", "segment", "size", "share", "stability", "customer_stability", "trusted", "confidence",
+            "rule", "rule_coverage", "rule_precision", "key_features", *per_feature]
 
 
 @pytest.mark.parametrize("dataset", ["demo", "mall", "wholesale", "cc_general"])
@@ -37,7 +44,7 @@ def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, datase
 
     original = read_table(data)
     labelled = read_table(out / "labelled_customers.csv")
-    assert list(labelled.columns) == [*original.columns, "cluster", "segment", "meta_cluster", "assignment_stability", "outlier_excluded"]
+    assert list(labelled.columns) == [*original.columns, *LABELLED_OUTPUTS]
     pd.testing.assert_frame_equal(labelled[original.columns], original)  # every row and value, in input order
     clusters = labelled["cluster"].astype(int)
     named = clusters >= 0
@@ -53,7 +60,7 @@ def test_run_writes_the_five_files_with_exact_columns(tmp_path, demo_csv, datase
 
 
     segments = pd.read_csv(out / "segments.csv")
-    assert list(segments.columns) == expected_summary_columns(run)
+    assert list(segments.columns) == expected_summary_columns(run, labelled)
     assert segments["size"].sum() == len(original)
     assert segments["share"].sum() == pytest.approx(1.0, abs=1e-3)
     assert sorted(segments["cluster"]) == sorted(clusters.unique())
@@ -199,8 +206,7 @@ def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv)
                  "--feature", "total=sum(groceries_spend, fashion_spend)", "--outliers", "iqr:exclude",
                  "--transform", "yeo-johnson", "--k", "2-4"]) == 0
     labelled = pd.read_csv(out / "labelled_customers.csv")
-    assert list(labelled.columns[-7:]) == ["customer_since", "total", "cluster", "segment", "meta_cluster",
-                                           "assignment_stability", "outlier_excluded"]
+    assert list(labelled.columns[-8:]) == ["customer_since", "total", *LABELLED_OUTPUTS]
     run = json.loads((out / "run.json").read_text())
     assert run["features"] == ["income", "total"]
     assert run["outliers"]["action"] == "exclude"
