@@ -18,15 +18,8 @@ from core.rename import renamed
 from core.rfm import compare_with_rules
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
-from dashboard.figures import (
-    agreement_figure,
-    baseline_figure,
-    elbow_figure,
-    k_distance_figure,
-    metrics_figure,
-    scatter_3d,
-    stability_figure,
-)
+from core.charts import agreement_figure, baseline_figure, elbow_figure, k_distance_figure, metrics_figure
+from dashboard.figures import scatter_3d, stability_figure
 from dashboard.session import checked
 from dashboard.store import project_store
 from dashboard.tables import grid_props, leaderboard_frame, profile_grid_frame

@@ -7,12 +7,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once at import: files get the usual permissions, not mkstemp's owner-only 0600
+
+
 def atomic_write(target: str | Path, write: Callable[[Path], Any]) -> None:
     """Call ``write`` on a temporary path beside ``target``, then rename it over ``target``."""
     target = Path(target)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
         write(Path(tmp))
         os.replace(tmp, target)
     except BaseException:

@@ -3,7 +3,8 @@
     segment run DATA --out DIR [--columns A,B,C] [--k 2-10] [--seed 0] [--roles FILE.json] [--config run.json]
                 [--algorithms kmeans,gmm,hdbscan] [--params FILE.json] [--criterion silhouette] [--select ROW]
                 [--feature NAME=KIND(COL,...)] [--outliers METHOD:ACTION[:THRESHOLD]] [--transform log1p]
-                [--as-of YYYY-MM-DD]
+                [--as-of YYYY-MM-DD] [--classifier logistic|forest] [--names-from OLD/model.joblib]
+    segment rename DIR SEGMENT=NAME [SEGMENT=NAME ...]
     segment rfm DATA --customer COL --date COL (--amount COL | --quantity COL --price COL) [--invoice COL]
                 [--as-of YYYY-MM-DD] --out FILE
     segment predict --model DIR/model.joblib DATA --out FILE
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -26,7 +28,10 @@ from core.atomic import atomic_write_text
 from core.exports import sha256_file, to_csv_text, write_outputs
 from core.features import KINDS, parse_feature
 from core.predict import NO_GOOD_FIT_NAME, load_model, score_customers
-from core.predictor import NO_GOOD_FIT
+from core.naming import carry_names
+from core.predictor import CLASSIFIERS, NO_GOOD_FIT
+from core.rename import parse_renames
+from core.rename_outputs import rename_run
 from core.preprocess import TRANSFORMS
 from core.rfm import build_rfm
 from core.pipeline import run_segmentation
@@ -61,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--transform", choices=list(TRANSFORMS), help="transform skewed numeric features")
     run.add_argument("--transform-columns", help="comma-separated columns to transform (default: skewed ones)")
     run.add_argument("--as-of", help="reference date for date features (default: the newest date in each)")
+    run.add_argument("--classifier", choices=list(CLASSIFIERS),
+                     help="model that assigns new customers (default logistic; forest is a random forest)")
+    run.add_argument("--names-from", metavar="MODEL",
+                     help="model.joblib of an earlier run: segments that match one of its segments keep its name")
+    rename = commands.add_parser("rename", help="rename segments in every file of a run folder")
+    rename.add_argument("folder", help="the --out folder of `segment run`")
+    rename.add_argument("renames", nargs="+", metavar="SEGMENT=NAME", help='e.g. 2="Big spenders"')
     commands.add_parser("algorithms", help="list the algorithms and their parameters")
     rfm = commands.add_parser("rfm", help="turn a transaction log into one RFM row per customer")
     rfm.add_argument("data", help="transaction log: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
@@ -88,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rfm(args)
         if args.command == "predict":
             return _predict(args)
+        if args.command == "rename":
+            return _rename(args)
         if args.command == "algorithms":
             print(describe_algorithms())
             return 0
@@ -136,6 +150,8 @@ def _run(args: argparse.Namespace) -> int:
         settings["transform_columns"] = [c.strip() for c in args.transform_columns.split(",") if c.strip()]
     if args.as_of is not None:
         settings["as_of"] = args.as_of
+    if args.classifier is not None:
+        settings["classifier"] = args.classifier
     if args.roles is not None:
         settings["roles"] = _load_json(args.roles, "roles file")
         if not isinstance(settings["roles"], dict):
@@ -155,7 +171,13 @@ def _run(args: argparse.Namespace) -> int:
         expected = _load_json(args.config, "configuration").get("input", {}).get("sha256")
         if expected and expected != source["sha256"]:
             print(f"segment: warning: {data.name} differs from the file {args.config} was made from.", file=sys.stderr)
+    previous = load_model(args.names_from, need_predictor=False) if args.names_from else None
     result = run_segmentation(table, config)
+    kept = {}
+    if previous is not None and previous.get("explanation") is not None:
+        names, kept = carry_names(previous["explanation"], {int(k): v for k, v in previous["names"].items()},
+                                  result.explanation, result.names)
+        result = replace(result, names=names)
     paths = write_outputs(args.out, table, result, source)
     board = result.leaderboard
     chosen = board[board["selected"]].iloc[0]
@@ -168,8 +190,18 @@ def _run(args: argparse.Namespace) -> int:
                                      if result.segmenter.stability_ else []) if j < UNSTABLE_BELOW]
     if unstable:
         print(f"  warning: segment(s) {', '.join(unstable)} are unstable under resampling (Jaccard < {UNSTABLE_BELOW}).")
+    if previous is not None:
+        print(f"  kept the names of {len(kept)} of {result.segmenter.n_clusters_} segments from {args.names_from}")
     for path in paths.values():
         print(f"  wrote {path}")
+    return 0
+
+
+def _rename(args: argparse.Namespace) -> int:
+    names, written = rename_run(args.folder, parse_renames(args.renames))
+    print("Segments: " + "; ".join(f"{k} = {v}" for k, v in sorted(names.items()) if k >= 0))
+    for path in written:
+        print(f"  rewrote {path}")
     return 0
 
 

@@ -68,12 +68,14 @@ class Rule:
 
 
 def readable_number(value: float) -> str:
-    """3 significant digits, thousands as k and millions as M: 72350 -> '72.3k', 1234.5 -> '1.23k', 0.456 -> '0.456'."""
+    """Short numbers for people: 72350 -> '72.3k', 1234.5 -> '1,234', 12.345 -> '12.3', 0.456 -> '0.456'."""
     size = abs(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+    for limit, unit, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
         if size >= limit:
-            return f"{value / limit:.3g}{suffix}"
-    return f"{value:,.3g}" if size >= 1 or size == 0 else f"{value:.3g}"
+            return f"{value / unit:.3g}{suffix}"
+    if size >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
 def _round_significant(value: float, digits: int = 3) -> float:

@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
+from core.charts import map_sample
 from core.pipeline import SegmentationResult
+from core.report import render_report
 from core.quality import stability_table
 
 LABELLED_FILE = "labelled_customers.csv"
@@ -25,6 +27,8 @@ SEGMENTS_FILE = "segments.csv"
 LEADERBOARD_FILE = "leaderboard.csv"
 MODEL_FILE = "model.joblib"
 RUN_FILE = "run.json"
+REPORT_FILE = "report.html"
+REPORT_MAP_POINTS = 5_000
 OUTPUT_COLUMNS = ("cluster", "segment", "confidence", "meta_cluster", "assignment_stability", "outlier_excluded")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
@@ -194,24 +198,33 @@ def _plain(value: Any) -> Any:
 
 
 def write_outputs(out_dir: str | Path, table: pd.DataFrame, result: SegmentationResult, source: dict[str, Any]) -> dict[str, Path]:
-    """Write the five files of a run into ``out_dir`` (created if needed); each file appears whole or not at all."""
+    """Write the six files of a run into ``out_dir`` (created if needed); each file appears whole or not at all."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE)}
+    names = (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE, REPORT_FILE)
+    paths = {name: out / name for name in names}
+    bundle = model_bundle(result, table, source)
     atomic_write_text(paths[LABELLED_FILE], to_csv_text(labelled_customers(table, result)))
     atomic_write_text(paths[SEGMENTS_FILE], to_csv_text(segment_summary(table, result)))
     atomic_write_text(paths[LEADERBOARD_FILE], to_csv_text(result.leaderboard))
-    atomic_write(paths[MODEL_FILE], lambda path: joblib.dump(model_bundle(result), path))
+    atomic_write(paths[MODEL_FILE], lambda path: joblib.dump(bundle, path))
     atomic_write_text(paths[RUN_FILE], json.dumps(run_record(result, source), indent=2))
+    atomic_write_text(paths[REPORT_FILE], render_report(bundle))
     return paths
 
 
-def model_bundle(result: SegmentationResult) -> dict[str, Any]:
+def model_bundle(result: SegmentationResult, table: pd.DataFrame, source: dict[str, Any] | None = None) -> dict[str, Any]:
     """What model.joblib holds: the fitted pipeline, the predictor for new customers, the segment names, the
-    engineered features and the configuration."""
+    engineered features and the configuration; and what the report is drawn from (the explanation, a map sample
+    of at most 5,000 customers, segment sizes), so the report can be rebuilt after a rename without the data."""
+    rows = map_sample(result.labels, limit=REPORT_MAP_POINTS, seed=result.config.seed)
+    id_column = next((c for c, r in result.roles.items() if r == "id"), None)
+    ids = table[id_column].iloc[rows].astype(str).to_numpy() if id_column else (rows + 1).astype(str)
+    sizes = pd.Series(result.labels).value_counts()
     return {
         "format": "segmentation-studio/model",
-        "version": 1,
+        "version": 2,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "segmenter": result.segmenter,
         "predictor": result.predictor,
         "names": dict(result.names),
@@ -219,4 +232,9 @@ def model_bundle(result: SegmentationResult) -> dict[str, Any]:
         "engineered": [f.to_dict() for f in result.engineered],
         "roles": result.roles,
         "config": result.config.to_dict(),
+        "explanation": result.explanation,
+        "sizes": {int(k): int(v) for k, v in sizes.items()},
+        "map": {"coords": result.embedding[rows], "labels": result.labels[rows], "ids": ids,
+                "id_label": id_column or "Row", "explained": result.explained_variance, "total": len(result.labels)},
+        "source": source or {},
     }

@@ -9,6 +9,9 @@ import re
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from core.explain import SegmentExplainer
 
 NOISE_NAME = "Unassigned"
 MODERATE = 0.5
@@ -87,3 +90,55 @@ def auto_names(table: pd.DataFrame, labels: np.ndarray, features: list[str], rol
 def _join(parts: list[str]) -> str:
     text = ", ".join(part[:1].lower() + part[1:] for part in parts)
     return text[:1].upper() + text[1:]
+
+
+MATCH_DISTANCE = 0.5  # root-mean-square difference of profiles, in population standard deviations
+
+
+def carry_names(previous: SegmentExplainer, previous_names: dict[int, str], current: SegmentExplainer,
+                current_names: dict[int, str]) -> tuple[dict[int, str], dict[int, int]]:
+    """Keep the earlier names of segments that reappear after a refit.
+
+    Segments are matched one to one (Hungarian algorithm) on their profiles: numeric means in units of the current
+    population's standard deviation, category shares on Cohen's h scale. A pair closer than MATCH_DISTANCE keeps
+    the earlier name; the others keep their new automatic names (made unique if an earlier name took theirs).
+
+    Returns:
+        the names, and which earlier segment each matched current segment came from.
+    """
+    old, new = _profile_vectors(previous, current)
+    if old.empty or new.empty:
+        return dict(current_names), {}
+    cost = np.sqrt(((new.to_numpy()[:, None, :] - old.to_numpy()[None, :, :]) ** 2).mean(axis=2))
+    rows, cols = linear_sum_assignment(cost)
+    matched = {int(new.index[r]): int(old.index[c]) for r, c in zip(rows, cols) if cost[r, c] < MATCH_DISTANCE}
+    names = dict(current_names)
+    for segment, earlier in matched.items():
+        names[segment] = previous_names[earlier]
+    taken = {names[s].casefold() for s in matched}
+    for segment in names:
+        if segment not in matched and segment >= 0 and names[segment].casefold() in taken:
+            names[segment] = f"{names[segment]} (new)"
+    return names, matched
+
+
+def _profile_vectors(previous: SegmentExplainer, current: SegmentExplainer) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Segment x profile-dimension tables over the features and category levels both explanations share."""
+    scale = current.profile_.drop_duplicates("feature").set_index("feature")[["population_mean", "population_sd"]]
+
+    def numeric(explainer: SegmentExplainer) -> pd.DataFrame:
+        profile = explainer.profile_[explainer.profile_["cluster"] >= 0]
+        wide = profile.pivot(index="cluster", columns="feature", values="mean")
+        common = [c for c in wide.columns if c in scale.index and scale.loc[c, "population_sd"] > 0]
+        return (wide[common] - scale.loc[common, "population_mean"]) / scale.loc[common, "population_sd"]
+
+    def categorical(explainer: SegmentExplainer) -> pd.DataFrame:
+        profile = explainer.category_profile_[explainer.category_profile_["cluster"] >= 0]
+        wide = profile.pivot(index="cluster", columns=["feature", "level"], values="share")
+        wide.columns = [f"{f}={level}" for f, level in wide.columns]
+        return 2 * np.arcsin(np.sqrt(wide))
+
+    old = pd.concat([numeric(previous), categorical(previous)], axis=1)
+    new = pd.concat([numeric(current), categorical(current)], axis=1)
+    common = [c for c in new.columns if c in old.columns]
+    return old[common].fillna(0.0), new[common].fillna(0.0)

@@ -14,7 +14,7 @@ from core.predictor import NO_GOOD_FIT
 NO_GOOD_FIT_NAME = "No good fit"
 
 
-def load_model(path: str | Path) -> dict[str, Any]:
+def load_model(path: str | Path, need_predictor: bool = True) -> dict[str, Any]:
     """Load a model bundle from a path the operator gives (never from an upload: unpickling runs code)."""
     path = Path(path)
     if not path.is_file():
@@ -25,7 +25,7 @@ def load_model(path: str | Path) -> dict[str, Any]:
         raise SegmentationError(f"{path} could not be loaded as a model ({type(exc).__name__}).") from exc
     if not isinstance(bundle, dict) or bundle.get("format") != "segmentation-studio/model":
         raise SegmentationError(f"{path} is not a model.joblib written by `segment run`.")
-    if bundle.get("predictor") is None:
+    if need_predictor and bundle.get("predictor") is None:
         raise SegmentationError(f"{path} has fewer than two segments; there is nothing to assign customers to.")
     return bundle
 
@@ -45,7 +45,8 @@ def score_customers(bundle: dict[str, Any], table: pd.DataFrame) -> tuple[pd.Dat
         raise SegmentationError(f"The new file lacks column(s) the model needs: {', '.join(missing)}.")
     extra = [c for c in table.columns if c not in needed]
     prepared, _ = add_features(table, engineered)
-    clusters, confidence = bundle["predictor"].predict(bundle["segmenter"].transform_features(prepared))
+    Z = bundle["segmenter"].transform_features(prepared)
+    clusters, confidence = bundle["predictor"].predict(Z, bundle["segmenter"].membership(Z))
     names = {**{int(k): v for k, v in bundle["names"].items()}, NO_GOOD_FIT: NO_GOOD_FIT_NAME}
     out = table.copy()
     out["cluster"] = clusters

@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from scipy.stats import gaussian_kde
 
-from dashboard.figures import _base_layout
+from core.charts import base_layout
 
 _BLUE = "#3d7fd9"
 KDE_POINTS = 5_000
@@ -28,13 +28,13 @@ def distribution_figure(values: pd.Series, role: str) -> go.Figure:
             figure.add_trace(go.Scatter(x=grid, y=gaussian_kde(sample)(grid), mode="lines", name="density",
                                         line={"color": "#c0392b", "width": 2}), row=1, col=1)
         figure.update_yaxes(title_text="density", row=1, col=1)
-        return _base_layout(figure, f"Distribution of {name}", height=420)
+        return base_layout(figure, f"Distribution of {name}", height=420)
     counts = values.astype(str).where(values.notna(), "(missing)").value_counts().head(30)
     figure = go.Figure(go.Bar(x=counts.index, y=counts.to_numpy(), marker={"color": _BLUE},
                               hovertemplate="%{x}: %{y:,} customers<extra></extra>"))
     figure.update_yaxes(title_text="customers")
     title = f"Counts of {name}" + (" (30 most common)" if values.nunique() > 30 else "")
-    return _base_layout(figure, title, height=420)
+    return base_layout(figure, title, height=420)
 
 
 def missing_figure(missing: pd.Series) -> go.Figure:
@@ -43,7 +43,7 @@ def missing_figure(missing: pd.Series) -> go.Figure:
                               marker={"color": ["#c0392b" if v > 0 else "#b8c2cc" for v in missing]},
                               hovertemplate="%{x}: %{y:.1f}% missing<extra></extra>"))
     figure.update_yaxes(title_text="% missing", rangemode="tozero")
-    return _base_layout(figure, "Missing values per column", height=380)
+    return base_layout(figure, "Missing values per column", height=380)
 
 
 def correlation_figure(corr: pd.DataFrame) -> go.Figure:
@@ -53,7 +53,7 @@ def correlation_figure(corr: pd.DataFrame) -> go.Figure:
                                   text=np.round(corr.to_numpy(), 2), texttemplate="%{text}",
                                   colorbar={"title": {"text": "ρ"}}))
     figure.update_yaxes(autorange="reversed")
-    return _base_layout(figure, "Correlations (Spearman) between numeric columns", height=380)
+    return base_layout(figure, "Correlations (Spearman) between numeric columns", height=380)
 
 
 def scatter_matrix_figure(frame: pd.DataFrame) -> go.Figure:
@@ -61,4 +61,4 @@ def scatter_matrix_figure(frame: pd.DataFrame) -> go.Figure:
     figure = px.scatter_matrix(frame, dimensions=list(frame.columns), opacity=0.4,
                                color_discrete_sequence=[_BLUE])
     figure.update_traces(diagonal_visible=False, marker={"size": 3})
-    return _base_layout(figure, "Scatter matrix", height=560)
+    return base_layout(figure, "Scatter matrix", height=560)

@@ -1,0 +1,202 @@
+"""Plotly figures of a segmentation, shared by the app and the report: one colour per segment everywhere, sampled
+so a browser stays light. Built from plain arrays and tables, so they need neither Dash nor a stored result."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from plotly.subplots import make_subplots
+
+from core.algorithms import ALGORITHMS, K_SWEEP_ALGORITHMS, knee_index
+from core.quality import UNSTABLE_BELOW
+
+# Colour-blind-safe qualitative palette; a segment keeps its colour (by number) on every chart.
+PALETTE = qualitative.Safe
+MAX_MAP_POINTS = 50_000
+
+
+NOISE_COLOUR = "#b8b8b8"
+
+
+def segment_colour(cluster: int) -> str:
+    return NOISE_COLOUR if cluster < 0 else PALETTE[cluster % len(PALETTE)]
+
+
+def map_sample(labels: np.ndarray, limit: int = MAX_MAP_POINTS, seed: int = 0) -> np.ndarray:
+    """Row positions to draw: all of them, or a sample stratified by segment in which every segment appears."""
+    if len(labels) <= limit:
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    picks = []
+    segments, counts = np.unique(labels, return_counts=True)
+    for segment, count in zip(segments, counts):
+        members = np.flatnonzero(labels == segment)
+        take = max(1, int(round(limit * count / len(labels))))
+        picks.append(rng.choice(members, min(take, count), replace=False))
+    return np.sort(np.concatenate(picks))
+
+
+def scatter_3d(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], explained: list[float],
+               hover_ids: np.ndarray, id_label: str, total: int | None = None) -> go.Figure:
+    """Customers in 3D PCA space, one trace (and legend entry) per segment; ``total`` is the number of customers
+    the drawn points were sampled from."""
+    figure = go.Figure()
+    for cluster in sorted(names, key=lambda c: (c < 0, c)):
+        mask = labels == cluster
+        figure.add_trace(
+            go.Scatter3d(
+                x=coords[mask, 0],
+                y=coords[mask, 1],
+                z=coords[mask, 2],
+                mode="markers",
+                name=names[cluster],
+                marker={"size": 3, "color": segment_colour(cluster), "opacity": 0.8},
+                customdata=hover_ids[mask],
+                hovertemplate=f"{id_label}: %{{customdata}}<br>{names[cluster]}<extra></extra>",
+            )
+        )
+    axis = lambda i: {"title": {"text": f"PC{i + 1} ({explained[i]:.0%})"}}  # noqa: E731
+    total = total or len(labels)
+    shown = f"{len(labels):,} of {total:,} customers" if len(labels) < total else f"{len(labels):,} customers"
+    figure.update_layout(
+        title={"text": f"Customers in PCA space ({shown})", "x": 0.02},
+        scene={"xaxis": axis(0), "yaxis": axis(1), "zaxis": axis(2)},
+        legend={"title": {"text": "Segment"}, "itemsizing": "constant"},
+        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        height=520,
+        template="plotly_white",
+    )
+    return figure
+
+
+_LINE_COLOURS = qualitative.D3
+
+
+def _algorithm_label(key: str) -> str:
+    return ALGORITHMS[key].label
+
+
+def base_layout(figure: go.Figure, title: str, height: int = 340) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "x": 0.02}, template="plotly_white", height=height,
+        margin={"l": 50, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2},
+    )
+    return figure
+
+
+def elbow_figure(board: pd.DataFrame) -> go.Figure:
+    """Within-segment sum of squares against k for each k-based algorithm, with the knee marked."""
+    figure = go.Figure()
+    for i, (algorithm, rows) in enumerate(board[board["algorithm"].isin(K_SWEEP_ALGORITHMS)].groupby(
+            "algorithm", sort=False)):
+        rows = rows.dropna(subset=["inertia"]).sort_values("n_clusters")
+        if rows.empty:
+            continue
+        colour = _LINE_COLOURS[i % len(_LINE_COLOURS)]
+        figure.add_trace(go.Scatter(x=rows["n_clusters"], y=rows["inertia"], mode="lines+markers",
+                                    name=_algorithm_label(algorithm), line={"color": colour}))
+        knee = rows.iloc[knee_index(rows["inertia"].to_numpy())]
+        figure.add_trace(go.Scatter(x=[knee["n_clusters"]], y=[knee["inertia"]], mode="markers+text",
+                                    marker={"size": 14, "symbol": "circle-open", "color": colour,
+                                            "line": {"width": 3}},
+                                    text=[f"knee k={int(knee['n_clusters'])}"], textposition="top right",
+                                    showlegend=False, hoverinfo="skip"))
+    figure.update_xaxes(title_text="number of segments (k)", dtick=1)
+    figure.update_yaxes(title_text="within-segment sum of squares")
+    return base_layout(figure, "Elbow: spread within segments")
+
+
+def metrics_figure(board: pd.DataFrame) -> go.Figure:
+    """Silhouette, Davies-Bouldin and Calinski-Harabasz against the number of segments, per algorithm."""
+    panels = [("silhouette", "Silhouette ↑"), ("davies_bouldin", "Davies-Bouldin ↓"),
+              ("calinski_harabasz", "Calinski-Harabasz ↑")]
+    figure = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in panels], horizontal_spacing=0.08)
+    for i, (algorithm, rows) in enumerate(board.groupby("algorithm", sort=False)):
+        rows = rows.sort_values("n_clusters")
+        colour = _LINE_COLOURS[i % len(_LINE_COLOURS)]
+        for col, (metric, _) in enumerate(panels, start=1):
+            figure.add_trace(go.Scatter(x=rows["n_clusters"], y=rows[metric], mode="lines+markers",
+                                        name=_algorithm_label(algorithm), legendgroup=algorithm,
+                                        showlegend=col == 1, line={"color": colour}), row=1, col=col)
+    chosen = board[board["selected"]]
+    for col, (metric, _) in enumerate(panels, start=1):
+        figure.add_trace(go.Scatter(x=chosen["n_clusters"], y=chosen[metric], mode="markers", name="chosen",
+                                    showlegend=col == 1, marker={"symbol": "star", "size": 16, "color": "#222"}),
+                         row=1, col=col)
+        figure.update_xaxes(title_text="segments", row=1, col=col)
+    return base_layout(figure, "Quality against the number of segments", height=360)
+
+
+def agreement_figure(agreement: pd.DataFrame) -> go.Figure:
+    """Adjusted Rand index between the models combined in the consensus."""
+    labels = [name.split(" (row")[0] for name in agreement.index]
+    figure = go.Figure(go.Heatmap(z=agreement.to_numpy(), x=labels, y=labels, zmin=0, zmax=1, colorscale="Blues",
+                                  text=np.round(agreement.to_numpy(), 2), texttemplate="%{text}",
+                                  colorbar={"title": {"text": "ARI"}}))
+    figure.update_yaxes(autorange="reversed")
+    return base_layout(figure, "Agreement between models (adjusted Rand index)", height=360)
+
+
+def stability_figure(per_segment: dict[int, float], names: dict[int, str]) -> go.Figure:
+    """Bootstrap Jaccard stability per segment, with the 0.6 line below which a segment is not to be trusted."""
+    figure = go.Figure()
+    if per_segment:
+        segments = sorted(per_segment)
+        figure.add_trace(go.Bar(
+            x=[names[s] for s in segments], y=[per_segment[s] for s in segments],
+            marker={"color": [segment_colour(s) for s in segments]},
+            text=[f"{per_segment[s]:.2f}" for s in segments], textposition="outside",
+            hovertemplate="%{x}: Jaccard %{y:.2f}<extra></extra>",
+        ))
+        figure.add_hline(y=UNSTABLE_BELOW, line_dash="dash", line_color="#c0392b",
+                         annotation_text="not to be trusted below 0.6", annotation_position="top left")
+    figure.update_yaxes(range=[0, 1.1], title_text="Jaccard (bootstrap)")
+    return base_layout(figure, "Stability of each segment under resampling", height=420)
+
+
+def importance_figure(importance: pd.DataFrame) -> go.Figure:
+    """Permutation importance of each feature (drop in the forest's accuracy when it is shuffled)."""
+    ordered = importance.sort_values("importance")
+    figure = go.Figure(go.Bar(
+        x=ordered["importance"], y=ordered["feature"], orientation="h", marker={"color": "#4477aa"},
+        name="permutation", hovertemplate="%{y}: accuracy drops by %{x:.3f}<extra></extra>",
+    ))
+    figure.add_trace(go.Bar(
+        x=ordered["impurity"], y=ordered["feature"], orientation="h", marker={"color": "#bbbbbb"},
+        name="impurity (forest)", hovertemplate="%{y}: impurity importance %{x:.3f}<extra></extra>",
+    ))
+    figure.update_xaxes(title_text="importance")
+    figure.update_layout(barmode="group")
+    return base_layout(figure, "Which features separate the segments", height=max(300, 60 + 34 * len(ordered)))
+
+
+def segment_importance_figure(per_segment: pd.DataFrame, names: dict[int, str]) -> go.Figure:
+    """Per segment (one against the rest): drop in its F1 when a feature is shuffled."""
+    figure = go.Figure(go.Heatmap(
+        z=per_segment.to_numpy().T, x=list(per_segment.index), y=[names[int(s)] for s in per_segment.columns],
+        colorscale="Blues", zmin=0, text=np.round(per_segment.to_numpy().T, 2), texttemplate="%{text}",
+        colorbar={"title": {"text": "F1 drop"}},
+    ))
+    figure.update_yaxes(autorange="reversed")
+    return base_layout(figure, "Importance per segment (one against the rest)",
+                       height=max(300, 120 + 40 * per_segment.shape[1]))
+
+
+def k_distance_figure(distances: np.ndarray, eps: float, min_samples: int) -> go.Figure:
+    """Sorted distance to the k-th neighbour; DBSCAN's eps is suggested at the knee."""
+    figure = go.Figure(go.Scatter(y=distances, mode="lines", name=f"{min_samples}-distance"))
+    figure.add_hline(y=eps, line_dash="dash", annotation_text=f"suggested eps = {eps:.3g}")
+    figure.update_xaxes(title_text="customers, sorted")
+    figure.update_yaxes(title_text=f"distance to neighbour {min_samples}")
+    return base_layout(figure, "k-distance plot (DBSCAN)")
+
+
+def baseline_figure(crosstab: pd.DataFrame, ari: float) -> go.Figure:
+    """Customers of each learned segment (rows) in each rule-based RFM segment (columns)."""
+    figure = go.Figure(go.Heatmap(z=crosstab.to_numpy(), x=crosstab.columns.astype(str), y=crosstab.index.astype(str),
+                                  colorscale="Blues", text=crosstab.to_numpy(), texttemplate="%{text}",
+                                  colorbar={"title": {"text": "customers"}}))
+    figure.update_yaxes(autorange="reversed")
+    return base_layout(figure, f"Learned segments against the RFM rule segments (ARI {ari:.2f})", height=380)

@@ -1,0 +1,233 @@
+"""report.html: one self-contained file a marketing team can open anywhere, offline.
+
+Built from the model bundle alone (see core.exports.model_bundle), so `segment rename` can rewrite it with new names
+without the data. Plotly's JavaScript is inlined once; every figure is drawn from data embedded in the page.
+"""
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from core import charts
+from core.algorithms import ALGORITHMS
+from core.explain import SegmentExplainer, readable_number
+from core.quality import UNSTABLE_BELOW
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222;
+       margin: 0; background: #f6f7f9; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 64px; background: #fff; }
+header { background: #1f2937; color: #fff; padding: 20px 32px; }
+header h1 { margin: 0 0 4px; font-size: 1.6rem; } header p { margin: 0; color: #cbd5e1; }
+h2 { border-bottom: 2px solid #e5e7eb; padding-bottom: 4px; margin-top: 36px; }
+h3 { margin-bottom: 6px; }
+table { border-collapse: collapse; width: 100%; font-size: 0.88rem; margin: 8px 0 16px; }
+th, td { border-bottom: 1px solid #e5e7eb; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f4f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.segment { border: 1px solid #e5e7eb; border-left: 8px solid var(--colour); border-radius: 6px; padding: 4px 16px 8px;
+           margin: 16px 0; page-break-inside: avoid; }
+.muted { color: #6b7280; } .warn { color: #b45309; } .rule { font-family: ui-monospace, monospace; }
+.up { color: #166534; } .down { color: #991b1b; }
+pre { background: #f3f4f6; padding: 12px; overflow-x: auto; font-size: 0.8rem; }
+.figure { margin: 8px 0 16px; }
+@media print { body { background: #fff; } main { padding: 0; } .figure { page-break-inside: avoid; } }
+"""
+
+
+def render_report(bundle: dict[str, Any]) -> str:
+    """The whole report as one HTML document (about 4.5 MB, most of it Plotly's JavaScript)."""
+    names = {int(k): v for k, v in bundle["names"].items()}
+    explanation: SegmentExplainer = bundle["explanation"]
+    segmenter = bundle["segmenter"]
+    board: pd.DataFrame = segmenter.leaderboard_
+    source = bundle.get("source") or {}
+    chosen = board[board["selected"]].iloc[0]
+    stability = segmenter.stability_
+    per_segment = stability.per_segment if stability is not None else {}
+    map_data = bundle["map"]
+    figures = {
+        "map": charts.scatter_3d(np.asarray(map_data["coords"]), np.asarray(map_data["labels"]), names,
+                                 map_data["explained"], np.asarray(map_data["ids"]), map_data["id_label"],
+                                 total=map_data["total"]),
+        "importance": charts.importance_figure(explanation.importance_),
+        "segment_importance": charts.segment_importance_figure(explanation.segment_importance_, names),
+        "stability": charts.stability_figure(per_segment, names),
+        "elbow": charts.elbow_figure(board),
+        "metrics": charts.metrics_figure(board),
+    }
+    sizes = {int(k): int(v) for k, v in bundle["sizes"].items()}
+    title = f"Customer segments: {source.get('file') or 'customers'}"
+    body = [
+        f"<header><h1>{_e(title)}</h1><p>{_e(_summary_line(bundle, chosen, sizes))}</p></header><main>",
+        "<h2>Segments at a glance</h2>",
+        _overview_table(names, sizes, explanation, per_segment),
+        _figure(figures["map"]),
+        "<h2>Each segment</h2>",
+        *(_segment_section(c, names, sizes, explanation, per_segment) for c in sorted(names) if c >= 0),
+        "<h2>What separates the segments</h2>",
+        f"<p>A random forest trained to recognise the segments from the features reaches "
+        f"{explanation.forest_accuracy_:.1%} accuracy on customers it did not see. Permutation importance is how much "
+        "that accuracy drops when one feature is shuffled; a feature that another one can stand in for may score "
+        "low even when it differs a lot between segments, so the effect sizes and tests below complete it.</p>",
+        _figure(figures["importance"]), _figure(figures["segment_importance"]),
+        _tests_table(explanation.tests_),
+        "<h2>How good the segmentation is</h2>",
+        _figure(figures["stability"]), _figure(figures["elbow"]), _figure(figures["metrics"]),
+        "<h3>Every model tried</h3>", _leaderboard_table(board),
+        "<h2>Data and configuration</h2>", _data_section(bundle, source),
+        "</main>",
+    ]
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
+        f"<style>{_CSS}</style><script>{get_plotlyjs()}</script></head><body>{''.join(body)}</body></html>"
+    )
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def _figure(figure) -> str:
+    inner = pio.to_html(figure, full_html=False, include_plotlyjs=False,
+                        config={"displaylogo": False, "responsive": True})
+    return f"<div class='figure'>{inner}</div>"
+
+
+def _summary_line(bundle: dict[str, Any], chosen: pd.Series, sizes: dict[int, int]) -> str:
+    total = sum(sizes.values())
+    algorithm = ALGORITHMS[chosen["algorithm"]].label
+    segments = sum(1 for c in sizes if c >= 0)
+    created = bundle.get("created") or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"{total:,} customers in {segments} segments, from {len(bundle['features'])} features · "
+            f"{algorithm} (silhouette {chosen['silhouette']:.3f}) · made {created}")
+
+
+def _overview_table(names, sizes, explanation, per_segment) -> str:
+    total = sum(sizes.values()) or 1
+    rows = []
+    for cluster in sorted(names, key=lambda c: (c < 0, c)):
+        rule = explanation.rule_summary(cluster)[0] if cluster >= 0 else "density too low for any segment"
+        jaccard = per_segment.get(cluster)
+        stable = "" if jaccard is None else (f"{jaccard:.2f}" + (" ⚠" if jaccard < UNSTABLE_BELOW else ""))
+        rows.append(
+            f"<tr><td><span style='color:{charts.segment_colour(cluster)}'>■</span> {_e(names[cluster])}</td>"
+            f"<td class='num'>{sizes.get(cluster, 0):,}</td><td class='num'>{sizes.get(cluster, 0) / total:.1%}</td>"
+            f"<td class='num'>{stable}</td><td class='rule'>{_e(rule)}</td></tr>"
+        )
+    return ("<table><tr><th>Segment</th><th>Customers</th><th>Share</th><th>Stability</th><th>Rule</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _segment_section(cluster, names, sizes, explanation: SegmentExplainer, per_segment) -> str:
+    total = sum(sizes.values()) or 1
+    parts = [f"<section class='segment' style='--colour:{charts.segment_colour(cluster)}'>",
+             f"<h3>{_e(names[cluster])}</h3>",
+             f"<p class='muted'>Segment {cluster} · {sizes.get(cluster, 0):,} customers "
+             f"({sizes.get(cluster, 0) / total:.1%})"]
+    jaccard = per_segment.get(cluster)
+    if jaccard is not None:
+        parts.append(f" · stability {jaccard:.2f}")
+        if jaccard < UNSTABLE_BELOW:
+            parts.append(" <span class='warn'>(unstable: do not act on it alone)</span>")
+    parts.append("</p>")
+    rules = explanation.rules_.get(cluster, [])
+    if rules:
+        text, coverage, precision = explanation.rule_summary(cluster)
+        parts.append(f"<p><b>Rule:</b> <span class='rule'>{_e(text)}</span><br><span class='muted'>covers "
+                     f"{coverage:.0%} of the segment; {precision:.0%} of the customers it matches are in it</span></p>")
+    parts.append(f"<p><b>Key features:</b> {_e(', '.join(explanation.key_features(cluster)))}</p>")
+    parts.append(_profile_table(cluster, explanation))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _profile_table(cluster: int, explanation: SegmentExplainer) -> str:
+    profile = explanation.profile_[explanation.profile_["cluster"] == cluster]
+    rows = []
+    for _, row in profile.iterrows():
+        show = _date_text if row["kind"] == "date" else readable_number
+        arrow = "up" if row["effect"] > 0 else "down"
+        rows.append(
+            f"<tr><td>{_e(row['feature'])}</td>"
+            + "".join(f"<td class='num'>{show(row[s])}</td>" for s in ("mean", "median", "min", "max"))
+            + f"<td class='num'>{show(row['population_mean'])}</td>"
+            f"<td class='num {arrow if abs(row['effect']) >= 0.5 else ''}'>{row['effect']:+.2f}</td></tr>"
+        )
+    categories = explanation.category_profile_
+    categories = categories[categories["cluster"] == cluster]
+    for feature, levels in categories.groupby("feature", sort=False):
+        top = levels.sort_values("share", ascending=False).head(3)
+        shares = ", ".join(f"{r.level} {r.share:.0%} (all: {r.population_share:.0%})" for r in top.itertuples())
+        strongest = levels.loc[levels["effect"].abs().idxmax(), "effect"]
+        rows.append(f"<tr><td>{_e(feature)}</td><td colspan='5'>{_e(shares)}</td>"
+                    f"<td class='num'>{strongest:+.2f}</td></tr>")
+    return ("<table><tr><th>Feature</th><th>Mean</th><th>Median</th><th>Min</th><th>Max</th><th>All customers "
+            "(mean)</th><th title='Cohen&apos;s d (numbers) or h (categories) against all customers'>Effect</th>"
+            "</tr>" + "".join(rows) + "</table>")
+
+
+def _date_text(days: float) -> str:
+    if not np.isfinite(days):
+        return ""
+    return (pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(days))).strftime("%Y-%m-%d")
+
+
+def _tests_table(tests: pd.DataFrame) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(r.feature)}</td><td>{_e(r.test)}</td><td class='num'>{r.statistic:,.1f}</td>"
+        f"<td class='num'>{_p_text(r.p_value)}</td><td class='num'>{r.effect_size:.2f}</td></tr>"
+        for r in tests.itertuples()
+    )
+    return ("<table><tr><th>Feature</th><th>Test</th><th>Statistic</th><th>p-value</th><th>Effect size (η² or "
+            "Cramér's V)</th></tr>" + rows + "</table>")
+
+
+def _leaderboard_table(board: pd.DataFrame) -> str:
+    columns = ["algorithm", "n_clusters", "silhouette", "davies_bouldin", "calinski_harabasz", "dbcv", "stability",
+               "noise_share", "fit_seconds"]
+    head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns)
+    rows = []
+    for _, row in board.iterrows():
+        cells = []
+        for column in columns:
+            value = row[column]
+            if column == "algorithm":
+                cells.append(f"<td>{_e(ALGORITHMS[value].label)}{' ★' if row['selected'] else ''}</td>")
+            elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+                cells.append(f"<td class='num'>{'' if pd.isna(value) else f'{value:,.3g}'}</td>")
+            else:
+                cells.append(f"<td>{_e(value)}</td>")
+        weight = " style='font-weight:600'" if row["selected"] else ""
+        rows.append(f"<tr{weight}>{''.join(cells)}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table><p class='muted'>★ the model the segments come from.</p>"
+
+
+def _data_section(bundle: dict[str, Any], source: dict[str, Any]) -> str:
+    roles = bundle["roles"]
+    facts = [
+        ("File", source.get("file", "")), ("Read as", source.get("read_as", "")),
+        ("Rows", f"{source['rows']:,}" if "rows" in source else ""),
+        ("Features", ", ".join(f"{c} ({roles[c]})" for c in bundle["features"])),
+        ("Not used", ", ".join(f"{c} ({r})" for c, r in roles.items() if c not in bundle["features"]) or "none"),
+    ]
+    engineered = bundle.get("engineered") or []
+    if engineered:
+        facts.append(("Engineered features", ", ".join(f"{f['name']} = {f['kind']}({', '.join(f['columns'])})"
+                                                       for f in engineered)))
+    table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if v != "")
+    config = json.dumps(bundle["config"], indent=2, default=str)
+    return f"<table>{table}</table><h3>Run configuration</h3><pre>{_e(config)}</pre>"
+
+
+def _p_text(p: float) -> str:
+    if pd.isna(p):
+        return ""
+    return "< 1e-300" if p == 0 else f"{p:.2g}"
