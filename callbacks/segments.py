@@ -11,15 +11,34 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from core.algorithms import ALGORITHMS
 from core.config import RunConfig
 from core.errors import SegmentationError
-from core.exports import LABELLED_FILE, labelled_customers, segment_summary, to_csv_text
-from core.pipeline import choose_model, run_segmentation
+from core.exports import (
+    LABELLED_FILE,
+    REPORT_FILE,
+    SEGMENTS_FILE,
+    labelled_customers,
+    model_bundle,
+    segment_summary,
+    to_csv_text,
+)
+from core.report import render_report
+from core.pipeline import SegmentationResult, choose_model, run_segmentation
 from core.quality import UNSTABLE_BELOW
+from core.naming import carry_names
 from core.rename import renamed
 from core.rfm import compare_with_rules
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
-from core.charts import agreement_figure, baseline_figure, elbow_figure, k_distance_figure, metrics_figure
+from core.charts import (
+    agreement_figure,
+    baseline_figure,
+    elbow_figure,
+    importance_figure,
+    k_distance_figure,
+    metrics_figure,
+    segment_importance_figure,
+)
 from dashboard.figures import scatter_3d, stability_figure
+from dashboard.segment_cards import segment_cards
 from dashboard.session import checked
 from dashboard.store import project_store
 from dashboard.tables import grid_props, leaderboard_frame, profile_grid_frame
@@ -60,9 +79,10 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
     session_id = checked(session_id)
     set_progress((0, "", "Starting"))
     report = lambda f, m: set_progress((round(100 * f), f"{round(100 * f)}%", m))  # noqa: E731
+    previous = store.result(session_id)
     try:
         if ctx.triggered_id == ids.USE_ROW_BUTTON:
-            result = store.result(session_id)
+            result = previous
             if result is None or not selected_rows:
                 raise SegmentationError("Select a row of the model comparison first.")
             result = choose_model(store.table(session_id), result, int(selected_rows[0]["row"]), report)
@@ -84,6 +104,8 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
     except SegmentationError as exc:
         set_progress((0, "", ""))
         return no_update, dbc.Alert([html.Strong("Could not segment. "), str(exc)], color="danger")
+    if previous is not None and previous.explanation is not None:  # segments that reappear keep their names
+        result.names = carry_names(previous.explanation, previous.names, result.explanation, result.names)[0]
     store.save_result(session_id, result)
     set_progress((100, "100%", "Done"))
     return time.time(), None
@@ -107,6 +129,9 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
     Output(ids.BASELINE, "figure"),
     Output(ids.BASELINE_BOX, "style"),
     Output(ids.NAMES_GRID, "rowData"),
+    Output(ids.SEGMENT_CARDS, "children"),
+    Output(ids.IMPORTANCE, "figure"),
+    Output(ids.SEGMENT_IMPORTANCE, "figure"),
     Input(ids.RESULT_TOKEN, "data"),
     State(ids.SESSION, "data"),
 )
@@ -119,7 +144,7 @@ def show_result(_token: float | None, session_id: str):
         empty = dbc.Alert(
             "No segmentation yet. Choose the columns on the Data page, then press Run segmentation.", color="info"
         )
-        return (empty, HIDDEN, *([no_update] * 11), HIDDEN, no_update, HIDDEN, no_update)
+        return (empty, HIDDEN, *([no_update] * 11), HIDDEN, no_update, HIDDEN, *([no_update] * 4))
     table = store.table(session_id)
     segmenter = result.segmenter
     board = result.leaderboard
@@ -160,7 +185,21 @@ def show_result(_token: float | None, session_id: str):
         None, SHOWN, headline, scatter_3d(result, table), profile_rows, profile_cols, board_rows, board_cols,
         elbow_figure(board), metrics_figure(board), stability_figure(result), agreement_figure(segmenter.agreement_),
         k_figure, SHOWN if k_distance else HIDDEN, baseline, HIDDEN if baseline is no_update else SHOWN, name_rows,
+        *_explanation_views(result),
     )
+
+
+def _explanation_views(result: SegmentationResult) -> tuple:
+    """Segment cards and importance charts (a result saved before explanations existed has none to show)."""
+    explanation = result.explanation
+    if explanation is None:
+        note = dbc.Alert("Run the segmentation again to see profiles, rules and importances.", color="info")
+        return note, {}, {}
+    sizes = pd.Series(result.labels).value_counts().to_dict()
+    stability = result.segmenter.stability_
+    cards = segment_cards(explanation, result.names, sizes, stability.per_segment if stability else {})
+    return (cards, importance_figure(explanation.importance_),
+            segment_importance_figure(explanation.segment_importance_, result.names))
 
 
 @callback(
@@ -200,3 +239,36 @@ def download_labelled(n_clicks: int | None, session_id: str):
         return no_update
     frame = labelled_customers(store.table(session_id), result)
     return dcc.send_string(to_csv_text(frame), LABELLED_FILE)
+
+
+@callback(
+    Output(ids.SUMMARY_DOWNLOAD, "data"),
+    Input(ids.SUMMARY_BUTTON, "n_clicks"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def download_summary(n_clicks: int | None, session_id: str):
+    """segments.csv as `segment run` writes it: one row per segment with its profile and rule."""
+    store = project_store()
+    result = store.result(checked(session_id))
+    if not n_clicks or result is None or result.explanation is None:
+        return no_update
+    return dcc.send_string(to_csv_text(segment_summary(store.table(checked(session_id)), result)), SEGMENTS_FILE)
+
+
+@callback(
+    Output(ids.REPORT_DOWNLOAD, "data"),
+    Input(ids.REPORT_BUTTON, "n_clicks"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def download_report(n_clicks: int | None, session_id: str):
+    """report.html, the same file `segment run` writes, with the names as they are now."""
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    if not n_clicks or result is None or result.explanation is None:
+        return no_update
+    meta = store.meta(session_id)
+    source = {"file": meta.get("name", ""), "rows": int(len(result.labels)), "read_as": meta.get("source", "")}
+    return dcc.send_string(render_report(model_bundle(result, store.table(session_id), source)), REPORT_FILE)

@@ -19,6 +19,7 @@ import pandas as pd
 from core.atomic import atomic_write, atomic_write_text
 from core.charts import map_sample
 from core.pipeline import SegmentationResult
+from core.predict import scoring_bundle
 from core.report import render_report
 from core.quality import stability_table
 
@@ -225,12 +226,7 @@ def model_bundle(result: SegmentationResult, table: pd.DataFrame, source: dict[s
         "format": "segmentation-studio/model",
         "version": 2,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "segmenter": result.segmenter,
-        "predictor": result.predictor,
-        "names": dict(result.names),
-        "features": result.features,
-        "engineered": [f.to_dict() for f in result.engineered],
-        "roles": result.roles,
+        **scoring_bundle(result),
         "config": result.config.to_dict(),
         "explanation": result.explanation,
         "sizes": {int(k): int(v) for k, v in sizes.items()},

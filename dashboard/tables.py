@@ -56,7 +56,8 @@ def _json_value(value: Any) -> Any:
 
 def profile_grid_frame(summary: pd.DataFrame) -> pd.DataFrame:
     """A segment summary turned sideways: one row per measure, one column per segment, as marketing reads it."""
-    body = summary.drop(columns=["cluster"]).set_index("segment")
+    shown = [c for c in summary.columns if c in _PROFILE_COLUMNS or c.startswith(("mean_", "top_"))]
+    body = summary[shown].set_index("segment")
     body["share"] = (body["share"] * 100).round(1)
     body = body.rename(columns={"size": "customers", "share": "share of customers (%)"})
     body.columns = [_measure_label(c) for c in body.columns]
@@ -65,8 +66,12 @@ def profile_grid_frame(summary: pd.DataFrame) -> pd.DataFrame:
     return sideways.reset_index(drop=True)
 
 
+_PROFILE_COLUMNS = ("segment", "size", "share", "stability", "confidence", "rule_coverage", "key_features")
+
+
 def _measure_label(column: str) -> str:
-    for prefix, label in (("mean_", "average "), ("top_", "most common ")):
+    for prefix, label in (("mean_", "average "), ("top_share_", "share of the most common "),
+                          ("top_", "most common ")):
         if column.startswith(prefix):
             return label + column[len(prefix):]
     return column

@@ -90,6 +90,8 @@ def layout(**_query) -> html.Div:
             html.Div(id=ids.RESULT_EMPTY),
             html.Div(_result_section(), id=ids.RESULT_AREA, style={"display": "none"}),
             dcc.Download(id=ids.DOWNLOAD),
+            dcc.Download(id=ids.SUMMARY_DOWNLOAD),
+            dcc.Download(id=ids.REPORT_DOWNLOAD),
         ]
     )
 
@@ -102,6 +104,17 @@ def _result_section() -> list:
     grid_style = {"resizable": True, "sortable": True, "minWidth": 110}
     return [
         dbc.Alert(id=ids.RESULT_HEADLINE, color="success", className="mb-3 result-headline"),
+        html.Div(
+            [
+                html.Span("Download:", className="me-2 small text-muted"),
+                dbc.Button("Labelled customers (CSV)", id=ids.DOWNLOAD_BUTTON, color="primary", size="sm",
+                           className="me-2"),
+                dbc.Button("Segment summary (CSV)", id=ids.SUMMARY_BUTTON, color="primary", outline=True,
+                           size="sm", className="me-2"),
+                dbc.Button("Report (HTML)", id=ids.REPORT_BUTTON, color="primary", outline=True, size="sm"),
+            ],
+            className="mb-3 d-flex align-items-center flex-wrap",
+        ),
         dbc.Card(
             [
                 dbc.CardHeader([html.Strong("Segment names"),
@@ -141,8 +154,7 @@ def _result_section() -> list:
                             dbc.CardHeader(
                                 [
                                     html.Strong("Segment profiles"),
-                                    dbc.Button("Download labelled customers (CSV)", id=ids.DOWNLOAD_BUTTON,
-                                               color="primary", size="sm", className="float-end"),
+                                    html.Span(" · averages and most common values", className="small text-muted"),
                                 ]
                             ),
                             dbc.CardBody(
@@ -157,6 +169,16 @@ def _result_section() -> list:
             ],
             className="g-3 mb-3",
         ),
+        html.H4("What sets each segment apart", className="section-title"),
+        html.Div(id=ids.SEGMENT_CARDS),
+        dbc.Row(
+            [
+                dbc.Col(dbc.Card(_graph(ids.IMPORTANCE)), lg=5),
+                dbc.Col(dbc.Card(_graph(ids.SEGMENT_IMPORTANCE)), lg=7),
+            ],
+            className="g-3 mb-3",
+        ),
+        html.H4("How good the segmentation is", className="section-title"),
         dbc.Card(
             [
                 dbc.CardHeader(

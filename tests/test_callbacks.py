@@ -12,7 +12,14 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from callbacks.data import edit_features, load_data, remember_columns, show_data
-from callbacks.segments import download_labelled, rename_segment, run_job, show_result
+from callbacks.segments import (
+    download_labelled,
+    download_report,
+    download_summary,
+    rename_segment,
+    run_job,
+    show_result,
+)
 from core.algorithms import ALGORITHMS
 from core.errors import SegmentationError
 from dashboard import ids
@@ -136,8 +143,8 @@ def test_transaction_log_becomes_an_rfm_table(session):
     assert "RFM of log.csv · 30 rows" in text_of(status) and "300 transactions of 30 customers" in text_of(status)
     assert selected == {"ids": ["recency_days", "frequency", "monetary"]}
     token, alert = run(session, k=(2, 4), algorithms=("kmeans",))
-    *_, baseline, baseline_style, _ = show_result(token, session)
-    assert baseline_style == {"display": "block"} and "ARI" in baseline.layout.title.text
+    views = result_views(token, session)
+    assert views["baseline_style"] == {"display": "block"} and "ARI" in views["baseline"].layout.title.text
     load(session, ids.RFM_BACK)
     assert len(project_store().table(session)) == 300
 
@@ -175,8 +182,9 @@ def test_run_show_and_download(session, demo):
     assert any("Fitting KMeans" in text for _, _, text in progress)
     assert any("Fitting Gaussian mixture" in text for _, _, text in progress)
 
+    views = result_views(token, session)
     (empty, style, headline, scatter, profile_rows, _, board_rows, board_cols, elbow, metrics, stability,
-     agreement, _, k_style, _, baseline_style, name_rows) = show_result(token, session)
+     agreement, _, k_style, _, baseline_style, name_rows) = list(views.values())[:17]
     assert baseline_style == {"display": "none"}  # not an RFM table
     assert empty is None and style == {"display": "block"} and k_style == {"display": "none"}
     names = [trace.name for trace in scatter.data]
@@ -191,6 +199,16 @@ def test_run_show_and_download(session, demo):
     assert [b for b in stability.data[0].x] == [n for n in names if n != "Unassigned"]
     assert agreement.data[0].z.shape == (2, 2)
     assert profile_rows[0]["measure"] == "customers"
+
+    assert repr(views["cards"]).count("Rule: ") == len(names)
+    assert set(views["importance"].data[0].y) == {"income", "fashion_spend", "electronics_spend", "recency_days"}
+    assert views["segment_importance"].data[0].z.shape[0] == len(names)
+
+    summary = download_summary(1, session)
+    assert summary["filename"] == "segments.csv"
+    assert pd.read_csv(io.StringIO(summary["content"]))["segment"].tolist() == names
+    report = download_report(1, session)
+    assert report["filename"] == "report.html" and all(n in report["content"] for n in names)
 
     download = download_labelled(1, session)
     assert download["filename"] == "labelled_customers.csv"
@@ -279,16 +297,30 @@ def test_upload_errors_are_shown_on_the_page(session, name, data, message):
     assert "Could not load this file." in text_of(alert) and message in text_of(alert)
 
 
+RESULT_VIEWS = ["empty", "style", "headline", "scatter", "profile_rows", "profile_cols", "board_rows", "board_cols",
+                "elbow", "metrics", "stability", "agreement", "k_distance", "k_style", "baseline", "baseline_style",
+                "name_rows", "cards", "importance", "segment_importance"]
+
+
+def result_views(token, session) -> dict:
+    """show_result's outputs by name."""
+    outputs = show_result(token, session)
+    assert len(outputs) == len(RESULT_VIEWS)
+    return dict(zip(RESULT_VIEWS, outputs))
+
+
 def test_renaming_a_segment_reaches_every_view_and_the_download(session):
     token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
-    name_rows = show_result(token, session)[-1]
+    name_rows = result_views(token, session)["name_rows"]
     assert [r["cluster"] for r in name_rows] == [0, 1, 2]
     token, status = rename_segment([{"value": "Big spenders", "data": {"cluster": 1}}], session)
     assert status is None
-    outputs = show_result(token, session)
-    scatter, name_rows = outputs[3], outputs[-1]
+    views = result_views(token, session)
+    scatter, name_rows = views["scatter"], views["name_rows"]
     assert scatter.data[1].name == "Big spenders" and name_rows[1]["name"] == "Big spenders"
-    assert "Big spenders" in [c["headerName"] for c in outputs[5]]  # the profile table's column
+    assert "Big spenders" in [c["headerName"] for c in views["profile_cols"]]  # the profile table's column
+    assert "Big spenders" in repr(views["cards"])
+    assert "Big spenders" in list(views["segment_importance"].data[0].y)
     labelled = pd.read_csv(io.StringIO(download_labelled(1, session)["content"]))
     assert (labelled.loc[labelled["cluster"] == 1, "segment"] == "Big spenders").all()
 

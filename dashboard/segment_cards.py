@@ -1,0 +1,68 @@
+"""One card per segment: its name, size, rule, key features and what sets it apart, in the analyst's units."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import html
+
+from core.charts import segment_colour
+from core.explain import SegmentExplainer, readable_number
+from core.quality import UNSTABLE_BELOW
+
+DIFFERENCES_SHOWN = 4
+
+
+def segment_cards(explanation: SegmentExplainer, names: dict[int, str], sizes: dict[int, int],
+                  stability: dict[int, float]) -> list:
+    """A responsive grid of cards, largest segment first."""
+    total = sum(sizes.values()) or 1
+    cards = []
+    for cluster in sorted(c for c in names if c >= 0):
+        text, coverage, precision = explanation.rule_summary(cluster)
+        jaccard = stability.get(cluster)
+        facts = [f"{sizes.get(cluster, 0):,} customers ({sizes.get(cluster, 0) / total:.1%})"]
+        if jaccard is not None:
+            facts.append(f"stability {jaccard:.2f}")
+        body = [
+            html.Div(" · ".join(facts), className="small text-muted mb-2"),
+            html.Div([html.Strong("Rule: "), html.Code(text or "—")], className="small"),
+            html.Div(f"covers {coverage:.0%} of the segment; {precision:.0%} of the customers it matches are in it",
+                     className="small text-muted mb-2"),
+            html.Div([html.Strong("Stands out by: ")] + _differences(explanation, cluster), className="small"),
+        ]
+        if jaccard is not None and jaccard < UNSTABLE_BELOW:
+            body.append(dbc.Badge("unstable under resampling", color="warning", className="mt-2"))
+        cards.append(dbc.Col(dbc.Card(
+            [dbc.CardHeader(html.Strong(names[cluster]), className="segment-card-header"),
+             dbc.CardBody(body, className="py-2")],
+            className="h-100 segment-card", style={"borderLeft": f"6px solid {segment_colour(cluster)}"},
+        ), md=6, xl=4, className="mb-3"))
+    return [dbc.Row(cards, className="g-3")]
+
+
+def _differences(explanation: SegmentExplainer, cluster: int) -> list:
+    """The strongest differences from all customers, as 'income 72.3k (all 61.9k)' phrases."""
+    rows = []
+    numeric = explanation.profile_[explanation.profile_["cluster"] == cluster]
+    for _, r in numeric.iterrows():
+        if r["kind"] == "date":
+            value, everyone = _date(r["mean"]), _date(r["population_mean"])
+        else:
+            value, everyone = readable_number(r["mean"]), readable_number(r["population_mean"])
+        rows.append((abs(r["effect"]), r["effect"], f"{r['feature']} {value} (all {everyone})"))
+    categories = explanation.category_profile_[explanation.category_profile_["cluster"] == cluster]
+    for _, r in categories.iterrows():
+        rows.append((abs(r["effect"]), r["effect"],
+                     f"{r['feature']} = {r['level']} {r['share']:.0%} (all {r['population_share']:.0%})"))
+    rows.sort(key=lambda row: -row[0])
+    out = []
+    for _, effect, phrase in rows[:DIFFERENCES_SHOWN]:
+        out.append(html.Span(("▲ " if effect > 0 else "▼ ") + phrase,
+                             className="difference " + ("up" if effect > 0 else "down")))
+    return out
+
+
+def _date(days: float) -> str:
+    if pd.isna(days):
+        return "—"
+    return (pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(days))).strftime("%Y-%m-%d")
