@@ -1,8 +1,6 @@
 """Data page callbacks: load a table (upload, demo, RFM from a log), show it, and keep the analyst's choices."""
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 
 import dash_bootstrap_components as dbc
@@ -16,6 +14,7 @@ from core.rfm import RFM_FEATURES, build_rfm
 from core.roles import FEATURE_ROLES, ROLES
 from dashboard import ids
 from dashboard.session import checked
+from dashboard.uploads import decode_upload
 from dashboard.store import project_store
 from dashboard.tables import grid_props
 
@@ -54,7 +53,7 @@ def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, custom
         if trigger == ids.UPLOAD:
             if not contents:
                 return no_update, no_update, no_update
-            table = read_table(_decode_upload(contents, filename), filename)
+            table = read_table(decode_upload(contents, filename), filename)
             store.save_table(session_id, table, filename, source=describe_source(table))
         elif trigger == ids.DEMO_BUTTON:
             store.use_demo(session_id)
@@ -79,14 +78,6 @@ def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, custom
         what = "build the RFM table" if trigger == ids.RFM_BUILD else "load this file"
         return no_update, dbc.Alert([html.Strong(f"Could not {what}. "), str(exc)], color="danger"), None
     return time.time(), None, None
-
-
-def _decode_upload(contents: str, filename: str | None) -> bytes:
-    try:
-        _, encoded = contents.split(",", 1)
-        return base64.b64decode(encoded, validate=True)
-    except (ValueError, binascii.Error):
-        raise SegmentationError(f"{filename or 'The upload'} arrived damaged; try uploading it again.") from None
 
 
 @callback(

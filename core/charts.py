@@ -173,11 +173,11 @@ def importance_figure(importance: pd.DataFrame) -> go.Figure:
 
 
 def segment_importance_figure(per_segment: pd.DataFrame, names: dict[int, str]) -> go.Figure:
-    """Per segment (one against the rest): drop in its F1 when a feature is shuffled."""
+    """Per segment (one against the rest): drop in balanced accuracy when a feature is shuffled."""
     figure = go.Figure(go.Heatmap(
         z=per_segment.to_numpy().T, x=list(per_segment.index), y=[names[int(s)] for s in per_segment.columns],
         colorscale="Blues", zmin=0, text=np.round(per_segment.to_numpy().T, 2), texttemplate="%{text}",
-        colorbar={"title": {"text": "F1 drop"}},
+        colorbar={"title": {"text": "accuracy drop"}},
     ))
     figure.update_yaxes(autorange="reversed")
     return base_layout(figure, "Importance per segment (one against the rest)",

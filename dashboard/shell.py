@@ -8,7 +8,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.session import current_session_id
 
-NAV = [("Data", "/"), ("Explore", "/explore"), ("Segments", "/segments")]
+NAV = [("Data", "/"), ("Explore", "/explore"), ("Segments", "/segments"), ("Predict", "/predict")]
 
 
 def layout() -> html.Div:

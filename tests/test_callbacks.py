@@ -12,6 +12,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
 from callbacks.data import edit_features, load_data, remember_columns, show_data
+from callbacks.predict import build_form, predict_one, score_file
 from callbacks.segments import (
     download_labelled,
     download_report,
@@ -328,3 +329,63 @@ def test_renaming_a_segment_reaches_every_view_and_the_download(session):
     token, status = rename_segment([{"value": first, "data": {"cluster": 2}}], session)
     assert f"Segments 0 and 2 would both be called '{first}'" in text_of(status)
     assert project_store().result(session).names[2] != first
+
+
+def form_values(form) -> tuple[list, list, list, list]:
+    """The values and ids of the predict form's fields, as the page would send them."""
+    values, value_ids, dates, date_ids = [], [], [], []
+    for column in form.children:
+        control = column.children.children[1]
+        if control.id["type"] == ids.PREDICT_DATE:
+            dates.append(control.date)
+            date_ids.append(control.id)
+        else:
+            values.append(control.value)
+            value_ids.append(control.id)
+    return values, value_ids, dates, date_ids
+
+
+def test_predict_form_assigns_a_customer_and_flags_a_far_one(session):
+    empty, style, *_ = build_form(True, session)
+    assert "No segmentation yet" in text_of(empty) and style == {"display": "none"}
+    project_store().save_selection(session, ["income", "fashion_spend", "channel", "customer_since"])
+    run(session, k=(4, 4), algorithms=("kmeans",))
+    empty, style, form, figure = build_form(True, session)
+    assert empty is None and style == {"display": "block"}
+    fields = [column.children.children for column in form.children]
+    assert [f[0].children for f in fields] == ["income", "fashion_spend", "channel", "customer_since"]
+    assert "seen" in fields[0][2].children and fields[2][1].options  # range hint, category levels
+
+    values, value_ids, dates, date_ids = form_values(form)
+    table = project_store().table(session)
+    typical = table.iloc[[5]]
+    values = [float(typical["income"].iloc[0]), float(typical["fashion_spend"].iloc[0]), typical["channel"].iloc[0]]
+    dates = [typical["customer_since"].iloc[0].strftime("%Y-%m-%d")]
+    triggered(ids.PREDICT_BUTTON)
+    message, figure = predict_one(1, values, value_ids, dates, date_ids, session)
+    result = project_store().result(session)
+    expected = result.names[int(result.labels[5])]
+    assert f"Segment: {expected}" in text_of(message) and "confidence" in text_of(message)
+    assert figure.data[-1].name == f"New customer: {expected}" and figure.data[-1].marker.symbol == "diamond"
+
+    values[0], values[1] = 9_000_000.0, 80_000.0
+    message, _ = predict_one(1, values, value_ids, dates, date_ids, session)
+    assert "Segment: No good fit" in text_of(message) and "the closest is" in text_of(message)
+
+
+def test_batch_scoring_returns_the_file_with_segments_and_names_missing_columns(session, demo):
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    new = demo[0].head(40)
+    status, download, cleared = score_file(upload_contents(new.to_csv(index=False).encode()), "new shop.csv",
+                                           session)
+    assert "Scored 40 customers from new shop.csv" in text_of(status) and cleared is None
+    assert download["filename"] == "new shop_segments.csv"
+    scored = pd.read_csv(io.StringIO(download["content"]))
+    assert list(scored.columns) == [*new.columns, "cluster", "segment", "confidence"]
+    labels = project_store().result(session).labels[:40]
+    fitted = scored["cluster"] >= 0
+    assert (scored.loc[fitted, "cluster"] == labels[fitted.to_numpy()]).mean() > 0.95
+
+    status, download, _ = score_file(upload_contents(new.drop(columns=["income"]).to_csv(index=False).encode()),
+                                     "broken.csv", session)
+    assert "The new file lacks column(s) the model needs: income." in text_of(status) and download is no_update

@@ -58,6 +58,9 @@ def test_importances_and_tests_point_at_the_features_that_differ(explained):
     top = explainer.importance_.sort_values("impurity", ascending=False)["feature"].head(4)
     assert set(top) & {"fashion_spend", "groceries_spend", "electronics_spend", "home_spend"}
     assert set(explainer.segment_importance_.columns) == set(np.unique(labels))
+    recency = explainer.profile_.query("feature == 'recency_days'").set_index("cluster")["mean"]
+    lapsed = int(recency.idxmax())  # the lapsed archetype: told apart from the rest by how long since they came
+    assert explainer.key_features(lapsed)[0] == "recency_days"
     tests = explainer.tests_.set_index("feature")
     assert tests.loc["income", "test"] == "ANOVA F" and tests.loc["income", "p_value"] < 1e-10
     assert tests.loc["channel", "test"] == "chi-squared" and 0 < tests.loc["channel", "effect_size"] <= 1
