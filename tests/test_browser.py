@@ -121,6 +121,35 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     assert len(labelled) == 800
     assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
     assert set(labelled["segment"]) == set(legend)
+    click(browser, "seg-download-summary")
+    summary = pd.read_csv(downloaded(browser.download_dir, "segments.csv"))
+    assert summary.loc[summary["cluster"] == 0, "segment"].item() == "Loyal big spenders"
+    assert summary["rule"].str.len().gt(0).all()
+    click(browser, "seg-download-report")
+    report = downloaded(browser.download_dir, "report.html").read_text(encoding="utf-8")
+    assert "Loyal big spenders" in report and "Plotly" in report
+    assert "Loyal big spenders" in browser.find_element(By.ID, "seg-cards").text
+    assert console_errors(browser) == []
+
+    # Predict: the form's defaults are a typical customer; a far-away one is no good fit.
+    browser.find_element(By.LINK_TEXT, "Predict").click()
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#predict-form input")))
+    click(browser, "predict-run")
+    wait(browser, 60).until(text_present("#predict-result", "Segment: "))
+    wait(browser).until(text_present("#predict-map .legend", "New customer"))
+    income = browser.find_element(By.CSS_SELECTOR, """[id='{"feature":"income","type":"predict-input"}']""")
+    income.send_keys(Keys.CONTROL, "a")
+    income.send_keys("90000000")
+    click(browser, "predict-run")
+    wait(browser, 60).until(text_present("#predict-result", "Segment: No good fit"))
+
+    new_customers = tmp_path / "new customers.csv"
+    table.head(25).to_csv(new_customers, index=False)
+    browser.find_element(By.CSS_SELECTOR, "#predict-batch-upload input[type=file]").send_keys(str(new_customers))
+    wait(browser, 60).until(text_present("#predict-batch-status", "Scored 25 customers from new customers.csv"))
+    scored = pd.read_csv(downloaded(browser.download_dir, "new customers_segments.csv"))
+    assert list(scored.columns) == [*table.columns, "cluster", "segment", "confidence"]
+    assert set(scored["segment"]) <= set(legend) | {"No good fit"}
     assert console_errors(browser) == []
 
 
