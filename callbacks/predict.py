@@ -44,7 +44,8 @@ def build_form(_init, session_id: str):
     table = result.prepared(store.table(session_id))
     fields = [dbc.Col(_field(column, result.roles.get(column, "numeric"), table[column]), md=6)
               for column in input_columns(scoring_bundle(result))]
-    return None, SHOWN, dbc.Row(fields, className="g-2"), scatter_3d(result, store.table(session_id))
+    note = html.P(f"New customers are assigned by {result.predictor.describe()}.", className="small text-muted")
+    return None, SHOWN, [note, dbc.Row(fields, className="g-2")], scatter_3d(result, store.table(session_id))
 
 
 def _field(column: str, role: str, values: pd.Series):

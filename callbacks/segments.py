@@ -60,6 +60,7 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     State(ids.OUTLIER_METHOD, "value"),
     State(ids.OUTLIER_ACTION, "value"),
     State(ids.TRANSFORM, "value"),
+    State(ids.CLASSIFIER, "value"),
     State(ids.SESSION, "data"),
     background=True,
     progress=[Output(ids.PROGRESS, "value"), Output(ids.PROGRESS, "label"), Output(ids.PROGRESS_TEXT, "children")],
@@ -72,7 +73,7 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     prevent_initial_call=True,
 )
 def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion, param_values, param_ids,
-            selected_rows, outlier_method, outlier_action, transform, session_id):
+            selected_rows, outlier_method, outlier_action, transform, classifier, session_id):
     """Fit every chosen algorithm on the session's table and columns (or switch to the leaderboard row the analyst
     picked), and store the result server-side."""
     store = project_store()
@@ -94,6 +95,7 @@ def run_job(set_progress, run_clicks, use_clicks, k_range, algorithms, criterion
                 features=settings.get("features", []),
                 outliers={"method": outlier_method or "iqr", "action": outlier_action or "keep"},
                 transform=transform or "none",
+                classifier=classifier or "logistic",
                 k_min=int(k_range[0]),
                 k_max=int(k_range[1]),
                 algorithms=list(algorithms or []),

@@ -76,7 +76,8 @@ def render_report(bundle: dict[str, Any]) -> str:
         f"{explanation.forest_accuracy_:.1%} accuracy on customers it did not see. Permutation importance is how much "
         "that accuracy drops when one feature is shuffled; a feature that another one can stand in for may score "
         "low even when it differs a lot between segments, so the effect sizes and tests below complete it.</p>",
-        _figure(figures["importance"]), _figure(figures["segment_importance"]),
+        f"<p>New customers are assigned by {_e(bundle['predictor'].describe())}." if bundle.get("predictor")
+        else "", _figure(figures["importance"]), _figure(figures["segment_importance"]),
         _tests_table(explanation.tests_),
         "<h2>How good the segmentation is</h2>",
         _figure(figures["stability"]), _figure(figures["elbow"]), _figure(figures["metrics"]),

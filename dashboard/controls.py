@@ -81,8 +81,8 @@ def parameters_from_controls(values: list[Any], ids: list[dict[str, str]], algor
 
 
 def preparation_controls() -> dbc.Row:
-    """Outlier handling and the transform of skewed numeric columns (missing values are imputed, categories
-    one-hot encoded and numbers scaled in every run)."""
+    """Outlier handling, the transform of skewed numeric columns (missing values are imputed, categories one-hot
+    encoded and numbers scaled in every run) and the classifier that assigns new customers."""
     return dbc.Row(
         [
             dbc.Col([dbc.Label("Outliers are found by", className="small mb-0"),
@@ -101,6 +101,11 @@ def preparation_controls() -> dbc.Row:
                                 options=[{"label": "left as they are", "value": "none"},
                                          {"label": "log1p transformed", "value": "log1p"},
                                          {"label": "Yeo-Johnson transformed", "value": "yeo-johnson"}])],
+                    md=4),
+            dbc.Col([dbc.Label("New customers are assigned by", className="small mb-0"),
+                     dbc.Select(id=ids.CLASSIFIER, value="logistic", size="sm",
+                                options=[{"label": "logistic regression (fast)", "value": "logistic"},
+                                         {"label": "random forest (for curved segment borders)", "value": "forest"}])],
                     md=4),
             dbc.Col(html.Div(id=ids.OUTLIER_NOTE, className="small text-muted mt-1"), md=12),
         ],

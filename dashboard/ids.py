@@ -94,3 +94,4 @@ BATCH_UPLOAD = "predict-batch-upload"
 BATCH_STATUS = "predict-batch-status"
 BATCH_DOWNLOAD = "predict-batch-download"
 PREDICT_DATE = "predict-date"  # pattern-matching type for date fields
+CLASSIFIER = "seg-classifier"

@@ -50,7 +50,7 @@ def layout(**_query) -> html.Div:
                             className="g-3 mb-2",
                         ),
                         html.Details(
-                            [html.Summary("Data preparation: outliers and skewed columns",
+                            [html.Summary("Data preparation: outliers, skewed columns, classifier for new customers",
                                           className="small fw-semibold mb-2"),
                              controls.preparation_controls()],
                             className="mb-2",

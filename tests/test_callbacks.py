@@ -162,7 +162,7 @@ def test_engineered_features_are_added_and_removed(session):
 
 
 def run(session, *, trigger=ids.RUN_BUTTON, k=(2, 6), algorithms=("kmeans", "gmm"), criterion="silhouette",
-        params=None, selected=None, progress=None, outliers="keep", transform="none"):
+        params=None, selected=None, progress=None, outliers="keep", transform="none", classifier="logistic"):
     """Call the background job as the page would, with parameter controls at their defaults unless given."""
     triggered(trigger)
     param_ids = [{"type": "algo-param", "algorithm": a, "name": p.name} for a in ALGORITHMS
@@ -170,7 +170,7 @@ def run(session, *, trigger=ids.RUN_BUTTON, k=(2, 6), algorithms=("kmeans", "gmm
     values = [(params or {}).get(a, {}).get(p.name, p.default) for a in ALGORITHMS for p in ALGORITHMS[a].params]
     sink = progress.append if progress is not None else (lambda _: None)
     return run_job(sink, 1, None, list(k), list(algorithms), criterion, values, param_ids, selected, "iqr",
-                   outliers, transform, session)
+                   outliers, transform, classifier, session)
 
 
 def test_run_show_and_download(session, demo):
@@ -334,7 +334,7 @@ def test_renaming_a_segment_reaches_every_view_and_the_download(session):
 def form_values(form) -> tuple[list, list, list, list]:
     """The values and ids of the predict form's fields, as the page would send them."""
     values, value_ids, dates, date_ids = [], [], [], []
-    for column in form.children:
+    for column in form[1].children:
         control = column.children.children[1]
         if control.id["type"] == ids.PREDICT_DATE:
             dates.append(control.date)
@@ -352,7 +352,8 @@ def test_predict_form_assigns_a_customer_and_flags_a_far_one(session):
     run(session, k=(4, 4), algorithms=("kmeans",))
     empty, style, form, figure = build_form(True, session)
     assert empty is None and style == {"display": "block"}
-    fields = [column.children.children for column in form.children]
+    assert "New customers are assigned by logistic regression, cross-validated accuracy" in form[0].children
+    fields = [column.children.children for column in form[1].children]
     assert [f[0].children for f in fields] == ["income", "fashion_spend", "channel", "customer_since"]
     assert "seen" in fields[0][2].children and fields[2][1].options  # range hint, category levels
 
@@ -374,7 +375,8 @@ def test_predict_form_assigns_a_customer_and_flags_a_far_one(session):
 
 
 def test_batch_scoring_returns_the_file_with_segments_and_names_missing_columns(session, demo):
-    run(session, k=(3, 3), algorithms=("kmeans",))
+    run(session, k=(3, 3), algorithms=("kmeans",), classifier="forest")
+    assert "random forest, cross-validated accuracy" in build_form(True, session)[2][0].children
     new = demo[0].head(40)
     status, download, cleared = score_file(upload_contents(new.to_csv(index=False).encode()), "new shop.csv",
                                            session)
