@@ -53,8 +53,8 @@ def distinctive_traits(table: pd.DataFrame, labels: np.ndarray, features: list[s
             if not np.isfinite(effect):
                 continue
             high, low = _WORDS.get(column, (f"high {label_of(column)}", f"low {label_of(column)}"))
-            if role == "date":
-                high, low = f"long-standing ({label_of(column)})", f"recent {label_of(column)}"
+            if role == "date":  # the values are days before the newest date: high means long ago
+                high, low = _date_words(column)
             traits.append((abs(effect), high if effect > 0 else low))
         elif role == "categorical":
             values = table[column].astype(str).where(table[column].notna())
@@ -66,6 +66,16 @@ def distinctive_traits(table: pd.DataFrame, labels: np.ndarray, features: list[s
             h = 2 * np.arcsin(np.sqrt(inside.iloc[0])) - 2 * np.arcsin(np.sqrt(overall.get(level, 0.0)))
             traits.append((abs(h), f"mostly {level} {label_of(column)}" if h > 0 else f"few {level}"))
     return sorted(traits, key=lambda t: -t[0])
+
+
+_START_DATE = re.compile(r"since|sign.?up|join|first|creat|regist|open|start|acqui", re.IGNORECASE)
+
+
+def _date_words(column: str) -> tuple[str, str]:
+    """Words for an early and a late date: a start date (customer since, signup) says how long-standing they are."""
+    if _START_DATE.search(column):
+        return "long-standing", "new customers"
+    return f"early {label_of(column)}", f"recent {label_of(column)}"
 
 
 def auto_names(table: pd.DataFrame, labels: np.ndarray, features: list[str], roles: dict[str, str]) -> dict[int, str]:

@@ -32,6 +32,8 @@ def segment_cards(explanation: SegmentExplainer, names: dict[int, str], sizes: d
         ]
         if jaccard is not None and jaccard < UNSTABLE_BELOW:
             body.append(dbc.Badge("unstable under resampling", color="warning", className="mt-2"))
+        body.append(html.Details([html.Summary("Full profile", className="small fw-semibold mt-2"),
+                                  _profile_table(explanation, cluster)]))
         cards.append(dbc.Col(dbc.Card(
             [dbc.CardHeader(html.Strong(names[cluster]), className="segment-card-header"),
              dbc.CardBody(body, className="py-2")],
@@ -60,6 +62,27 @@ def _differences(explanation: SegmentExplainer, cluster: int) -> list:
         out.append(html.Span(("▲ " if effect > 0 else "▼ ") + phrase,
                              className="difference " + ("up" if effect > 0 else "down")))
     return out
+
+
+def _profile_table(explanation: SegmentExplainer, cluster: int) -> dbc.Table:
+    """Mean, median, min and max of each number or date, against everyone; category shares against everyone."""
+    head = html.Thead(html.Tr([html.Th(h) for h in ("feature", "mean", "median", "min", "max", "all (mean)",
+                                                    "effect")]))
+    rows = []
+    numeric = explanation.profile_[explanation.profile_["cluster"] == cluster]
+    for _, r in numeric.iterrows():
+        show = _date if r["kind"] == "date" else readable_number
+        rows.append(html.Tr([html.Td(r["feature"]), *(html.Td(show(r[k])) for k in ("mean", "median", "min", "max",
+                                                                                      "population_mean")),
+                             html.Td(f"{r['effect']:+.2f}")]))
+    categories = explanation.category_profile_[explanation.category_profile_["cluster"] == cluster]
+    for feature, levels in categories.groupby("feature", sort=False):
+        top = levels.sort_values("share", ascending=False).head(3)
+        shares = ", ".join(f"{r.level} {r.share:.0%} (all {r.population_share:.0%})" for r in top.itertuples())
+        strongest = levels.loc[levels["effect"].abs().idxmax(), "effect"]
+        rows.append(html.Tr([html.Td(feature), html.Td(shares, colSpan=5), html.Td(f"{strongest:+.2f}")]))
+    return dbc.Table([head, html.Tbody(rows)], size="sm", bordered=False, hover=True,
+                     className="small mb-0 mt-1 profile-table")
 
 
 def _date(days: float) -> str:
