@@ -70,6 +70,8 @@ _PROFILE_COLUMNS = ("segment", "size", "share", "stability", "confidence", "rule
 
 
 def _measure_label(column: str) -> str:
+    if column in ("rule_coverage", "key_features"):
+        return column.replace("_", " ")
     for prefix, label in (("mean_", "average "), ("top_share_", "share of the most common "),
                           ("top_", "most common ")):
         if column.startswith(prefix):
