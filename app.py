@@ -7,6 +7,7 @@ import dash
 
 from dashboard import shell
 from dashboard.jobs import background_manager
+from dashboard.review import serve_review_reports
 from dashboard.settings import load_settings
 from dashboard.vendor import BOOTSTRAP_URL, serve_bootstrap
 
@@ -24,6 +25,7 @@ server = app.server
 # Uploads arrive base64-encoded inside a JSON request, about 4/3 of the file size.
 server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1.4 + 10) * 1024 * 1024
 serve_bootstrap(server)
+serve_review_reports(server)
 
 import callbacks  # noqa: E402,F401  (registers every page's callbacks)
 

@@ -14,6 +14,7 @@ from core.rfm import RFM_FEATURES, build_rfm
 from core.roles import FEATURE_ROLES, ROLES
 from dashboard import ids
 from dashboard.session import checked
+from dashboard.settings import load_settings
 from dashboard.uploads import decode_upload
 from dashboard.store import project_store
 from dashboard.tables import grid_props
@@ -211,3 +212,88 @@ def _feature_list(features: list[dict]) -> html.Div:
             for i, f in enumerate(features)
         ]
     )
+
+
+SERVER_FORMATS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
+
+
+@callback(
+    Output(ids.PROJECT_SELECT, "options"),
+    Output(ids.PROJECT_SELECT, "value"),
+    Output(ids.PROJECT_NAME, "value"),
+    Output(ids.SERVER_FILE, "options"),
+    Input(ids.DATA_VERSION, "data"),
+    State(ids.SESSION, "data"),
+)
+def show_projects(_version, session_id):
+    """This session's projects (only its own), and the files in the server's data folder."""
+    store = project_store()
+    session_id = checked(session_id)
+    current = store.current_project(session_id)
+    options = [{"label": f"{p['name']} · {p['dataset']}" + (" · segmented" if p["segmented"] else ""),
+                "value": p["id"]} for p in store.projects(session_id)]
+    return options, current, store.project_info(session_id)["name"], server_files()
+
+
+def server_files() -> list[dict]:
+    folder = load_settings().import_dir
+    if not folder.is_dir():
+        return []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SERVER_FORMATS)
+    return [{"label": f"{p.name} ({p.stat().st_size / 1e6:,.1f} MB)", "value": p.name} for p in files]
+
+
+@callback(
+    Output(ids.DATA_VERSION, "data", allow_duplicate=True),
+    Output(ids.PROJECT_STATUS, "children"),
+    Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
+    Input(ids.PROJECT_SELECT, "value"),
+    Input(ids.PROJECT_NEW, "n_clicks"),
+    Input(ids.PROJECT_NAME, "value"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def change_project(project, new_clicks, name, session_id):
+    """Open another project, start a new one, or rename the open one; every page then shows that project."""
+    store = project_store()
+    session_id = checked(session_id)
+    trigger = ctx.triggered_id
+    try:
+        if trigger == ids.PROJECT_NEW and new_clicks:
+            store.new_project(session_id)
+        elif trigger == ids.PROJECT_SELECT and project and project != store.current_project(session_id):
+            store.open_project(session_id, project)
+        elif trigger == ids.PROJECT_NAME and name and name != store.project_info(session_id)["name"]:
+            store.rename_project(session_id, name)
+            return time.time(), "Renamed.", no_update
+        else:
+            return no_update, no_update, no_update
+    except SegmentationError as exc:
+        return no_update, str(exc), no_update
+    return time.time(), None, time.time()
+
+
+@callback(
+    Output(ids.DATA_VERSION, "data", allow_duplicate=True),
+    Output(ids.DATA_ALERT, "children", allow_duplicate=True),
+    Input(ids.SERVER_OPEN, "n_clicks"),
+    State(ids.SERVER_FILE, "value"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def open_server_file(n_clicks, name, session_id):
+    """Read a file the operator put in the server's data folder (no upload size limit)."""
+    if not n_clicks:
+        return no_update, no_update
+    store = project_store()
+    session_id = checked(session_id)
+    folder = load_settings().import_dir
+    try:
+        path = (folder / str(name or "")).resolve()
+        if not name or path.parent != folder or not path.is_file():
+            raise SegmentationError("Choose one of the files listed in the server's data folder.")
+        table = read_table(path)
+        store.save_table(session_id, table, path.name, source=describe_source(table))
+    except SegmentationError as exc:
+        return no_update, dbc.Alert([html.Strong("Could not open this file. "), str(exc)], color="danger")
+    return time.time(), None

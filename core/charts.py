@@ -42,32 +42,46 @@ def scatter_3d(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], ex
                hover_ids: np.ndarray, id_label: str, total: int | None = None) -> go.Figure:
     """Customers in 3D PCA space, one trace (and legend entry) per segment; ``total`` is the number of customers
     the drawn points were sampled from."""
+    hover = np.array([f"{id_label}: {i}" for i in hover_ids], dtype=object)
+    axes = [f"PC{i + 1} ({explained[i]:.0%})" for i in range(3)]
+    return scatter_map(coords, labels, names, axes, hover, "PCA", total)
+
+
+def scatter_map(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], axes: list[str],
+                hover: np.ndarray, space: str, total: int | None = None, dims: int = 3) -> go.Figure:
+    """Customers in a 2D or 3D space, one trace (and legend entry) per segment, coloured as everywhere else.
+
+    Args:
+        coords: one row per drawn customer (at least ``dims`` columns).
+        hover: the text shown for each customer (id and key features).
+        space: what the axes are ("PCA", "UMAP"), for the title.
+        total: the number of customers the drawn ones were sampled from.
+    """
     figure = go.Figure()
     for cluster in sorted(names, key=lambda c: (c < 0, c)):
         mask = labels == cluster
-        figure.add_trace(
-            go.Scatter3d(
-                x=coords[mask, 0],
-                y=coords[mask, 1],
-                z=coords[mask, 2],
-                mode="markers",
-                name=names[cluster],
-                marker={"size": 3, "color": segment_colour(cluster), "opacity": 0.8},
-                customdata=hover_ids[mask],
-                hovertemplate=f"{id_label}: %{{customdata}}<br>{names[cluster]}<extra></extra>",
-            )
-        )
-    axis = lambda i: {"title": {"text": f"PC{i + 1} ({explained[i]:.0%})"}}  # noqa: E731
+        if dims == 3:
+            trace = go.Scatter3d(x=coords[mask, 0], y=coords[mask, 1], z=coords[mask, 2], mode="markers",
+                                 marker={"size": 3, "color": segment_colour(cluster), "opacity": 0.8})
+        else:
+            trace = go.Scattergl(x=coords[mask, 0], y=coords[mask, 1], mode="markers",
+                                 marker={"size": 5, "color": segment_colour(cluster), "opacity": 0.75})
+        trace.update(name=names[cluster], customdata=hover[mask],
+                     hovertemplate=f"%{{customdata}}<br><b>{names[cluster]}</b><extra></extra>")
+        figure.add_trace(trace)
     total = total or len(labels)
     shown = f"{len(labels):,} of {total:,} customers" if len(labels) < total else f"{len(labels):,} customers"
-    figure.update_layout(
-        title={"text": f"Customers in PCA space ({shown})", "x": 0.02},
-        scene={"xaxis": axis(0), "yaxis": axis(1), "zaxis": axis(2)},
-        legend={"title": {"text": "Segment"}, "itemsizing": "constant"},
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
-        height=520,
-        template="plotly_white",
-    )
+    layout = {"title": {"text": f"Customers in {space} space ({shown})", "x": 0.02},
+              "legend": {"title": {"text": "Segment"}, "itemsizing": "constant"}, "height": 560,
+              "template": "plotly_white", "margin": {"l": 0 if dims == 3 else 50, "r": 0, "t": 40, "b": 0 if dims == 3
+                                                     else 40}}
+    if dims == 3:
+        layout["scene"] = {"xaxis": {"title": {"text": axes[0]}}, "yaxis": {"title": {"text": axes[1]}},
+                           "zaxis": {"title": {"text": axes[2]}}}
+    else:
+        layout["xaxis"] = {"title": {"text": axes[0]}}
+        layout["yaxis"] = {"title": {"text": axes[1]}}
+    figure.update_layout(**layout)
     return figure
 
 
@@ -200,3 +214,41 @@ def baseline_figure(crosstab: pd.DataFrame, ari: float) -> go.Figure:
                                   colorbar={"title": {"text": "customers"}}))
     figure.update_yaxes(autorange="reversed")
     return base_layout(figure, f"Learned segments against the RFM rule segments (ARI {ari:.2f})", height=380)
+
+
+def silhouette_figure(values: np.ndarray, labels: np.ndarray, names: dict[int, str]) -> go.Figure:
+    """The classic silhouette plot: each segment's customers sorted by silhouette, stacked, with the mean marked.
+
+    A segment whose blade is thin or mostly below zero is not well separated from its neighbours.
+    """
+    figure = go.Figure()
+    offset = 0
+    for cluster in sorted(set(labels.tolist())):
+        blade = np.sort(values[labels == cluster])[::-1]
+        y = offset + np.arange(len(blade))
+        figure.add_trace(go.Scatter(
+            x=blade, y=y, mode="lines", fill="tozerox", line={"width": 0.5, "color": segment_colour(cluster)},
+            name=names[cluster], hovertemplate=f"{names[cluster]}<br>silhouette %{{x:.2f}}<extra></extra>",
+        ))
+        offset += len(blade) + max(5, len(values) // 60)
+    if len(values):
+        figure.add_vline(x=float(values.mean()), line_dash="dash", line_color="#c0392b",
+                         annotation_text=f"mean {values.mean():.2f}", annotation_position="top")
+    figure.update_xaxes(title_text="silhouette (−1 to 1: higher is better separated)", range=[-0.3, 1])
+    figure.update_yaxes(showticklabels=False, title_text="customers, by segment")
+    return base_layout(figure, f"Silhouette of each segment ({len(values):,} customers sampled)", height=420)
+
+
+def effects_figure(profile: pd.DataFrame, names: dict[int, str]) -> go.Figure:
+    """Segments side by side: each numeric feature's standardized difference from all customers (Cohen's d)."""
+    wide = profile[profile["cluster"] >= 0].pivot(index="cluster", columns="feature", values="effect")
+    wide = wide[[c for c in profile["feature"].drop_duplicates() if c in wide.columns]]
+    figure = go.Figure(go.Heatmap(
+        z=wide.to_numpy(), x=list(wide.columns), y=[names[int(c)] for c in wide.index], zmid=0,
+        colorscale="RdBu", reversescale=True, text=np.round(wide.to_numpy(), 1), texttemplate="%{text}",
+        colorbar={"title": {"text": "effect (d)"}},
+        hovertemplate="%{y}<br>%{x}: %{z:+.2f} sd from all customers<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed")
+    return base_layout(figure, "Segments compared: difference from all customers, in standard deviations",
+                       height=max(320, 140 + 42 * len(wide)))

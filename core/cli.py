@@ -3,7 +3,8 @@
     segment run DATA --out DIR [--columns A,B,C] [--k 2-10] [--seed 0] [--roles FILE.json] [--config run.json]
                 [--algorithms kmeans,gmm,hdbscan] [--params FILE.json] [--criterion silhouette] [--select ROW]
                 [--feature NAME=KIND(COL,...)] [--outliers METHOD:ACTION[:THRESHOLD]] [--transform log1p]
-                [--as-of YYYY-MM-DD] [--classifier logistic|forest] [--names-from OLD/model.joblib]
+                [--as-of YYYY-MM-DD] [--impute median|mean|knn] [--scale standard|robust|minmax]
+                [--classifier logistic|forest] [--names-from OLD/model.joblib]
     segment rename DIR SEGMENT=NAME [SEGMENT=NAME ...]
     segment rfm DATA --customer COL --date COL (--amount COL | --quantity COL --price COL) [--invoice COL]
                 [--as-of YYYY-MM-DD] --out FILE
@@ -32,7 +33,7 @@ from core.naming import carry_names
 from core.predictor import CLASSIFIERS, NO_GOOD_FIT
 from core.rename import parse_renames
 from core.rename_outputs import rename_run
-from core.preprocess import TRANSFORMS
+from core.preprocess import IMPUTERS, SCALERS, TRANSFORMS
 from core.rfm import build_rfm
 from core.pipeline import run_segmentation
 from core.quality import UNSTABLE_BELOW
@@ -66,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--transform", choices=list(TRANSFORMS), help="transform skewed numeric features")
     run.add_argument("--transform-columns", help="comma-separated columns to transform (default: skewed ones)")
     run.add_argument("--as-of", help="reference date for date features (default: the newest date in each)")
+    run.add_argument("--impute", choices=list(IMPUTERS), help="fill missing numbers with the median (default), "
+                     "the mean, or from the 5 most similar customers (knn)")
+    run.add_argument("--scale", choices=list(SCALERS), help="scale numbers as z-scores (standard, default), by median "
+                     "and IQR (robust) or to 0-1 (minmax)")
     run.add_argument("--classifier", choices=list(CLASSIFIERS),
                      help="model that assigns new customers (default logistic; forest is a random forest)")
     run.add_argument("--names-from", metavar="MODEL",
@@ -152,6 +157,9 @@ def _run(args: argparse.Namespace) -> int:
         settings["as_of"] = args.as_of
     if args.classifier is not None:
         settings["classifier"] = args.classifier
+    for name in ("impute", "scale"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
     if args.roles is not None:
         settings["roles"] = _load_json(args.roles, "roles file")
         if not isinstance(settings["roles"], dict):

@@ -11,7 +11,7 @@ from core.errors import SegmentationError
 from core.features import FeatureSpec, check_feature
 from core.outliers import ACTIONS, METHODS
 from core.predictor import CLASSIFIERS
-from core.preprocess import TRANSFORMS
+from core.preprocess import IMPUTERS, SCALERS, TRANSFORMS
 from core.roles import ROLES
 
 DEFAULT_ALGORITHMS = ("kmeans", "gmm", "hdbscan")
@@ -41,6 +41,8 @@ class RunConfig:
         transform_columns: the columns to transform (default: numeric features with skewness above 1).
         as_of: the reference date for date features (default the newest date in each column).
         classifier: the model that assigns new customers: ``logistic`` (default) or ``forest``.
+        impute: how missing numbers and dates are filled: ``median`` (default), ``mean`` or ``knn``.
+        scale: ``standard`` (default), ``robust`` or ``minmax`` scaling of numbers and dates.
     """
 
     columns: list[str] | None = None
@@ -60,6 +62,8 @@ class RunConfig:
     transform_columns: list[str] | None = None
     as_of: str | None = None
     classifier: str = "logistic"
+    impute: str = "median"
+    scale: str = "standard"
 
     def __post_init__(self) -> None:
         bad = {c: r for c, r in self.roles.items() if r not in ROLES}
@@ -91,6 +95,10 @@ class RunConfig:
                 pd.Timestamp(self.as_of)
             except ValueError:
                 raise SegmentationError(f"--as-of expects a date like 2024-12-31; got '{self.as_of}'.") from None
+        if self.impute not in IMPUTERS:
+            raise SegmentationError(f"Unknown imputation '{self.impute}'; use one of: {', '.join(IMPUTERS)}.")
+        if self.scale not in SCALERS:
+            raise SegmentationError(f"Unknown scaling '{self.scale}'; use one of: {', '.join(SCALERS)}.")
         if self.classifier not in CLASSIFIERS:
             raise SegmentationError(f"Unknown classifier '{self.classifier}'; use one of: {', '.join(CLASSIFIERS)}.")
         if not 2 <= self.k_min <= self.k_max:

@@ -150,6 +150,8 @@ def run_segmentation(
         transform_columns=transformed,
         cap=(outliers["method"], threshold) if outliers["action"] == "cap" else None,
         as_of=config.as_of,
+        impute=config.impute,
+        scale=config.scale,
         random_state=config.seed,
     )
     excluded = flagged.to_numpy()

@@ -8,15 +8,56 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
+from sklearn.impute import KNNImputer, SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, PowerTransformer, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MinMaxScaler,
+    OneHotEncoder,
+    PowerTransformer,
+    RobustScaler,
+    StandardScaler,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from core.outliers import Winsorizer
 
 MAX_CATEGORIES = 20
 TRANSFORMS = ("none", "log1p", "yeo-johnson")
+IMPUTERS = ("median", "mean", "knn")
+SCALERS = ("standard", "robust", "minmax")
+KNN_REFERENCE_ROWS = 5_000  # KNN imputation compares each incomplete row with these many complete-enough rows
+
+
+class SampledKNNImputer(TransformerMixin, BaseEstimator):
+    """KNN imputation against a random sample of the fitted rows: a missing value becomes the mean of the 5 most
+    similar customers' values. Plain KNNImputer keeps every row and compares with all of them, which does not scale
+    to millions of customers; a 5,000-row reference costs little and imputes almost as well."""
+
+    def __init__(self, n_neighbors: int = 5, max_rows: int = KNN_REFERENCE_ROWS, random_state: int = 0) -> None:
+        self.n_neighbors = n_neighbors
+        self.max_rows = max_rows
+        self.random_state = random_state
+
+    def fit(self, X, y=None) -> SampledKNNImputer:
+        frame = pd.DataFrame(X)
+        if len(frame) > self.max_rows:
+            frame = frame.sample(self.max_rows, random_state=self.random_state)
+        self.imputer_ = KNNImputer(n_neighbors=self.n_neighbors, keep_empty_features=True).fit(frame.to_numpy())
+        self.columns_ = list(pd.DataFrame(X).columns)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        values = np.asarray(X, dtype=float)
+        missing = np.isnan(values).any(axis=1)
+        if missing.any():
+            values = values.copy()
+            values[missing] = self.imputer_.transform(values[missing])
+        return pd.DataFrame(values, columns=self.columns_, index=getattr(X, "index", None))
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray(self.columns_, dtype=object)
 
 
 class DaysBeforeNewest(TransformerMixin, BaseEstimator):
@@ -70,11 +111,14 @@ def build_preprocessor(
     transform_columns: list[str] | None = None,
     cap: tuple[str, float] | None = None,
     as_of: str | None = None,
+    impute: str = "median",
+    scale: str = "standard",
 ) -> ColumnTransformer:
     """Build the (unfitted) preprocessing pipeline for feature columns and their roles.
 
-    Numeric: optional capping at outlier fences, median imputation, an optional ``log1p`` or ``yeo-johnson``
-    transform of ``transform_columns`` (skewed money columns), and standard scaling. Categorical: most-frequent
+    Numeric: optional capping at outlier fences, imputation (``median``, ``mean`` or ``knn``: from the 5 most
+    similar customers), an optional ``log1p`` or ``yeo-johnson`` transform of ``transform_columns`` (skewed money
+    columns), and scaling (``standard``: z-scores; ``robust``: median and IQR; ``minmax``: 0 to 1). Categorical: most-frequent
     imputation and one-hot encoding (rare levels grouped, unseen levels ignored). Date: days before ``as_of``
     (default the newest date), then as numeric.
     """
@@ -89,9 +133,9 @@ def build_preprocessor(
             first = [("convert", FunctionTransformer(_as_float, feature_names_out="one-to-one"))]
             if cap is not None:
                 first.append(("cap", Winsorizer(*cap)))
-            steps.append((name, _numeric_pipeline(first, reshape), columns))
+            steps.append((name, _numeric_pipeline(first, reshape, impute, scale), columns))
     if dates:
-        steps.append(("date", _numeric_pipeline([("days", DaysBeforeNewest(as_of))]), dates))
+        steps.append(("date", _numeric_pipeline([("days", DaysBeforeNewest(as_of))], None, impute, scale), dates))
     if categorical:
         encoder = OneHotEncoder(
             handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES, sparse_output=False
@@ -114,11 +158,13 @@ def build_preprocessor(
     )
 
 
-def _numeric_pipeline(first: list[tuple[str, BaseEstimator]], reshape: str | None = None) -> Pipeline:
-    steps = [*first, ("impute", SimpleImputer(strategy="median"))]
+def _numeric_pipeline(first: list[tuple[str, BaseEstimator]], reshape: str | None = None, impute: str = "median",
+                      scale: str = "standard") -> Pipeline:
+    imputer = SampledKNNImputer() if impute == "knn" else SimpleImputer(strategy=impute)
+    steps = [*first, ("impute", imputer)]
     if reshape == "log1p":
         steps.append(("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")))
     elif reshape == "yeo-johnson":
         steps.append(("yeo_johnson", PowerTransformer(method="yeo-johnson", standardize=False)))
-    steps.append(("scale", StandardScaler()))
+    steps.append(("scale", {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}[scale]()))
     return Pipeline(steps)

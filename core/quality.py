@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hdbscan.validity import validity_index
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples, silhouette_score
 
 from core.algorithms import AlgorithmSpec, fit_labels, scaled_value
 
@@ -178,3 +178,16 @@ def stability_table(stability: Stability, names: dict[int, str]) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows, columns=["cluster", "segment", "stability", "customer_stability", "trusted"])
+
+
+def silhouette_values(Z: np.ndarray, labels: np.ndarray, sample_size: int = 3_000,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer silhouette on a stratified sample without noise: (values, their segments).
+
+    Empty when fewer than two segments are assigned.
+    """
+    assigned = np.flatnonzero(labels >= 0)
+    if len(np.unique(labels[assigned])) < 2:
+        return np.array([]), np.array([], dtype=int)
+    rows = assigned[stratified_sample(labels[assigned], sample_size, np.random.default_rng(seed))]
+    return silhouette_samples(Z[rows], labels[rows]), labels[rows]

@@ -68,6 +68,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         transform: ``none``, ``log1p`` or ``yeo-johnson`` for ``transform_columns``.
         transform_columns: skewed numeric columns to transform.
         cap: (method, threshold) to cap numeric features at outlier fences, or None.
+        impute: how missing numbers are filled: ``median``, ``mean`` or ``knn``.
+        scale: ``standard``, ``robust`` or ``minmax`` scaling of numeric and date features.
         as_of: reference date for date features (default the newest date).
         random_state: seed for every random step.
     """
@@ -88,6 +90,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         transform_columns: list[str] | None = None,
         cap: tuple[str, float] | None = None,
         as_of: str | None = None,
+        impute: str = "median",
+        scale: str = "standard",
         random_state: int = 0,
     ) -> None:
         self.roles = roles
@@ -104,6 +108,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.transform_columns = transform_columns
         self.cap = cap
         self.as_of = as_of
+        self.impute = impute
+        self.scale = scale
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
@@ -114,7 +120,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         plan = self._plan()
         report(0.02, "Preparing features")
         self.preprocessor_ = build_preprocessor(self.roles_, self.transform, self.transform_columns, self.cap,
-                                                self.as_of)
+                                                self.as_of, self.impute, self.scale)
         Z = self.preprocessor_.fit_transform(features).to_numpy(dtype=np.float64)
         if not np.isfinite(Z).all():
             raise SegmentationError("Some feature values are infinite; remove or cap them before segmenting.")

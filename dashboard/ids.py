@@ -95,3 +95,48 @@ BATCH_STATUS = "predict-batch-status"
 BATCH_DOWNLOAD = "predict-batch-download"
 PREDICT_DATE = "predict-date"  # pattern-matching type for date fields
 CLASSIFIER = "seg-classifier"
+
+# Model page (settings and run) and the job they start
+JOB_POLL = "model-job-poll"
+JOB_SEEN = "model-job-seen"
+MODEL_SUMMARY = "model-summary"
+IMPUTE = "model-impute"
+SCALE = "model-scale"
+
+# Compare page
+COMPARE_EMPTY = "compare-empty"
+COMPARE_AREA = "compare-area"
+COMPARE_HEADLINE = "compare-headline"
+USE_ROW_STATUS = "compare-use-status"
+USE_ROW_PROGRESS = "compare-use-progress"
+SILHOUETTE = "compare-silhouette"
+
+# Map page
+MAP_EMPTY = "map-empty"
+MAP_AREA = "map-area"
+MAP_PROJECTION = "map-projection"
+MAP_DIMS = "map-dims"
+MAP_GRAPH = "map-graph"
+MAP_STATUS = "map-status"
+MAP_TOKEN = "map-token"
+
+# Segments page
+SEG_EMPTY = "segments-empty"
+SEG_AREA = "segments-area"
+EFFECTS = "segments-effects"
+
+# Export page
+EXPORT_EMPTY = "export-empty"
+EXPORT_AREA = "export-area"
+EXPORT_BUTTON = "export-button"  # pattern-matching type: {"type": EXPORT_BUTTON, "file": name}
+EXPORT_DOWNLOAD = "export-download"
+REVIEW_BUTTON = "export-review"
+REVIEW_LINK = "export-review-link"
+
+# Data page: projects and server files
+PROJECT_SELECT = "data-project"
+PROJECT_NEW = "data-project-new"
+PROJECT_NAME = "data-project-name"
+PROJECT_STATUS = "data-project-status"
+SERVER_FILE = "data-server-file"
+SERVER_OPEN = "data-server-open"

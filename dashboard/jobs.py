@@ -1,13 +1,99 @@
 """The background-callback manager: long fits run in worker processes, with progress and cancel."""
 from __future__ import annotations
 
+import json
+import os
+import time
+from typing import Any, Callable
+
 import diskcache
+import psutil
 from dash import DiskcacheManager
 
+from core.atomic import atomic_write_text
 from dashboard.settings import Settings
+from dashboard.store import ProjectStore
 
 
 def background_manager(settings: Settings) -> DiskcacheManager:
     """A diskcache-backed manager: no server to set up, shared by every worker of one machine."""
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     return DiskcacheManager(diskcache.Cache(str(settings.jobs_dir)), expire=24 * 3600)
+
+
+# A job's state lives in its project folder, not in the page that started it: an analyst can leave the Model page
+# while a fit runs, come back (or reload) and see where it stands, and cancel it from there.
+STATUS_FILE = "job.json"
+CANCEL_FILE = "job.cancel"
+RUNNING = "running"
+_WRITE_EVERY = 0.5  # seconds between status writes
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when the analyst asked it to stop."""
+
+
+def start_job(store: ProjectStore, session_id: str, kind: str) -> None:
+    """Mark the project's job as running in this process (the background worker)."""
+    store.path(session_id, CANCEL_FILE).unlink(missing_ok=True)
+    _write(store, session_id, {"state": RUNNING, "kind": kind, "progress": 0, "message": "Starting",
+                               "pid": os.getpid(), "started": time.time()})
+
+
+def job_progress(store: ProjectStore, session_id: str) -> Callable[[float, str], None]:
+    """A progress callback for core/ that records progress and stops the job when a cancel was asked for."""
+    last = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        if store.path(session_id, CANCEL_FILE).exists():
+            raise JobCancelled()
+        now = time.monotonic()
+        if now - last[0] >= _WRITE_EVERY or fraction >= 1:
+            last[0] = now
+            _write(store, session_id, {**job_status(store, session_id), "progress": round(100 * fraction),
+                                       "message": message})
+
+    return report
+
+
+def finish_job(store: ProjectStore, session_id: str, state: str, message: str) -> None:
+    """Record how the job ended: done, failed or cancelled."""
+    status = job_status(store, session_id)
+    _write(store, session_id, {**status, "state": state, "message": message, "finished": time.time(),
+                               "progress": 100 if state == "done" else status.get("progress", 0)})
+    store.path(session_id, CANCEL_FILE).unlink(missing_ok=True)
+
+
+def request_cancel(store: ProjectStore, session_id: str) -> None:
+    if job_status(store, session_id)["state"] == RUNNING:
+        store.path(session_id, CANCEL_FILE).touch()
+
+
+def job_status(store: ProjectStore, session_id: str) -> dict[str, Any]:
+    """The project's last job: state (idle, running, done, failed, cancelled), progress 0-100, message.
+
+    A job whose process is gone without saying how it ended (killed on cancel, or the server restarted) is reported
+    as cancelled or failed, so the page never waits for it forever.
+    """
+    path = store.path(session_id, STATUS_FILE)
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"state": "idle", "progress": 0, "message": ""}
+    if status.get("state") == RUNNING and not _alive(status.get("pid")):
+        cancelled = store.path(session_id, CANCEL_FILE).exists()
+        status = {**status, "state": "cancelled" if cancelled else "failed",
+                  "message": "Cancelled." if cancelled else "The job stopped unexpectedly (was the server restarted?)."}
+    return status
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        process = psutil.Process(int(pid))
+        return process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.Error, TypeError, ValueError):
+        return False
+
+
+def _write(store: ProjectStore, session_id: str, status: dict[str, Any]) -> None:
+    atomic_write_text(store.path(session_id, STATUS_FILE), json.dumps(status))

@@ -13,10 +13,13 @@ class Settings:
     Attributes:
         data_dir: projects and job state (SEGSTUDIO_DATA_DIR; default ~/.segmentation-studio).
         max_upload_mb: largest accepted upload in megabytes (SEGSTUDIO_MAX_UPLOAD_MB; default 200).
+        import_dir: the server's data folder, for files too big to upload (SEGSTUDIO_IMPORT_DIR; default
+            <data_dir>/imports).
     """
 
     data_dir: Path
     max_upload_mb: int
+    import_dir: Path
 
     @property
     def jobs_dir(self) -> Path:
@@ -29,7 +32,10 @@ class Settings:
 
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("SEGSTUDIO_DATA_DIR") or Path.home() / ".segmentation-studio")
+    data_dir = data_dir.expanduser().resolve()
+    import_dir = Path(os.environ.get("SEGSTUDIO_IMPORT_DIR") or data_dir / "imports").expanduser().resolve()
     return Settings(
-        data_dir=data_dir.expanduser().resolve(),
+        data_dir=data_dir,
         max_upload_mb=int(os.environ.get("SEGSTUDIO_MAX_UPLOAD_MB", "200")),
+        import_dir=import_dir,
     )

@@ -1,14 +1,19 @@
-"""Server-side storage of each session's project: its table, the analyst's choices and the fitted result.
+"""Server-side storage of each session's projects: their tables, the analyst's choices and the fitted results.
 
-Big tables never travel through the browser: callbacks pass a session id and read from here. Every file is written
-to a temporary name and renamed, so a crash leaves the previous version readable.
+Big tables never travel through the browser: callbacks pass a session id and read from the session's current
+project here. Every file is written to a temporary name and renamed, so a crash leaves the previous version readable.
+
+Layout: ``root/<session>/current`` names the open project; ``root/<session>/projects/<project>/`` holds its files.
 """
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+import re
 from typing import Any
 
 import joblib
@@ -18,6 +23,7 @@ from core.atomic import atomic_write, atomic_write_text
 from core.demo import make_demo_customers
 from core.pipeline import SegmentationResult
 from core.roles import infer_roles
+from core.errors import SegmentationError
 from dashboard.session import checked
 from dashboard.settings import load_settings
 
@@ -27,6 +33,11 @@ _META = "dataset.json"
 _SETTINGS = "settings.json"
 _LOG = "transactions.parquet"
 _RESULT = "result.joblib"
+_PROJECT = "project.json"
+_CURRENT = "current"
+_REVIEW = "review.token"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+_PROJECT_ID = re.compile(r"^[0-9a-f]{12}$")
 
 
 @lru_cache(maxsize=1)
@@ -35,13 +46,107 @@ def _demo_table() -> pd.DataFrame:
 
 
 class ProjectStore:
-    """One project per browser session, kept in ``root/<session id>/``."""
+    """The projects of each browser session, kept in ``root/<session id>/projects/``."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
-    def _folder(self, session_id: str) -> Path:
+    # ------------------------------------------------------------------ projects
+    def _session(self, session_id: str) -> Path:
         return self.root / checked(session_id)
+
+    def current_project(self, session_id: str) -> str:
+        """The id of the session's open project (a first one is made on first use)."""
+        marker = self._session(session_id) / _CURRENT
+        if marker.exists():
+            project = marker.read_text(encoding="utf-8").strip()
+            if _PROJECT_ID.match(project) and (self._session(session_id) / "projects" / project).is_dir():
+                return project
+        return self.new_project(session_id)
+
+    def _folder(self, session_id: str) -> Path:
+        return self._session(session_id) / "projects" / self.current_project(session_id)
+
+    def new_project(self, session_id: str, name: str = "") -> str:
+        """Start an empty project (on the demo data) and open it."""
+        project = secrets.token_hex(6)
+        folder = self._session(session_id) / "projects" / project
+        folder.mkdir(parents=True)
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        number = len(self.projects(session_id))
+        atomic_write_text(folder / _PROJECT, json.dumps({"name": name.strip() or f"Project {number}",
+                                                         "created": created}))
+        self.open_project(session_id, project)
+        return project
+
+    def open_project(self, session_id: str, project: str) -> None:
+        if not isinstance(project, str) or not _PROJECT_ID.match(project) or not (
+                self._session(session_id) / "projects" / project).is_dir():
+            raise SegmentationError("That project does not exist (any more).")
+        atomic_write_text(self._session(session_id) / _CURRENT, project)
+
+    def projects(self, session_id: str) -> list[dict[str, Any]]:
+        """This session's projects, newest first: id, name, created, dataset name, whether segmented."""
+        folder = self._session(session_id) / "projects"
+        out = []
+        for path in folder.iterdir() if folder.is_dir() else []:
+            if not (path / _PROJECT).exists():
+                continue
+            info = json.loads((path / _PROJECT).read_text(encoding="utf-8"))
+            dataset = json.loads((path / _META).read_text(encoding="utf-8"))["name"] if (path / _META).exists() \
+                else DEMO_NAME
+            out.append({"id": path.name, **info, "dataset": dataset, "segmented": (path / _RESULT).exists()})
+        return sorted(out, key=lambda p: p["created"], reverse=True)
+
+    def project_info(self, session_id: str) -> dict[str, Any]:
+        project = self.current_project(session_id)
+        return next(p for p in self.projects(session_id) if p["id"] == project)
+
+    def rename_project(self, session_id: str, name: str) -> None:
+        name = " ".join(str(name or "").split())
+        if not name:
+            raise SegmentationError("A project needs a name.")
+        folder = self._folder(session_id)
+        info = json.loads((folder / _PROJECT).read_text(encoding="utf-8"))
+        atomic_write_text(folder / _PROJECT, json.dumps({**info, "name": name[:80]}))
+
+    # -------------------------------------------------------------- review links
+    def review_token(self, session_id: str, create: bool = False) -> str | None:
+        """The current project's review token (128 random bits), made on request."""
+        folder = self._folder(session_id)
+        path = folder / _REVIEW
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        if not create:
+            return None
+        token = secrets.token_urlsafe(16)
+        index = self.root.parent / "reviews"
+        index.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(index / token, json.dumps([session_id, folder.name]))
+        atomic_write_text(path, token)
+        return token
+
+    def reviewed_project(self, token: str) -> tuple[str, str] | None:
+        """(session, project) a review token opens, or None for an unknown or malformed token."""
+        if not isinstance(token, str) or not _TOKEN.match(token):
+            return None
+        path = self.root.parent / "reviews" / token
+        if not path.exists():
+            return None
+        session_id, project = json.loads(path.read_text(encoding="utf-8"))
+        return session_id, project
+
+    def project_result(self, session_id: str, project: str) -> SegmentationResult | None:
+        path = self._session(session_id) / "projects" / project / _RESULT
+        return joblib.load(path) if _PROJECT_ID.match(project) and path.exists() else None
+
+    def project_table(self, session_id: str, project: str) -> pd.DataFrame:
+        path = self._session(session_id) / "projects" / project / _TABLE
+        return pd.read_parquet(path) if path.exists() else _demo_table().copy()
+
+    def path(self, session_id: str, name: str) -> Path:
+        """A file of the current project (job state, caches)."""
+        return self._folder(session_id) / name
 
     def table(self, session_id: str) -> pd.DataFrame:
         """The session's table; the built-in demo table until the analyst loads one."""
@@ -77,7 +182,7 @@ class ProjectStore:
             atomic_write(folder / _LOG, lambda path: log.to_parquet(path, index=False))
         else:
             (folder / _LOG).unlink(missing_ok=True)
-        for stale in (_SETTINGS, _RESULT):
+        for stale in (_SETTINGS, _RESULT, *(p.name for p in folder.glob("umap*.npz"))):
             (folder / stale).unlink(missing_ok=True)
         return meta
 
@@ -87,10 +192,11 @@ class ProjectStore:
         return pd.read_parquet(path) if path.exists() else None
 
     def use_demo(self, session_id: str) -> dict[str, Any]:
-        """Go back to the built-in demo table."""
+        """Go back to the built-in demo table (the project keeps its name; its data, choices and result go)."""
         folder = self._folder(session_id)
-        if folder.exists():
-            shutil.rmtree(folder)
+        for path in folder.iterdir():
+            if path.name != _PROJECT:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
         return self.meta(session_id)
 
     def settings(self, session_id: str) -> dict[str, Any]:

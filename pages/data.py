@@ -12,6 +12,46 @@ from dashboard.settings import load_settings
 dash.register_page(__name__, path="/", name="Data", title="Data · Segmentation Studio")
 
 
+def _project_bar() -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Label("Project", html_for=ids.PROJECT_SELECT, className="fw-semibold mb-0"),
+                            md="auto"),
+                    dbc.Col(dcc.Dropdown(id=ids.PROJECT_SELECT, clearable=False, searchable=False), md=4),
+                    dbc.Col(dbc.Input(id=ids.PROJECT_NAME, placeholder="Project name", size="sm", debounce=True),
+                            md=3),
+                    dbc.Col(dbc.Button("New project", id=ids.PROJECT_NEW, color="secondary", outline=True,
+                                       size="sm"), md="auto"),
+                    dbc.Col(html.Div(id=ids.PROJECT_STATUS, className="small text-muted")),
+                ],
+                className="g-2 align-items-center",
+            ),
+            className="py-2",
+        ),
+        className="mb-3 project-bar",
+    )
+
+
+def _server_files() -> html.Details:
+    folder = load_settings().import_dir
+    return html.Details(
+        [
+            html.Summary("Open a file from the server's data folder (for files too big to upload)",
+                         className="small fw-semibold"),
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id=ids.SERVER_FILE, placeholder=f"Files in {folder}"), md=6),
+                    dbc.Col(dbc.Button("Open", id=ids.SERVER_OPEN, color="secondary", size="sm"), md="auto"),
+                ],
+                className="g-2 mt-1 align-items-center",
+            ),
+        ],
+        className="mb-3",
+    )
+
+
 def layout(**_query) -> html.Div:
     max_mb = load_settings().max_upload_mb
     return html.Div(
@@ -19,6 +59,7 @@ def layout(**_query) -> html.Div:
             html.H2("Customer data", className="page-title"),
             html.P("Upload a customer table (one row per customer) or a transaction log, or work with the built-in "
                    "demo data.", className="text-muted"),
+            _project_bar(),
             dbc.Row(
                 [
                     dbc.Col(
@@ -42,6 +83,7 @@ def layout(**_query) -> html.Div:
                 ],
                 className="g-3 mb-3",
             ),
+            _server_files(),
             dcc.Store(id=ids.DATA_VERSION),
             dcc.Loading(html.Div(id=ids.DATA_ALERT), type="dot"),
             html.Div(id=ids.DATA_STATUS),

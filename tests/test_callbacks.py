@@ -13,14 +13,8 @@ from dash._utils import AttributeDict
 
 from callbacks.data import edit_features, load_data, remember_columns, show_data
 from callbacks.predict import build_form, predict_one, score_file
-from callbacks.segments import (
-    download_labelled,
-    download_report,
-    download_summary,
-    rename_segment,
-    run_job,
-    show_result,
-)
+from callbacks.compare import show_comparison
+from callbacks.model import run_job
 from core.algorithms import ALGORITHMS
 from core.errors import SegmentationError
 from dashboard import ids
@@ -144,8 +138,8 @@ def test_transaction_log_becomes_an_rfm_table(session):
     assert "RFM of log.csv · 30 rows" in text_of(status) and "300 transactions of 30 customers" in text_of(status)
     assert selected == {"ids": ["recency_days", "frequency", "monetary"]}
     token, alert = run(session, k=(2, 4), algorithms=("kmeans",))
-    views = result_views(token, session)
-    assert views["baseline_style"] == {"display": "block"} and "ARI" in views["baseline"].layout.title.text
+    *_, baseline, baseline_style = show_comparison(token, session)
+    assert baseline_style == {"display": "block"} and "ARI" in baseline.layout.title.text
     load(session, ids.RFM_BACK)
     assert len(project_store().table(session)) == 300
 
@@ -161,92 +155,15 @@ def test_engineered_features_are_added_and_removed(session):
     assert "No engineered features yet" in text_of(listing)
 
 
-def run(session, *, trigger=ids.RUN_BUTTON, k=(2, 6), algorithms=("kmeans", "gmm"), criterion="silhouette",
-        params=None, selected=None, progress=None, outliers="keep", transform="none", classifier="logistic"):
-    """Call the background job as the page would, with parameter controls at their defaults unless given."""
-    triggered(trigger)
+def run(session, *, k=(2, 6), algorithms=("kmeans", "gmm"), criterion="silhouette", params=None, outliers="keep",
+        transform="none", classifier="logistic", impute="median", scale="standard"):
+    """Call the Model page's background job as the page would, parameter controls at their defaults unless given."""
+    triggered(ids.RUN_BUTTON)
     param_ids = [{"type": "algo-param", "algorithm": a, "name": p.name} for a in ALGORITHMS
                  for p in ALGORITHMS[a].params]
     values = [(params or {}).get(a, {}).get(p.name, p.default) for a in ALGORITHMS for p in ALGORITHMS[a].params]
-    sink = progress.append if progress is not None else (lambda _: None)
-    return run_job(sink, 1, None, list(k), list(algorithms), criterion, values, param_ids, selected, "iqr",
-                   outliers, transform, classifier, session)
-
-
-def test_run_show_and_download(session, demo):
-    progress = []
-    project_store().save_selection(session, ["income", "fashion_spend", "electronics_spend", "recency_days"])
-    token, alert = run(session, progress=progress)
-    assert token is not None and alert is None
-    values = [value for value, _, _ in progress]
-    assert values == sorted(values) and values[-1] == 100
-    assert any("Fitting KMeans" in text for _, _, text in progress)
-    assert any("Fitting Gaussian mixture" in text for _, _, text in progress)
-
-    views = result_views(token, session)
-    (empty, style, headline, scatter, profile_rows, _, board_rows, board_cols, elbow, metrics, stability,
-     agreement, _, k_style, _, baseline_style, name_rows) = list(views.values())[:17]
-    assert baseline_style == {"display": "none"}  # not an RFM table
-    assert empty is None and style == {"display": "block"} and k_style == {"display": "none"}
-    names = [trace.name for trace in scatter.data]
-    result = project_store().result(session)
-    assert names == [result.names[i] for i in sorted(result.names, key=lambda c: (c < 0, c))]
-    assert len(set(names)) == len(names)
-    assert sum(len(trace.x) for trace in scatter.data) == 2000
-    assert "segments of 2,000 customers from 4 features" in headline
-    assert [r["row"] for r in board_rows] == list(range(10))  # k = 2..6 for two algorithms
-    assert {c["headerName"] for c in board_cols} >= {"silhouette", "stability", "dbcv", "noise %"}
-    assert [t.name for t in elbow.data if t.showlegend is not False] == ["KMeans", "Gaussian mixture"]
-    assert [b for b in stability.data[0].x] == [n for n in names if n != "Unassigned"]
-    assert agreement.data[0].z.shape == (2, 2)
-    assert profile_rows[0]["measure"] == "customers"
-
-    assert repr(views["cards"]).count("Rule: ") == len(names)
-    assert set(views["importance"].data[0].y) == {"income", "fashion_spend", "electronics_spend", "recency_days"}
-    assert views["segment_importance"].data[0].z.shape[0] == len(names)
-
-    summary = download_summary(1, session)
-    assert summary["filename"] == "segments.csv"
-    assert pd.read_csv(io.StringIO(summary["content"]))["segment"].tolist() == names
-    report = download_report(1, session)
-    assert report["filename"] == "report.html" and all(n in report["content"] for n in names)
-
-    download = download_labelled(1, session)
-    assert download["filename"] == "labelled_customers.csv"
-    labelled = pd.read_csv(io.StringIO(download["content"]))
-    assert list(labelled.columns) == [*demo[0].columns, *LABELLED_OUTPUTS]
-    assert len(labelled) == 2000
-
-
-def test_run_with_no_usable_column_shows_why(session):
-    project_store().save_selection(session, [])
-    token, alert = run(session, k=(2, 4))
-    assert token is no_update
-    assert "Could not segment." in text_of(alert) and "No usable feature column" in text_of(alert)
-
-
-def test_result_page_before_any_run(session):
-    empty, style, *_ = show_result(None, session)
-    assert "No segmentation yet" in text_of(empty) and style == {"display": "none"}
-
-
-def test_analyst_picks_another_leaderboard_row(session):
-    token, _ = run(session, k=(2, 5), algorithms=("kmeans",))
-    assert project_store().result(session).segmenter.n_clusters_ == 4
-    token, alert = run(session, trigger=ids.USE_ROW_BUTTON, selected=[{"row": 1}])
-    assert alert is None
-    result = project_store().result(session)
-    assert result.segmenter.n_clusters_ == 3 and result.leaderboard["selected"].tolist() == [False, True, False, False]
-    token, alert = run(session, trigger=ids.USE_ROW_BUTTON, selected=None)
-    assert "Select a row of the model comparison first" in text_of(alert)
-
-
-def test_parameters_from_the_controls_reach_the_engine(session):
-    token, alert = run(session, k=(3, 4), algorithms=("gmm",), params={"gmm": {"covariance_type": "diag"}})
-    assert alert is None
-    assert project_store().result(session).config.params == {"gmm": {"covariance_type": "diag"}}
-    token, alert = run(session, algorithms=("kmeans",), params={"kmeans": {"n_init": 0}})
-    assert "kmeans parameter 'n_init' must be between 1 and 50; got 0" in text_of(alert)
+    return run_job(1, list(k), list(algorithms), criterion, values, param_ids, impute, scale, "iqr", outliers,
+                   transform, classifier, session)
 
 
 def test_sessions_do_not_see_each_other(data_dir, demo):
@@ -255,22 +172,6 @@ def test_sessions_do_not_see_each_other(data_dir, demo):
     status, *_ = shown(second)
     assert "private.csv" not in text_of(status)
     assert len(project_store().table(second)) == 2000
-
-
-def test_outlier_and_transform_choices_reach_the_engine(session):
-    project_store().save_selection(session, ["income", "electronics_spend", "fashion_spend"])
-    token, alert = run(session, k=(3, 5), algorithms=("kmeans",), outliers="exclude", transform="yeo-johnson")
-    assert alert is None
-    result = project_store().result(session)
-    assert result.config.outliers["action"] == "exclude" and result.excluded is not None
-    headline = show_result(token, session)[2]
-    assert "left out of fitting, then assigned" in headline
-
-
-@pytest.mark.parametrize("forged", ["../../etc", "abc", None, "A" * 32])
-def test_forged_session_ids_are_refused(data_dir, forged):
-    with pytest.raises(SegmentationError, match="lost its session"):
-        show_result(None, forged)
 
 
 def test_explore_page_figures(session):
@@ -296,39 +197,6 @@ def test_upload_errors_are_shown_on_the_page(session, name, data, message):
     version, alert, _ = load(session, ids.UPLOAD, upload_contents(data), name)
     assert version is no_update
     assert "Could not load this file." in text_of(alert) and message in text_of(alert)
-
-
-RESULT_VIEWS = ["empty", "style", "headline", "scatter", "profile_rows", "profile_cols", "board_rows", "board_cols",
-                "elbow", "metrics", "stability", "agreement", "k_distance", "k_style", "baseline", "baseline_style",
-                "name_rows", "cards", "importance", "segment_importance"]
-
-
-def result_views(token, session) -> dict:
-    """show_result's outputs by name."""
-    outputs = show_result(token, session)
-    assert len(outputs) == len(RESULT_VIEWS)
-    return dict(zip(RESULT_VIEWS, outputs))
-
-
-def test_renaming_a_segment_reaches_every_view_and_the_download(session):
-    token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
-    name_rows = result_views(token, session)["name_rows"]
-    assert [r["cluster"] for r in name_rows] == [0, 1, 2]
-    token, status = rename_segment([{"value": "Big spenders", "data": {"cluster": 1}}], session)
-    assert status is None
-    views = result_views(token, session)
-    scatter, name_rows = views["scatter"], views["name_rows"]
-    assert scatter.data[1].name == "Big spenders" and name_rows[1]["name"] == "Big spenders"
-    assert "Big spenders" in [c["headerName"] for c in views["profile_cols"]]  # the profile table's column
-    assert "Big spenders" in repr(views["cards"])
-    assert "Big spenders" in list(views["segment_importance"].data[0].y)
-    labelled = pd.read_csv(io.StringIO(download_labelled(1, session)["content"]))
-    assert (labelled.loc[labelled["cluster"] == 1, "segment"] == "Big spenders").all()
-
-    first = project_store().result(session).names[0]
-    token, status = rename_segment([{"value": first, "data": {"cluster": 2}}], session)
-    assert f"Segments 0 and 2 would both be called '{first}'" in text_of(status)
-    assert project_store().result(session).names[2] != first
 
 
 def form_values(form) -> tuple[list, list, list, list]:

@@ -1,0 +1,115 @@
+"""Compare page: the leaderboard and quality charts of the stored result; make another candidate the active one."""
+from __future__ import annotations
+
+import time
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, no_update
+
+from core.charts import (
+    agreement_figure,
+    baseline_figure,
+    elbow_figure,
+    k_distance_figure,
+    metrics_figure,
+    silhouette_figure,
+)
+from core.errors import SegmentationError
+from core.naming import carry_names
+from core.pipeline import choose_model
+from core.quality import silhouette_values
+from core.rfm import compare_with_rules
+from dashboard import ids
+from dashboard.figures import stability_figure
+from dashboard.headline import empty_alert, headline_alert
+from dashboard.jobs import RUNNING, finish_job, job_progress, job_status, start_job
+from dashboard.session import checked
+from dashboard.store import project_store
+from dashboard.tables import grid_props, leaderboard_frame
+
+HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
+
+
+@callback(
+    Output(ids.COMPARE_EMPTY, "children"),
+    Output(ids.COMPARE_AREA, "style"),
+    Output(ids.COMPARE_HEADLINE, "children"),
+    Output(ids.LEADERBOARD, "rowData"),
+    Output(ids.LEADERBOARD, "columnDefs"),
+    Output(ids.ELBOW, "figure"),
+    Output(ids.METRICS, "figure"),
+    Output(ids.SILHOUETTE, "figure"),
+    Output(ids.STABILITY, "figure"),
+    Output(ids.AGREEMENT, "figure"),
+    Output(ids.K_DISTANCE, "figure"),
+    Output(ids.K_DISTANCE_BOX, "style"),
+    Output(ids.BASELINE, "figure"),
+    Output(ids.BASELINE_BOX, "style"),
+    Input(ids.RESULT_TOKEN, "data"),
+    State(ids.SESSION, "data"),
+)
+def show_comparison(_token, session_id: str):
+    """Draw the stored result's model comparison (also when the page is opened again later)."""
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    if result is None:
+        return (empty_alert(), HIDDEN, *([no_update] * 9), HIDDEN, no_update, HIDDEN)
+    table = result.prepared(store.table(session_id))
+    segmenter = result.segmenter
+    board = result.leaderboard
+    rows, columns = grid_props(leaderboard_frame(board))
+    values, labels = silhouette_values(segmenter.transform_features(table), result.labels, seed=result.config.seed)
+    k_distance = segmenter.k_distance_
+    k_figure = (k_distance_figure(k_distance["distances"], k_distance["eps"], k_distance["min_samples"])
+                if k_distance else no_update)
+    baseline = no_update
+    if "rfm_segment" in table.columns:  # an RFM table: compare with the classic rule-based segments
+        baseline = baseline_figure(*compare_with_rules(pd.Series(result.segment_names()), table["rfm_segment"]))
+    return (
+        None, SHOWN, headline_alert(result, len(table)), rows, columns, elbow_figure(board), metrics_figure(board),
+        silhouette_figure(values, labels, result.names), stability_figure(result),
+        agreement_figure(segmenter.agreement_), k_figure, SHOWN if k_distance else HIDDEN, baseline,
+        HIDDEN if baseline is no_update else SHOWN,
+    )
+
+
+@callback(
+    Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
+    Output(ids.USE_ROW_STATUS, "children"),
+    Input(ids.USE_ROW_BUTTON, "n_clicks"),
+    State(ids.LEADERBOARD, "selectedRows"),
+    State(ids.SESSION, "data"),
+    background=True,
+    progress=[Output(ids.USE_ROW_PROGRESS, "value"), Output(ids.USE_ROW_STATUS, "children")],
+    running=[(Output(ids.USE_ROW_BUTTON, "disabled"), True, False)],
+    prevent_initial_call=True,
+)
+def use_model(set_progress, n_clicks, selected_rows, session_id):
+    """Make the selected leaderboard row the active model (refit it, rename, explain), in the background."""
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    if result is None or not selected_rows:
+        return no_update, dbc.Alert("Select a row of the leaderboard first.", color="warning", className="mb-0 py-1")
+    if job_status(store, session_id)["state"] == RUNNING:
+        return no_update, dbc.Alert("A run is going for this project; wait for it first.", color="warning",
+                                    className="mb-0 py-1")
+    start_job(store, session_id, "choose")
+    record = job_progress(store, session_id)
+
+    def report(fraction: float, message: str) -> None:
+        record(fraction, message)
+        set_progress((round(100 * fraction), message))
+
+    try:
+        chosen = choose_model(store.table(session_id), result, int(selected_rows[0]["row"]), report)
+    except SegmentationError as exc:
+        finish_job(store, session_id, "failed", str(exc))
+        return no_update, dbc.Alert(str(exc), color="danger", className="mb-0 py-1")
+    chosen.names = carry_names(result.explanation, result.names, chosen.explanation, chosen.names)[0] \
+        if result.explanation is not None else chosen.names
+    store.save_result(session_id, chosen)
+    finish_job(store, session_id, "done", f"Using leaderboard row {int(selected_rows[0]['row'])}")
+    return time.time(), f"Now using leaderboard row {int(selected_rows[0]['row'])}."

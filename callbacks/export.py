@@ -1,0 +1,107 @@
+"""Export page: send any file of the current result, and make the project's review link."""
+from __future__ import annotations
+
+import io
+import json
+
+import flask
+import joblib
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from core.exports import (
+    LABELLED_FILE,
+    LEADERBOARD_FILE,
+    MODEL_FILE,
+    REPORT_FILE,
+    RUN_FILE,
+    SEGMENTS_FILE,
+    labelled_customers,
+    model_bundle,
+    run_record,
+    segment_summary,
+    to_csv_text,
+)
+from core.report import render_report
+from dashboard import ids
+from dashboard.headline import empty_alert
+from dashboard.session import checked
+from dashboard.store import ProjectStore, project_store
+
+HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
+
+
+@callback(
+    Output(ids.EXPORT_EMPTY, "children"),
+    Output(ids.EXPORT_AREA, "style"),
+    Output(ids.REVIEW_LINK, "children"),
+    Input(ids.RESULT_TOKEN, "data"),
+    State(ids.SESSION, "data"),
+)
+def show_export(_token, session_id):
+    store = project_store()
+    session_id = checked(session_id)
+    if store.result(session_id) is None:
+        return empty_alert(), HIDDEN, no_update
+    token = store.review_token(session_id)
+    return None, SHOWN, _link(token) if token else None
+
+
+@callback(
+    Output(ids.EXPORT_DOWNLOAD, "data"),
+    Input({"type": ids.EXPORT_BUTTON, "file": ALL}, "n_clicks"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def download(clicks, session_id):
+    """The file whose button was pressed, made from the stored result with the current names."""
+    if not ctx.triggered_id or not any(clicks):
+        return no_update
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    if result is None:
+        return no_update
+    name = ctx.triggered_id["file"]
+    table = store.table(session_id)
+    if name == LABELLED_FILE:
+        return dcc.send_string(to_csv_text(labelled_customers(table, result)), name)
+    if name == SEGMENTS_FILE:
+        return dcc.send_string(to_csv_text(segment_summary(table, result)), name)
+    if name == LEADERBOARD_FILE:
+        return dcc.send_string(to_csv_text(result.leaderboard), name)
+    source = _source(store, session_id, len(result.labels))
+    if name == RUN_FILE:
+        return dcc.send_string(json.dumps(run_record(result, source), indent=2), name)
+    bundle = model_bundle(result, table, source)
+    if name == REPORT_FILE:
+        return dcc.send_string(render_report(bundle), name)
+    if name == MODEL_FILE:
+        buffer = io.BytesIO()
+        joblib.dump(bundle, buffer)
+        return dcc.send_bytes(buffer.getvalue(), name)
+    return no_update
+
+
+def _source(store: ProjectStore, session_id: str, rows: int) -> dict:
+    meta = store.meta(session_id)
+    return {"file": meta.get("name", ""), "rows": rows, "columns": meta.get("columns", []),
+            "read_as": meta.get("source", "")}
+
+
+@callback(
+    Output(ids.REVIEW_LINK, "children", allow_duplicate=True),
+    Input(ids.REVIEW_BUTTON, "n_clicks"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def create_review_link(n_clicks, session_id):
+    if not n_clicks:
+        return no_update
+    return _link(project_store().review_token(checked(session_id), create=True))
+
+
+def _link(token: str) -> html.Div:
+    base = flask.request.host_url if flask.has_request_context() else "/"
+    url = f"{base.rstrip('/')}/review/{token}"
+    return html.Div([html.Span("Review link: ", className="small"), html.A(url, href=url, target="_blank",
+                                                                          id="review-url")])

@@ -1,0 +1,133 @@
+"""Map page: draw the customers in PCA or UMAP space; UMAP is computed once per result as a background job."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import numpy as np
+import pandas as pd
+from dash import Input, Output, State, callback, no_update
+
+from core.atomic import atomic_write
+from core.charts import map_sample, scatter_map
+from core.explain import readable_number
+from core.pipeline import SegmentationResult
+from core.projection import UMAP_MAX_ROWS, umap_coordinates
+from dashboard import ids
+from dashboard.headline import empty_alert
+from dashboard.session import checked
+from dashboard.store import ProjectStore, project_store
+
+HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
+HOVER_FEATURES = 3
+
+
+def _umap_path(store: ProjectStore, session_id: str, dims: int):
+    return store.path(session_id, f"umap{dims}.npz")
+
+
+def _fingerprint(result: SegmentationResult) -> str:
+    """What a cached UMAP was computed from: the run's settings and size (a rename does not change it)."""
+    config = {k: v for k, v in result.config.to_dict().items() if k != "select"}
+    return hashlib.sha1(json.dumps([config, len(result.labels)], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _cached_umap(store: ProjectStore, session_id: str, result: SegmentationResult, dims: int):
+    path = _umap_path(store, session_id, dims)
+    if not path.exists():
+        return None
+    cached = np.load(path, allow_pickle=False)
+    if str(cached["key"]) != _fingerprint(result):
+        return None
+    return cached["rows"], cached["coords"]
+
+
+@callback(
+    Output(ids.MAP_EMPTY, "children"),
+    Output(ids.MAP_AREA, "style"),
+    Output(ids.MAP_GRAPH, "figure"),
+    Output(ids.MAP_STATUS, "children"),
+    Input(ids.RESULT_TOKEN, "data"),
+    Input(ids.MAP_PROJECTION, "value"),
+    Input(ids.MAP_DIMS, "value"),
+    Input(ids.MAP_TOKEN, "data"),
+    State(ids.SESSION, "data"),
+)
+def show_map(_token, projection, dims, _map_token, session_id):
+    """The map in the chosen space; UMAP comes from the cache, or waits for the background job."""
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    if result is None:
+        return empty_alert(), HIDDEN, no_update, ""
+    dims = int(dims or 3)
+    table = store.table(session_id)
+    if projection == "umap":
+        cached = _cached_umap(store, session_id, result, dims)
+        if cached is None:
+            return None, SHOWN, no_update, "Computing the UMAP projection in the background (about a minute)…"
+        rows, coords = cached
+        axes = [f"UMAP {i + 1}" for i in range(3)]
+        note = f"UMAP of a stratified sample of {len(rows):,} customers (computed once, kept with the project)."
+    else:
+        rows = map_sample(result.labels, seed=result.config.seed)
+        coords = result.embedding[rows]
+        axes = [f"PC{i + 1} ({result.explained_variance[i]:.0%} of variance)" for i in range(3)]
+        note = ("Every customer is drawn." if len(rows) == len(result.labels) else
+                f"A stratified sample of {len(rows):,} customers is drawn (every segment in proportion).")
+    figure = scatter_map(coords, result.labels[rows], result.names, axes, hover_text(result, table, rows),
+                         projection.upper(), total=len(result.labels), dims=dims)
+    return None, SHOWN, figure, note
+
+
+def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Per drawn customer: its id and the values of the features that separate the segments most."""
+    prepared = result.prepared(table).iloc[rows]
+    id_column = next((c for c, r in result.roles.items() if r == "id"), None)
+    lines = [(f"{id_column}: " + prepared[id_column].astype(str)) if id_column else
+             pd.Series([f"row {r + 1}" for r in rows], index=prepared.index)]
+    if result.explanation is not None:
+        top = result.explanation.importance_.sort_values(["importance", "impurity"], ascending=False)["feature"]
+        for feature in top.head(HOVER_FEATURES):
+            values = prepared[feature]
+            if result.roles.get(feature) == "numeric":
+                shown = pd.to_numeric(values, errors="coerce").map(
+                    lambda v: "" if pd.isna(v) else readable_number(float(v)))
+            elif result.roles.get(feature) == "date":
+                shown = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
+            else:
+                shown = values.astype(str)
+            lines.append(f"{feature}: " + shown.astype(str))
+    return pd.concat(lines, axis=1).agg("<br>".join, axis=1).to_numpy(dtype=object)
+
+
+@callback(
+    Output(ids.MAP_TOKEN, "data"),
+    Output(ids.MAP_STATUS, "children", allow_duplicate=True),
+    Input(ids.MAP_PROJECTION, "value"),
+    Input(ids.MAP_DIMS, "value"),
+    Input(ids.RESULT_TOKEN, "data"),
+    State(ids.SESSION, "data"),
+    background=True,
+    prevent_initial_call="initial_duplicate",
+)
+def compute_umap(projection, dims, _token, session_id):
+    """Compute and keep the UMAP projection of the current result (once per result and view)."""
+    if projection != "umap":
+        return no_update, no_update
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    dims = int(dims or 3)
+    if result is None or _cached_umap(store, session_id, result, dims) is not None:
+        return no_update, no_update
+    rows = map_sample(result.labels, limit=UMAP_MAX_ROWS, seed=result.config.seed)
+    Z = result.segmenter.transform_features(result.prepared(store.table(session_id)).iloc[rows])
+    coords = umap_coordinates(Z, n_components=dims, seed=result.config.seed)
+    def write(path) -> None:
+        with open(path, "wb") as handle:
+            np.savez(handle, rows=rows, coords=coords, key=np.array(_fingerprint(result)))
+
+    atomic_write(_umap_path(store, session_id, dims), write)
+    return time.time(), no_update

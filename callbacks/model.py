@@ -1,0 +1,142 @@
+"""Model page: run every chosen algorithm as a background job, follow its progress from any visit, cancel it."""
+from __future__ import annotations
+
+import time
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, html, no_update
+
+from core.config import RunConfig
+from core.errors import SegmentationError
+from core.naming import carry_names
+from core.pipeline import run_segmentation
+from dashboard import ids
+from dashboard.controls import PARAM_TYPE, parameters_from_controls
+from dashboard.headline import empty_alert, headline_alert, next_steps
+from dashboard.jobs import RUNNING, JobCancelled, finish_job, job_progress, job_status, request_cancel, start_job
+from dashboard.session import checked
+from dashboard.store import project_store
+
+
+@callback(
+    Output(ids.RESULT_TOKEN, "data"),
+    Output(ids.RUN_STATUS, "children"),
+    Input(ids.RUN_BUTTON, "n_clicks"),
+    State(ids.K_RANGE, "value"),
+    State(ids.ALGORITHMS, "value"),
+    State(ids.CRITERION, "value"),
+    State({"type": PARAM_TYPE, "algorithm": ALL, "name": ALL}, "value"),
+    State({"type": PARAM_TYPE, "algorithm": ALL, "name": ALL}, "id"),
+    State(ids.IMPUTE, "value"),
+    State(ids.SCALE, "value"),
+    State(ids.OUTLIER_METHOD, "value"),
+    State(ids.OUTLIER_ACTION, "value"),
+    State(ids.TRANSFORM, "value"),
+    State(ids.CLASSIFIER, "value"),
+    State(ids.SESSION, "data"),
+    background=True,
+    running=[
+        (Output(ids.RUN_BUTTON, "disabled"), True, False),
+        (Output(ids.CANCEL_BUTTON, "disabled"), False, True),
+    ],
+    cancel=[Input(ids.CANCEL_BUTTON, "n_clicks")],
+    prevent_initial_call=True,
+)
+def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids, impute, scale, outlier_method,
+            outlier_action, transform, classifier, session_id):
+    """Fit every chosen algorithm on the project's table and columns, and store the result server-side.
+
+    Progress goes to the project's job file (the page polls it), so leaving the page does not lose the job.
+    """
+    store = project_store()
+    session_id = checked(session_id)
+    if job_status(store, session_id)["state"] == RUNNING:
+        return no_update, dbc.Alert("A run is already going for this project; wait for it or cancel it.",
+                                    color="warning")
+    start_job(store, session_id, "run")
+    report = job_progress(store, session_id)
+    previous = store.result(session_id)
+    try:
+        settings = store.settings(session_id)
+        config = RunConfig(
+            columns=store.selection(session_id),
+            roles=settings.get("roles", {}),
+            features=settings.get("features", []),
+            impute=impute or "median",
+            scale=scale or "standard",
+            outliers={"method": outlier_method or "iqr", "action": outlier_action or "keep"},
+            transform=transform or "none",
+            classifier=classifier or "logistic",
+            k_min=int(k_range[0]),
+            k_max=int(k_range[1]),
+            algorithms=list(algorithms or []),
+            params=parameters_from_controls(param_values, param_ids, algorithms or []),
+            criterion=criterion,
+        )
+        result = run_segmentation(store.table(session_id), config, progress=report)
+    except SegmentationError as exc:
+        finish_job(store, session_id, "failed", str(exc))
+        return no_update, dbc.Alert([html.Strong("Could not segment. "), str(exc)], color="danger")
+    except JobCancelled:
+        finish_job(store, session_id, "cancelled", "Cancelled; the previous result is kept.")
+        return no_update, None
+    if previous is not None and previous.explanation is not None:  # segments that reappear keep their names
+        result.names = carry_names(previous.explanation, previous.names, result.explanation, result.names)[0]
+    store.save_result(session_id, result)
+    finish_job(store, session_id, "done", f"Done: {result.segmenter.n_clusters_} segments")
+    return time.time(), None
+
+
+@callback(
+    Output(ids.PROGRESS_TEXT, "children", allow_duplicate=True),
+    Input(ids.CANCEL_BUTTON, "n_clicks"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def cancel_job(n_clicks, session_id):
+    """Ask the project's job to stop at its next step (works after leaving and coming back to the page)."""
+    if not n_clicks:
+        return no_update
+    request_cancel(project_store(), checked(session_id))
+    return "Cancelling…"
+
+
+@callback(
+    Output(ids.PROGRESS, "value"),
+    Output(ids.PROGRESS, "label"),
+    Output(ids.PROGRESS_TEXT, "children"),
+    Output(ids.RUN_BUTTON, "disabled", allow_duplicate=True),
+    Output(ids.CANCEL_BUTTON, "disabled", allow_duplicate=True),
+    Output(ids.JOB_SEEN, "data"),
+    Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
+    Input(ids.JOB_POLL, "n_intervals"),
+    State(ids.JOB_SEEN, "data"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def poll_job(_n, seen, session_id):
+    """Show the project's job as it stands; when a job is seen to end, redraw the result."""
+    status = job_status(project_store(), checked(session_id))
+    state = status["state"]
+    running = state == RUNNING
+    progress = int(status.get("progress", 0)) if state in (RUNNING, "done") else 0
+    token = time.time() if seen == RUNNING and not running else no_update
+    text = status.get("message", "") if state != "idle" else ""
+    if state == "failed":
+        text = f"Failed: {text}"
+    return progress, f"{progress}%" if progress else "", text, running, not running, state, token
+
+
+@callback(
+    Output(ids.MODEL_SUMMARY, "children"),
+    Input(ids.RESULT_TOKEN, "data"),
+    State(ids.SESSION, "data"),
+)
+def show_summary(_token, session_id):
+    """The current result in one line, with the way to the pages that show it."""
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    if result is None:
+        return empty_alert()
+    return [headline_alert(result, len(result.labels)), next_steps()]

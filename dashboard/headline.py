@@ -1,0 +1,51 @@
+"""The one-line description of a result that heads every result page."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from core.algorithms import ALGORITHMS
+from core.pipeline import SegmentationResult
+from core.quality import UNSTABLE_BELOW
+
+NO_RESULT = "No segmentation yet. Choose the columns on the Data page, then run one on the Model page."
+
+
+def headline(result: SegmentationResult, rows: int) -> str:
+    """'4 segments of 2,000 customers from 11 features · KMeans (leaderboard row 2) · silhouette 0.471 · ...'."""
+    segmenter = result.segmenter
+    board = result.leaderboard
+    chosen = board[board["selected"]].iloc[0]
+    text = (
+        f"{segmenter.n_clusters_} segments of {rows:,} customers from {len(result.features)} features · "
+        f"{ALGORITHMS[chosen['algorithm']].label} (leaderboard row {int(chosen.name)}) · "
+        f"{result.config.criterion.replace('_', '-')} {chosen[result.config.criterion]:.3f}"
+    )
+    stability = segmenter.stability_
+    unstable = [result.names[s] for s, j in (stability.per_segment.items() if stability else []) if j < UNSTABLE_BELOW]
+    if unstable:
+        text += f" · unstable under resampling: {', '.join(unstable)}"
+    if result.outlier_counts:
+        flagged = sum(result.outlier_counts.values())
+        action = {"cap": "capped", "exclude": "left out of fitting, then assigned"}[result.config.outliers["action"]]
+        text += f" · outlier values {action}: {flagged:,} (" + ", ".join(
+            f"{c} {n:,}" for c, n in result.outlier_counts.items() if n) + ")"
+    if result.transformed:
+        text += f" · {result.config.transform} on {', '.join(result.transformed)}"
+    return text
+
+
+def headline_alert(result: SegmentationResult, rows: int) -> dbc.Alert:
+    return dbc.Alert(headline(result, rows), color="success", className="mb-3 result-headline")
+
+
+def empty_alert() -> dbc.Alert:
+    return dbc.Alert(NO_RESULT, color="info", className="result-empty")
+
+
+def next_steps() -> html.Div:
+    """Links to the pages that show a result."""
+    links = [("Compare models", "/compare"), ("See the map", "/map"), ("Name and read the segments", "/segments"),
+             ("Predict new customers", "/predict"), ("Export", "/export")]
+    return html.Div([dbc.Button(label, href=href, color="primary", outline=True, size="sm", className="me-2 mb-2")
+                     for label, href in links])

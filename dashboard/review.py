@@ -1,0 +1,60 @@
+"""The review link: marketing sees one project's named segments, read-only, by a link the analyst shares."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import flask
+import pandas as pd
+from dash import dcc, html
+
+from core.charts import effects_figure
+from core.exports import model_bundle
+from core.report import render_report
+from dashboard.figures import scatter_3d
+from dashboard.headline import headline
+from dashboard.segment_cards import segment_cards
+from dashboard.store import project_store
+
+NOT_FOUND = "This review link is not valid (any more). Ask the analyst for a new one."
+
+
+def review_view(token: str | None) -> html.Div:
+    """The page for a review token: names, cards, map and segment comparison; no controls that change anything."""
+    store = project_store()
+    found = store.reviewed_project(token) if token else None
+    result = store.project_result(*found) if found else None
+    if result is None or result.explanation is None:
+        return html.Div(dbc.Alert(NOT_FOUND if result is None else "The segmentation is being redone; try later.",
+                                  color="warning"), className="review")
+    table = store.project_table(*found)
+    sizes = pd.Series(result.labels).value_counts().to_dict()
+    stability = result.segmenter.stability_
+    graph = {"displaylogo": False}
+    return html.Div(
+        [
+            html.H2("Customer segments", className="page-title"),
+            html.P(headline(result, len(table)), className="text-muted"),
+            html.A("Download the full report (HTML)", href=f"/review/{token}/report.html", className="btn btn-primary "
+                   "btn-sm mb-3", id="review-report"),
+            segment_cards(result.explanation, result.names, sizes, stability.per_segment if stability else {}),
+            dbc.Row([dbc.Col(dbc.Card(dcc.Graph(figure=scatter_3d(result, table), config=graph)), lg=6),
+                     dbc.Col(dbc.Card(dcc.Graph(figure=effects_figure(result.explanation.profile_, result.names),
+                                                config=graph)), lg=6)], className="g-3"),
+        ],
+        className="review",
+    )
+
+
+def serve_review_reports(server: flask.Flask) -> None:
+    """/review/<token>/report.html: the report of the reviewed project, with the names as they are now."""
+
+    @server.route("/review/<token>/report.html")
+    def review_report(token: str):
+        store = project_store()
+        found = store.reviewed_project(token)
+        result = store.project_result(*found) if found else None
+        if result is None or result.explanation is None:
+            flask.abort(404)
+        table = store.project_table(*found)
+        html_text = render_report(model_bundle(result, table, {"rows": len(table)}))
+        return flask.Response(html_text, mimetype="text/html",
+                              headers={"Content-Disposition": 'attachment; filename="report.html"'})

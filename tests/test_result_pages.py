@@ -1,0 +1,214 @@
+"""The pages that run and show a result (Model, Compare, Map, Segments, Export, review), called as functions."""
+from __future__ import annotations
+
+import io
+import json
+
+import joblib
+import pandas as pd
+import pytest
+from dash import no_update
+
+from callbacks.compare import show_comparison, use_model
+from callbacks.export import create_review_link, download, show_export
+from callbacks.map import compute_umap, show_map
+from callbacks.model import poll_job, show_summary
+from callbacks.segments import rename_segment, show_segments
+from core.errors import SegmentationError
+from dashboard import ids
+from dashboard.jobs import CANCEL_FILE, JobCancelled, job_progress, job_status, request_cancel, start_job
+from dashboard.review import review_view
+from dashboard.store import project_store
+from tests.conftest import LABELLED_OUTPUTS
+from tests.test_callbacks import run, session, text_of, triggered  # noqa: F401  (session is a fixture)
+
+COMPARE = ["empty", "style", "headline", "board_rows", "board_cols", "elbow", "metrics", "silhouette", "stability",
+           "agreement", "k_distance", "k_style", "baseline", "baseline_style"]
+SEGMENTS = ["empty", "style", "headline", "names", "cards", "effects", "importance", "segment_importance",
+            "profile_rows", "profile_cols"]
+
+
+def views(callback, names, *args) -> dict:
+    outputs = callback(*args)
+    assert len(outputs) == len(names)
+    return dict(zip(names, outputs))
+
+
+def test_every_result_page_says_there_is_nothing_yet(session):
+    assert "No segmentation yet" in text_of(show_summary(None, session))
+    for callback, names in ((show_comparison, COMPARE), (show_segments, SEGMENTS)):
+        shown = views(callback, names, None, session)
+        assert "No segmentation yet" in text_of(shown["empty"]) and shown["style"] == {"display": "none"}
+    empty, style, *_ = show_map(None, "pca", 3, None, session)
+    assert "No segmentation yet" in text_of(empty)
+
+
+def test_run_then_compare_map_and_segments(session):
+    project_store().save_selection(session, ["income", "fashion_spend", "electronics_spend", "recency_days"])
+    token, alert = run(session)
+    assert token is not None and alert is None
+    status = job_status(project_store(), session)
+    assert status["state"] == "done" and status["progress"] == 100
+    progress, label, text, run_disabled, cancel_disabled, seen, redraw = poll_job(1, "running", session)
+    assert (progress, label, run_disabled, cancel_disabled, seen) == (100, "100%", False, True, "done")
+    assert text.startswith("Done:") and redraw is not no_update  # a job seen to end redraws the result
+    assert "segments of 2,000 customers from 4 features" in text_of(show_summary(token, session))
+
+    compare = views(show_comparison, COMPARE, token, session)
+    result = project_store().result(session)
+    names = [result.names[i] for i in sorted(result.names)]
+    assert [r["row"] for r in compare["board_rows"]] == list(range(10))  # k = 2..6 for two algorithms
+    assert {c["headerName"] for c in compare["board_cols"]} >= {"silhouette", "stability", "dbcv", "noise %"}
+    assert [t.name for t in compare["elbow"].data if t.showlegend is not False] == ["KMeans", "Gaussian mixture"]
+    assert [t.name for t in compare["silhouette"].data] == names
+    assert list(compare["stability"].data[0].x) == names
+    assert compare["agreement"].data[0].z.shape == (2, 2)
+    assert compare["baseline_style"] == {"display": "none"}  # not an RFM table
+
+    empty, style, figure, note = show_map(token, "pca", 3, None, session)
+    assert [t.name for t in figure.data] == names and sum(len(t.x) for t in figure.data) == 2000
+    assert "Every customer is drawn" in note
+    assert figure.data[0].customdata[0].startswith("customer_id: C1")  # hover: id, then key features
+    _, _, flat, _ = show_map(token, "pca", 2, None, session)
+    assert flat.data[0].type == "scattergl"
+
+    segments = views(show_segments, SEGMENTS, token, session)
+    assert [r["name"] for r in segments["names"]] == names and all(r["rule"] for r in segments["names"])
+    assert repr(segments["cards"]).count("Rule: ") == len(names)
+    assert list(segments["effects"].data[0].y) == names
+    assert set(segments["importance"].data[0].y) == {"income", "fashion_spend", "electronics_spend", "recency_days"}
+    assert segments["profile_rows"][0]["measure"] == "customers"
+
+
+def test_umap_is_computed_once_in_the_background_and_cached(session):
+    token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
+    empty, style, figure, note = show_map(token, "umap", 2, None, session)
+    assert figure is no_update and "Computing the UMAP projection" in note
+    map_token, _ = compute_umap("umap", 2, token, session)
+    assert map_token is not no_update
+    _, _, figure, note = show_map(token, "umap", 2, map_token, session)
+    assert [t.name for t in figure.data] == [project_store().result(session).names[i] for i in range(3)]
+    assert "UMAP of a stratified sample of 2,000 customers" in note
+    assert compute_umap("umap", 2, token, session) == (no_update, no_update)  # cached: nothing to do
+
+
+def test_renaming_a_segment_reaches_every_view_and_export(session):
+    token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
+    token, status = rename_segment([{"value": "Big spenders", "data": {"cluster": 1}}], session)
+    assert status is None
+    segments = views(show_segments, SEGMENTS, token, session)
+    assert segments["names"][1]["name"] == "Big spenders" and "Big spenders" in repr(segments["cards"])
+    assert "Big spenders" in [c["headerName"] for c in segments["profile_cols"]]
+    assert show_map(token, "pca", 3, None, session)[2].data[1].name == "Big spenders"
+    assert views(show_comparison, COMPARE, token, session)["silhouette"].data[1].name == "Big spenders"
+    triggered({"type": ids.EXPORT_BUTTON, "file": "labelled_customers.csv"})
+    labelled = pd.read_csv(io.StringIO(download([1, None, None, None, None, None], session)["content"]))
+    assert (labelled.loc[labelled["cluster"] == 1, "segment"] == "Big spenders").all()
+
+    first = project_store().result(session).names[0]
+    token, status = rename_segment([{"value": first, "data": {"cluster": 2}}], session)
+    assert f"Segments 0 and 2 would both be called '{first}'" in text_of(status)
+    assert project_store().result(session).names[2] != first
+
+
+@pytest.mark.parametrize("name", ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "report.html",
+                                  "model.joblib", "run.json"])
+def test_every_export_downloads(session, demo, name):
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    assert show_export(None, session)[1] == {"display": "block"}
+    triggered({"type": ids.EXPORT_BUTTON, "file": name})
+    sent = download([1], session)
+    assert sent["filename"] == name
+    if name == "labelled_customers.csv":
+        assert list(pd.read_csv(io.StringIO(sent["content"])).columns) == [*demo[0].columns, *LABELLED_OUTPUTS]
+    elif name == "segments.csv":
+        assert len(pd.read_csv(io.StringIO(sent["content"]))) == 3
+    elif name == "run.json":
+        assert json.loads(sent["content"])["config"]["k_min"] == 3
+    elif name == "model.joblib":
+        import base64
+        bundle = joblib.load(io.BytesIO(base64.b64decode(sent["content"])))
+        assert bundle["format"] == "segmentation-studio/model" and len(bundle["names"]) == 3
+    else:
+        assert sent["content"]
+
+
+def test_the_analyst_picks_another_leaderboard_row(session):
+    run(session, k=(2, 5), algorithms=("kmeans",))
+    assert project_store().result(session).segmenter.n_clusters_ == 4
+    progress = []
+    token, status = use_model(progress.append, 1, [{"row": 1}], session)
+    assert status == "Now using leaderboard row 1."
+    result = project_store().result(session)
+    assert result.segmenter.n_clusters_ == 3 and result.leaderboard["selected"].tolist() == [False, True, False, False]
+    assert progress and progress[-1][0] == 100
+    token, status = use_model(progress.append, 1, None, session)
+    assert "Select a row of the leaderboard first" in text_of(status)
+
+
+def test_run_errors_and_parameters(session):
+    project_store().save_selection(session, [])
+    token, alert = run(session, k=(2, 4))
+    assert token is no_update and "No usable feature column" in text_of(alert)
+    assert job_status(project_store(), session)["state"] == "failed"
+    project_store().save_selection(session, ["income", "electronics_spend", "fashion_spend"])
+    token, alert = run(session, k=(3, 4), algorithms=("gmm",), params={"gmm": {"covariance_type": "diag"}},
+                       outliers="exclude", transform="yeo-johnson", impute="knn", scale="robust")
+    assert alert is None
+    result = project_store().result(session)
+    assert result.config.params == {"gmm": {"covariance_type": "diag"}}
+    assert (result.config.impute, result.config.scale, result.config.outliers["action"]) == ("knn", "robust",
+                                                                                              "exclude")
+    assert "left out of fitting, then assigned" in text_of(show_summary(token, session))
+    token, alert = run(session, algorithms=("kmeans",), params={"kmeans": {"n_init": 0}})
+    assert "kmeans parameter 'n_init' must be between 1 and 50; got 0" in text_of(alert)
+
+
+def test_a_cancelled_job_stops_at_its_next_step_and_reports_it(session):
+    store = project_store()
+    start_job(store, session, "run")
+    report = job_progress(store, session)
+    report(0.1, "Fitting KMeans")
+    assert job_status(store, session)["message"] == "Fitting KMeans"
+    request_cancel(store, session)
+    assert store.path(session, CANCEL_FILE).exists()
+    with pytest.raises(JobCancelled):
+        report(0.2, "Fitting GMM")
+
+
+def test_a_job_whose_process_died_is_not_waited_for(session):
+    store = project_store()
+    start_job(store, session, "run")
+    status = json.loads(store.path(session, "job.json").read_text())
+    store.path(session, "job.json").write_text(json.dumps({**status, "pid": 999_999_999}))
+    assert job_status(store, session)["state"] == "failed"
+    progress, _, text, run_disabled, *_ = poll_job(1, "running", session)
+    assert not run_disabled and "stopped unexpectedly" in text
+
+
+def test_review_link_opens_a_read_only_view_of_the_project(session):
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    rename_segment([{"value": "Loyal", "data": {"cluster": 0}}], session)
+    link = create_review_link(1, session)
+    url = link.children[1].href
+    token = url.rsplit("/", 1)[1]
+    assert len(token) == 22
+    view = review_view(token)
+    assert "Loyal" in text_of(view) and "Rule:" in text_of(view)
+    assert "Download the full report" in text_of(view)
+    assert "not valid" in text_of(review_view("x" * 22)) and "not valid" in text_of(review_view("../../etc"))
+    assert create_review_link(1, session).children[1].href == url  # one link per project
+
+
+def test_projects_are_separate_and_reopened(session, demo):
+    store = project_store()
+    first = store.current_project(session)
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    second = store.new_project(session, "Spring campaign")
+    assert store.result(session) is None and store.current_project(session) == second
+    listed = store.projects(session)
+    assert [p["name"] for p in listed] == ["Spring campaign", "Project 0"] and listed[1]["segmented"]
+    store.open_project(session, first)
+    assert store.result(session) is not None
+    with pytest.raises(SegmentationError, match="does not exist"):
+        store.open_project(session, "../../../etc")
