@@ -46,7 +46,7 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     Output(ids.K_DISTANCE_BOX, "style"),
     Output(ids.BASELINE, "figure"),
     Output(ids.BASELINE_BOX, "style"),
-    Input(ids.RESULT_TOKEN, "data"),
+    Input(ids.COMPARE_TOKEN, "data"),
     State(ids.SESSION, "data"),
 )
 def show_comparison(_token, session_id: str):
@@ -76,7 +76,7 @@ def show_comparison(_token, session_id: str):
 
 
 @callback(
-    Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
+    Output(ids.COMPARE_TOKEN, "data"),
     Output(ids.USE_ROW_STATUS, "children"),
     Input(ids.USE_ROW_BUTTON, "n_clicks"),
     State(ids.LEADERBOARD, "selectedRows"),

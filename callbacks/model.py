@@ -19,7 +19,7 @@ from dashboard.store import project_store
 
 
 @callback(
-    Output(ids.RESULT_TOKEN, "data"),
+    Output(ids.MODEL_TOKEN, "data"),
     Output(ids.RUN_STATUS, "children"),
     Input(ids.RUN_BUTTON, "n_clicks"),
     State(ids.K_RANGE, "value"),
@@ -108,7 +108,7 @@ def cancel_job(n_clicks, session_id):
     Output(ids.RUN_BUTTON, "disabled", allow_duplicate=True),
     Output(ids.CANCEL_BUTTON, "disabled", allow_duplicate=True),
     Output(ids.JOB_SEEN, "data"),
-    Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
+    Output(ids.MODEL_TOKEN, "data", allow_duplicate=True),
     Input(ids.JOB_POLL, "n_intervals"),
     State(ids.JOB_SEEN, "data"),
     State(ids.SESSION, "data"),
@@ -129,7 +129,7 @@ def poll_job(_n, seen, session_id):
 
 @callback(
     Output(ids.MODEL_SUMMARY, "children"),
-    Input(ids.RESULT_TOKEN, "data"),
+    Input(ids.MODEL_TOKEN, "data"),
     State(ids.SESSION, "data"),
 )
 def show_summary(_token, session_id):

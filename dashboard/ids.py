@@ -140,3 +140,7 @@ PROJECT_NAME = "data-project-name"
 PROJECT_STATUS = "data-project-status"
 SERVER_FILE = "data-server-file"
 SERVER_OPEN = "data-server-open"
+# Page-local tokens: a callback whose input appears with a page but whose output lives in the shell fires on every
+# visit, even with prevent_initial_call; the background jobs therefore signal their own page's store instead.
+MODEL_TOKEN = "model-token"
+COMPARE_TOKEN = "compare-token"

@@ -35,7 +35,7 @@ def review_view(token: str | None) -> html.Div:
             html.P(headline(result, len(table)), className="text-muted"),
             html.A("Download the full report (HTML)", href=f"/review/{token}/report.html", className="btn btn-primary "
                    "btn-sm mb-3", id="review-report"),
-            segment_cards(result.explanation, result.names, sizes, stability.per_segment if stability else {}),
+            *segment_cards(result.explanation, result.names, sizes, stability.per_segment if stability else {}),
             dbc.Row([dbc.Col(dbc.Card(dcc.Graph(figure=scatter_3d(result, table), config=graph)), lg=6),
                      dbc.Col(dbc.Card(dcc.Graph(figure=effects_figure(result.explanation.profile_, result.names),
                                                 config=graph)), lg=6)], className="g-3"),

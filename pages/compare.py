@@ -20,6 +20,7 @@ def layout(**_query) -> html.Div:
             html.P("Every candidate fitted, with its quality. Pick a row and use it instead of the automatic choice.",
                    className="text-muted"),
             html.Div(id=ids.COMPARE_EMPTY),
+            dcc.Store(id=ids.COMPARE_TOKEN),
             html.Div(
                 [
                     html.Div(id=ids.COMPARE_HEADLINE),

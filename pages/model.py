@@ -88,5 +88,6 @@ def layout(**_query) -> html.Div:
             html.Div(id=ids.MODEL_SUMMARY),
             dcc.Interval(id=ids.JOB_POLL, interval=1000, disabled=False),
             dcc.Store(id=ids.JOB_SEEN),
+            dcc.Store(id=ids.MODEL_TOKEN),
         ]
     )

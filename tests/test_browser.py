@@ -56,22 +56,26 @@ def click(driver, target: str | tuple[str, str]) -> None:
 
 
 def rename_first_segment(driver, name: str) -> None:
-    """Rename segment 0 in the names grid and wait for the map's legend to show the new name."""
+    """Rename segment 0 in the Segments page's names grid and wait for its card to show the new name."""
     cell = driver.find_element(By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"] .ag-cell[col-id="name"]')
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
     cell.click()
     editor = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-names .ag-cell-editor input")))
     editor.send_keys(Keys.CONTROL, "a")
     editor.send_keys(name, Keys.ENTER)
-    wait(driver, 60).until(text_present("#seg-scatter .legend", name))
+    wait(driver, 60).until(text_present("#seg-cards", name))
     driver.execute_script("document.activeElement.blur(); window.getSelection().removeAllRanges();")
 
 
+def go(driver, page: str) -> None:
+    """Follow a navigation-bar link (the app stays loaded: the shell and its stores persist)."""
+    click(driver, (By.LINK_TEXT, page))
+
+
 def run_and_wait(driver, headline: str, seconds: float = 180) -> None:
-    driver.find_element(By.LINK_TEXT, "Segments").click()
+    go(driver, "Model")
     wait(driver).until(EC.element_to_be_clickable((By.ID, "seg-run"))).click()
-    wait(driver, seconds).until(text_present(".result-headline", headline))
-    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-scatter .legendtext")))
+    wait(driver, seconds).until(text_present("#model-summary", headline))
 
 
 def downloaded(folder: Path, name: str, seconds: float = 30) -> Path:
@@ -84,7 +88,12 @@ def downloaded(folder: Path, name: str, seconds: float = 30) -> Path:
     raise AssertionError(f"{name} was not downloaded; the folder holds {list(folder.iterdir())}")
 
 
-def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
+def legend(driver, graph: str) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f"#{graph} .legendtext")]
+
+
+def test_the_whole_journey(live_server, browser, tmp_path):
+    """Upload, set roles, explore, run two algorithms, compare, switch PCA/UMAP, rename, predict, export, review."""
     table = make_demo_customers(800, random_state=5)
     source = tmp_path / "browser customers.csv"
     table.to_csv(source, index=False)
@@ -98,41 +107,39 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     toggle_column(browser, "customer_since")
     wait(browser).until(text_present("#data-selection-note", "10 column(s) selected"))
 
-    browser.find_element(By.LINK_TEXT, "Segments").click()
-    wait(browser).until(text_present("#seg-empty", "No segmentation yet"))
-    wait(browser).until(EC.element_to_be_clickable((By.ID, "seg-run"))).click()
-    wait(browser, 120).until(text_present(".result-headline", "of 800 customers from 10 features"))
-    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-scatter .legendtext")))
-    legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#seg-scatter .legendtext")]
-    assert legend and len(set(legend)) == len(legend)
-    assert browser.find_element(By.ID, "seg-progress-text").text == "Done"
-    assert "customers" in browser.find_element(By.ID, "seg-table").text
+    go(browser, "Explore")
+    wait(browser).until(text_present("#explore-note", "browser customers.csv: 800 rows"))
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#explore-correlation .main-svg")))
 
+    go(browser, "Model")
+    wait(browser).until(text_present("#model-summary", "No segmentation yet"))
+    click(browser, (By.CSS_SELECTOR, "#seg-algorithms input[value=hdbscan]"))  # KMeans and GMM stay ticked
+    click(browser, "seg-run")
+    wait(browser, 120).until(text_present("#model-summary", "of 800 customers from 10 features"))
+    assert browser.find_element(By.ID, "seg-progress-text").text.startswith("Done")
+
+    go(browser, "Compare")
+    wait(browser).until(text_present("#seg-leaderboard", "gmm"))
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#compare-silhouette .main-svg")))
+
+    go(browser, "Map")
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#map-graph .legendtext")))
+    names = legend(browser, "map-graph")
+    assert names and len(set(names)) == len(names)
+    click(browser, (By.CSS_SELECTOR, "#map-projection input[value=umap]"))
+    wait(browser, 240).until(text_present("#map-status", "UMAP of a stratified sample of 800 customers"))
+    assert legend(browser, "map-graph") == names
+
+    go(browser, "Segments")
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"]')))
     rename_first_segment(browser, "Loyal big spenders")
-    legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#seg-scatter .legendtext")]
-    assert legend[0] == "Loyal big spenders"
+    go(browser, "Map")
+    wait(browser, 60).until(text_present("#map-graph .legend", "Loyal big spenders"))
+    assert legend(browser, "map-graph")[0] == "Loyal big spenders"
     browser.refresh()  # the new name is kept server-side
-    wait(browser, 60).until(text_present("#seg-scatter .legend", "Loyal big spenders"))
+    wait(browser, 60).until(text_present("#map-graph .legend", "Loyal big spenders"))
 
-    click(browser, "seg-download")
-    labelled = pd.read_csv(downloaded(browser.download_dir, "labelled_customers.csv"))
-    assert (labelled.loc[labelled["cluster"] == 0, "segment"] == "Loyal big spenders").all()
-    assert list(labelled.columns) == [*table.columns, *LABELLED_OUTPUTS]
-    assert len(labelled) == 800
-    assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
-    assert set(labelled["segment"]) == set(legend)
-    click(browser, "seg-download-summary")
-    summary = pd.read_csv(downloaded(browser.download_dir, "segments.csv"))
-    assert summary.loc[summary["cluster"] == 0, "segment"].item() == "Loyal big spenders"
-    assert summary["rule"].str.len().gt(0).all()
-    click(browser, "seg-download-report")
-    report = downloaded(browser.download_dir, "report.html").read_text(encoding="utf-8")
-    assert "Loyal big spenders" in report and "Plotly" in report
-    assert "Loyal big spenders" in browser.find_element(By.ID, "seg-cards").text
-    assert console_errors(browser) == []
-
-    # Predict: the form's defaults are a typical customer; a far-away one is no good fit.
-    browser.find_element(By.LINK_TEXT, "Predict").click()
+    go(browser, "Predict")
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#predict-form input")))
     click(browser, "predict-run")
     wait(browser, 60).until(text_present("#predict-result", "Segment: "))
@@ -142,18 +149,38 @@ def test_upload_pick_columns_run_and_download(live_server, browser, tmp_path):
     income.send_keys("90000000")
     click(browser, "predict-run")
     wait(browser, 60).until(text_present("#predict-result", "Segment: No good fit"))
-
     new_customers = tmp_path / "new customers.csv"
     table.head(25).to_csv(new_customers, index=False)
     browser.find_element(By.CSS_SELECTOR, "#predict-batch-upload input[type=file]").send_keys(str(new_customers))
     wait(browser, 60).until(text_present("#predict-batch-status", "Scored 25 customers from new customers.csv"))
     scored = pd.read_csv(downloaded(browser.download_dir, "new customers_segments.csv"))
     assert list(scored.columns) == [*table.columns, "cluster", "segment", "confidence"]
-    assert set(scored["segment"]) <= set(legend) | {"No good fit"}
+    assert set(scored["segment"]) <= set(names) | {"Loyal big spenders", "No good fit"}
+
+    go(browser, "Export")
+    for name in ("labelled_customers.csv", "segments.csv", "leaderboard.csv", "report.html", "model.joblib",
+                 "run.json"):
+        click(browser, (By.CSS_SELECTOR, f"""[id='{{"file":"{name}","type":"export-button"}}']"""))
+        downloaded(browser.download_dir, name, seconds=60)
+    labelled = pd.read_csv(browser.download_dir / "labelled_customers.csv")
+    assert list(labelled.columns) == [*table.columns, *LABELLED_OUTPUTS]
+    assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
+    assert (labelled.loc[labelled["cluster"] == 0, "segment"] == "Loyal big spenders").all()
+    summary = pd.read_csv(browser.download_dir / "segments.csv")
+    assert summary.loc[summary["cluster"] == 0, "segment"].item() == "Loyal big spenders"
+    assert "Loyal big spenders" in (browser.download_dir / "report.html").read_text(encoding="utf-8")
+    assert console_errors(browser) == []
+
+    click(browser, "export-review")
+    url = wait(browser).until(EC.presence_of_element_located((By.ID, "review-url"))).text
+    browser.get(url)
+    wait(browser).until(text_present(".review", "Loyal big spenders"))
+    assert not browser.find_elements(By.LINK_TEXT, "Data")  # no way into the analyst's pages
+    assert not browser.find_elements(By.CSS_SELECTOR, "input[type=file], .ag-cell-editor, #seg-names")
     assert console_errors(browser) == []
 
 
-def test_cancel_stops_a_running_job(live_server, browser, tmp_path):
+def test_a_job_survives_leaving_the_page_and_can_be_cancelled_on_return(live_server, browser, tmp_path):
     big = tmp_path / "many customers.csv"
     make_demo_customers(150_000, random_state=2).to_csv(big, index=False)
 
@@ -161,19 +188,26 @@ def test_cancel_stops_a_running_job(live_server, browser, tmp_path):
     wait(browser).until(text_present(".dataset-banner", "Demo customers"))
     upload(browser, big)
     wait(browser, 120).until(text_present(".dataset-banner", "many customers.csv · 150,000 rows"))
-    browser.find_element(By.LINK_TEXT, "Segments").click()
-    wait(browser).until(text_present("#seg-empty", "No segmentation yet"))
-    browser.find_element(By.ID, "seg-run").click()
+    go(browser, "Model")
+    wait(browser).until(text_present("#model-summary", "No segmentation yet"))
+    click(browser, "seg-run")
     wait(browser, 60).until(text_present("#seg-progress-text", "Fitting KMeans"))
     assert not browser.find_element(By.ID, "seg-run").is_enabled()
     assert live_server.job_processes(), "the fit should be running in a background process"
-    browser.find_element(By.ID, "seg-cancel").click()
+
+    go(browser, "Compare")  # leave while it runs, then come back
+    wait(browser).until(text_present("#compare-empty", "No segmentation yet"))
+    go(browser, "Model")
+    wait(browser, 30).until(text_present("#seg-progress-text", "Fitting"))
+    assert live_server.job_processes(), "leaving the page must not stop the job"
+    assert not browser.find_element(By.ID, "seg-run").is_enabled()
+    click(browser, "seg-cancel")
+    wait(browser, 60).until(text_present("#seg-progress-text", "Cancelled"))
     wait(browser).until(EC.element_to_be_clickable((By.ID, "seg-run")))
-    assert not browser.find_element(By.ID, "seg-cancel").is_enabled()
-    wait(browser).until(lambda _: not live_server.job_processes())  # the job process was stopped
+    wait(browser, 60).until(lambda _: not live_server.job_processes())  # the job process ended
 
     browser.refresh()  # the cancelled job stored nothing
-    wait(browser).until(text_present("#seg-empty", "No segmentation yet"))
+    wait(browser).until(text_present("#model-summary", "No segmentation yet"))
     assert console_errors(browser) == []
 
 
