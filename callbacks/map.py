@@ -11,6 +11,7 @@ from dash import Input, Output, State, callback, no_update
 
 from core.atomic import atomic_write
 from core.charts import map_sample, scatter_map
+from core.errors import SegmentationError
 from core.explain import readable_number
 from core.pipeline import SegmentationResult
 from core.projection import UMAP_MAX_ROWS, umap_coordinates
@@ -123,8 +124,11 @@ def compute_umap(projection, dims, _token, session_id):
     if result is None or _cached_umap(store, session_id, result, dims) is not None:
         return no_update, no_update
     rows = map_sample(result.labels, limit=UMAP_MAX_ROWS, seed=result.config.seed)
-    Z = result.segmenter.transform_features(result.prepared(store.table(session_id)).iloc[rows])
-    coords = umap_coordinates(Z, n_components=dims, seed=result.config.seed)
+    try:
+        Z = result.segmenter.transform_features(result.prepared(store.table(session_id)).iloc[rows])
+        coords = umap_coordinates(Z, n_components=dims, seed=result.config.seed)
+    except (SegmentationError, ValueError) as exc:  # e.g. too few customers for a neighbour graph
+        return no_update, f"UMAP could not be computed for these customers ({exc}); PCA still works."
     def write(path) -> None:
         with open(path, "wb") as handle:
             np.savez(handle, rows=rows, coords=coords, key=np.array(_fingerprint(result)))

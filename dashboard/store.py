@@ -69,11 +69,11 @@ class ProjectStore:
 
     def new_project(self, session_id: str, name: str = "") -> str:
         """Start an empty project (on the demo data) and open it."""
+        number = len(self.projects(session_id)) + 1
         project = secrets.token_hex(6)
         folder = self._session(session_id) / "projects" / project
         folder.mkdir(parents=True)
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        number = len(self.projects(session_id))
+        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
         atomic_write_text(folder / _PROJECT, json.dumps({"name": name.strip() or f"Project {number}",
                                                          "created": created}))
         self.open_project(session_id, project)

@@ -13,8 +13,8 @@ FILES = [
     (SEGMENTS_FILE, "One row per segment: name, size, stability, rule, and the profile of every feature."),
     (LEADERBOARD_FILE, "Every candidate model with its quality metrics."),
     (REPORT_FILE, "A self-contained report to share: opens offline in any browser, prints to PDF."),
-    (MODEL_FILE, "The fitted pipeline, model, names and classifier, for `segment predict`."),
-    (RUN_FILE, "The configuration, input fingerprint and library versions: replay with `segment run --config`."),
+    (MODEL_FILE, "The fitted pipeline, model, names and classifier, for the segment predict command."),
+    (RUN_FILE, "The configuration, input fingerprint and library versions: replay it with segment run --config."),
 ]
 
 

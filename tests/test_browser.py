@@ -1,6 +1,7 @@
 """Real-browser journeys in headless Chromium against the app served by gunicorn."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -38,6 +39,15 @@ def upload(driver, path: Path) -> None:
 def toggle_column(driver, column: str) -> None:
     """Tick or untick a column in the Data page's column grid."""
     click(driver, (By.CSS_SELECTOR, f'#data-columns .ag-row[row-id="{column}"] input[type=checkbox]'))
+
+
+def set_role(driver, column: str, role: str) -> None:
+    """Change a column's role in the Data page's grid (AG Grid's select editor: open it, pick the role)."""
+    cell = (By.CSS_SELECTOR, f'#data-columns .ag-row[row-id="{column}"] .ag-cell[col-id="role"]')
+    click(driver, cell)
+    click(driver, (By.CSS_SELECTOR, "#data-columns .ag-cell-editor .ag-picker-field-wrapper"))
+    click(driver, (By.XPATH, f'//div[contains(@class, "ag-list-item")][normalize-space()="{role}"]'))
+    wait(driver).until(text_present(f'#data-columns .ag-row[row-id="{column}"] .ag-cell[col-id="role"]', role))
 
 
 def click(driver, target: str | tuple[str, str]) -> None:
@@ -106,6 +116,7 @@ def test_the_whole_journey(live_server, browser, tmp_path):
     wait(browser).until(text_present("#data-selection-note", "11 column(s) selected"))
     toggle_column(browser, "customer_since")
     wait(browser).until(text_present("#data-selection-note", "10 column(s) selected"))
+    set_role(browser, "visits_per_month", "categorical")
 
     go(browser, "Explore")
     wait(browser).until(text_present("#explore-note", "browser customers.csv: 800 rows"))
@@ -166,6 +177,8 @@ def test_the_whole_journey(live_server, browser, tmp_path):
     assert list(labelled.columns) == [*table.columns, *LABELLED_OUTPUTS]
     assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
     assert (labelled.loc[labelled["cluster"] == 0, "segment"] == "Loyal big spenders").all()
+    run_record = json.loads((browser.download_dir / "run.json").read_text())
+    assert run_record["roles"]["visits_per_month"] == "categorical"  # the role set on the Data page was used
     summary = pd.read_csv(browser.download_dir / "segments.csv")
     assert summary.loc[summary["cluster"] == 0, "segment"].item() == "Loyal big spenders"
     assert "Loyal big spenders" in (browser.download_dir / "report.html").read_text(encoding="utf-8")

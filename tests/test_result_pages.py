@@ -207,8 +207,25 @@ def test_projects_are_separate_and_reopened(session, demo):
     second = store.new_project(session, "Spring campaign")
     assert store.result(session) is None and store.current_project(session) == second
     listed = store.projects(session)
-    assert [p["name"] for p in listed] == ["Spring campaign", "Project 0"] and listed[1]["segmented"]
+    assert [p["name"] for p in listed] == ["Spring campaign", "Project 1"] and listed[1]["segmented"]
     store.open_project(session, first)
     assert store.result(session) is not None
     with pytest.raises(SegmentationError, match="does not exist"):
         store.open_project(session, "../../../etc")
+
+
+def test_a_file_from_the_servers_data_folder_opens_without_upload(session, data_dir, demo, monkeypatch):
+    from callbacks.data import open_server_file, show_projects
+
+    folder = data_dir / "imports"
+    folder.mkdir(parents=True)
+    demo[0].head(300).to_csv(folder / "big customers.csv", index=False)
+    (folder / "notes.md").write_text("not a table")
+    *_, files = show_projects(None, session)
+    assert [f["value"] for f in files] == ["big customers.csv"]
+    version, alert = open_server_file(1, "big customers.csv", session)
+    assert alert is None and len(project_store().table(session)) == 300
+    assert project_store().meta(session)["name"] == "big customers.csv"
+    for bad in ("../../etc/passwd", "missing.csv", None):
+        version, alert = open_server_file(1, bad, session)
+        assert version is no_update and "Choose one of the files listed" in text_of(alert)
