@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from core.algorithms import ALGORITHMS, AlgorithmSpec, ParamSpec
 from dashboard import ids
@@ -126,3 +126,14 @@ def preparation_controls() -> dbc.Row:
         ],
         className="g-2 mb-2",
     )
+
+
+def graph(graph_id: str, height: int = 340) -> dcc.Graph:
+    """A chart placeholder of the final height, so the page does not jump when the figure arrives."""
+    return dcc.Graph(id=graph_id, config={"displaylogo": False}, figure={"layout": {"height": height}})
+
+
+def upload_zone(upload_id: str, title: str, hint: str, max_mb: int) -> dcc.Upload:
+    """A drop zone for one file, with the size limit in its hint."""
+    return dcc.Upload(id=upload_id, children=html.Div([html.Strong(title), html.Div(hint, className="small text-muted")]),
+                      max_size=max_mb * 1024 * 1024, multiple=False, className="upload-zone")

@@ -5,12 +5,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.controls import graph
 
 dash.register_page(__name__, path="/compare", name="Compare", title="Compare · Segmentation Studio")
 
-
-def _graph(graph_id: str, height: int = 340) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, config={"displaylogo": False}, figure={"layout": {"height": height}})
 
 
 def layout(**_query) -> html.Div:
@@ -48,14 +46,14 @@ def layout(**_query) -> html.Div:
                         ],
                         className="mb-3",
                     ),
-                    dbc.Row([dbc.Col(dbc.Card(_graph(ids.ELBOW)), lg=5), dbc.Col(dbc.Card(_graph(ids.METRICS)), lg=7)],
+                    dbc.Row([dbc.Col(dbc.Card(graph(ids.ELBOW)), lg=5), dbc.Col(dbc.Card(graph(ids.METRICS)), lg=7)],
                             className="g-3 mb-3"),
-                    dbc.Row([dbc.Col(dbc.Card(_graph(ids.SILHOUETTE, 420)), lg=6),
-                             dbc.Col(dbc.Card(_graph(ids.STABILITY, 420)), lg=6)], className="g-3 mb-3"),
-                    dbc.Card(_graph(ids.AGREEMENT, 360), className="mb-3"),
-                    html.Div(dbc.Card(_graph(ids.K_DISTANCE)), id=ids.K_DISTANCE_BOX, style={"display": "none"},
+                    dbc.Row([dbc.Col(dbc.Card(graph(ids.SILHOUETTE, 420)), lg=6),
+                             dbc.Col(dbc.Card(graph(ids.STABILITY, 420)), lg=6)], className="g-3 mb-3"),
+                    dbc.Card(graph(ids.AGREEMENT, 360), className="mb-3"),
+                    html.Div(dbc.Card(graph(ids.K_DISTANCE)), id=ids.K_DISTANCE_BOX, style={"display": "none"},
                              className="mb-3"),
-                    html.Div(dbc.Card(_graph(ids.BASELINE, 380)), id=ids.BASELINE_BOX, style={"display": "none"}),
+                    html.Div(dbc.Card(graph(ids.BASELINE, 380)), id=ids.BASELINE_BOX, style={"display": "none"}),
                 ],
                 id=ids.COMPARE_AREA,
                 style={"display": "none"},

@@ -7,6 +7,7 @@ from dash import dcc, html
 from core.features import KINDS
 from core.roles import ROLES
 from dashboard import ids
+from dashboard.controls import upload_zone
 from dashboard.settings import load_settings
 
 dash.register_page(__name__, path="/", name="Data", title="Data · Segmentation Studio")
@@ -63,19 +64,9 @@ def layout(**_query) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Upload(
-                            id=ids.UPLOAD,
-                            children=html.Div(
-                                [
-                                    html.Strong("Drop a file here or click to choose one"),
-                                    html.Div(f"CSV, TSV or other delimited text, Excel (.xlsx) or Parquet; up to "
-                                             f"{max_mb} MB", className="small text-muted"),
-                                ]
-                            ),
-                            max_size=max_mb * 1024 * 1024,
-                            multiple=False,
-                            className="upload-zone",
-                        ),
+                        upload_zone(ids.UPLOAD, "Drop a file here or click to choose one",
+                                    f"CSV, TSV or other delimited text, Excel (.xlsx) or Parquet; up to {max_mb} MB",
+                                    max_mb),
                         md=9,
                     ),
                     dbc.Col(dbc.Button("Use demo data", id=ids.DEMO_BUTTON, color="secondary", outline=True,

@@ -5,12 +5,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.controls import graph
 
 dash.register_page(__name__, path="/explore", name="Explore", title="Explore · Segmentation Studio")
 
-
-def _graph(graph_id: str, height: int = 380) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, config={"displaylogo": False}, figure={"layout": {"height": height}})
 
 
 def layout(**_query) -> html.Div:
@@ -33,8 +31,8 @@ def layout(**_query) -> html.Div:
             ),
             dbc.Row(
                 [
-                    dbc.Col(dbc.Card(dcc.Loading(_graph(ids.EXPLORE_MISSING))), lg=5),
-                    dbc.Col(dbc.Card(dcc.Loading(_graph(ids.EXPLORE_CORRELATION))), lg=7),
+                    dbc.Col(dbc.Card(dcc.Loading(graph(ids.EXPLORE_MISSING, 380))), lg=5),
+                    dbc.Col(dbc.Card(dcc.Loading(graph(ids.EXPLORE_CORRELATION, 380))), lg=7),
                 ],
                 className="g-3 mb-3",
             ),
@@ -44,7 +42,7 @@ def layout(**_query) -> html.Div:
                         dbc.Col(html.Strong("Distribution of a column"), md="auto", className="pt-1"),
                         dbc.Col(dcc.Dropdown(id=ids.EXPLORE_COLUMN, clearable=False), md=4),
                     ])),
-                    dbc.CardBody(dcc.Loading(_graph(ids.EXPLORE_DISTRIBUTION, 420)), className="p-1"),
+                    dbc.CardBody(dcc.Loading(graph(ids.EXPLORE_DISTRIBUTION, 420)), className="p-1"),
                 ],
                 className="mb-3",
             ),
@@ -54,7 +52,7 @@ def layout(**_query) -> html.Div:
                         dbc.Col(html.Strong("Scatter matrix of"), md="auto", className="pt-1"),
                         dbc.Col(dcc.Dropdown(id=ids.EXPLORE_MATRIX_COLUMNS, multi=True), md=8),
                     ])),
-                    dbc.CardBody(dcc.Loading(_graph(ids.EXPLORE_MATRIX, 560)), className="p-1"),
+                    dbc.CardBody(dcc.Loading(graph(ids.EXPLORE_MATRIX, 560)), className="p-1"),
                 ],
                 className="mb-3",
             ),

@@ -4,6 +4,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import ids
+from dashboard.controls import upload_zone
 from dashboard.settings import load_settings
 
 dash.register_page(__name__, path="/predict", name="Predict", title="Predict · Segmentation Studio")
@@ -56,18 +57,10 @@ def layout(**_query) -> html.Div:
                                                       "added", className="small text-muted")]),
                             dbc.CardBody(
                                 [
-                                    dcc.Upload(
-                                        id=ids.BATCH_UPLOAD,
-                                        children=html.Div([
-                                            html.Strong("Drop a file of new customers here or click to choose one"),
-                                            html.Div(f"Same columns as the data the model was fitted on; CSV, TSV, "
-                                                     f"Excel or Parquet; up to {max_mb} MB",
-                                                     className="small text-muted"),
-                                        ]),
-                                        max_size=max_mb * 1024 * 1024,
-                                        multiple=False,
-                                        className="upload-zone",
-                                    ),
+                                    upload_zone(ids.BATCH_UPLOAD,
+                                                "Drop a file of new customers here or click to choose one",
+                                                "Same columns as the data the model was fitted on; CSV, TSV, "
+                                                f"Excel or Parquet; up to {max_mb} MB", max_mb),
                                     dcc.Loading(html.Div(id=ids.BATCH_STATUS, className="mt-3")),
                                 ]
                             ),

@@ -1,7 +1,6 @@
 """Review page: a read-only view of one project's named segments, opened by an unguessable link."""
 import dash
-import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dashboard.review import review_view
 

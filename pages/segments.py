@@ -2,15 +2,13 @@
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dashboard import ids
+from dashboard.controls import graph
 
 dash.register_page(__name__, path="/segments", name="Segments", title="Segments · Segmentation Studio")
 
-
-def _graph(graph_id: str, height: int = 340) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, config={"displaylogo": False}, figure={"layout": {"height": height}})
 
 
 def layout(**_query) -> html.Div:
@@ -59,9 +57,9 @@ def layout(**_query) -> html.Div:
                     ),
                     html.H4("What sets each segment apart", className="section-title"),
                     html.Div(id=ids.SEGMENT_CARDS),
-                    dbc.Card(_graph(ids.EFFECTS, 380), className="mb-3"),
-                    dbc.Row([dbc.Col(dbc.Card(_graph(ids.IMPORTANCE)), lg=5),
-                             dbc.Col(dbc.Card(_graph(ids.SEGMENT_IMPORTANCE)), lg=7)], className="g-3 mb-3"),
+                    dbc.Card(graph(ids.EFFECTS, 380), className="mb-3"),
+                    dbc.Row([dbc.Col(dbc.Card(graph(ids.IMPORTANCE)), lg=5),
+                             dbc.Col(dbc.Card(graph(ids.SEGMENT_IMPORTANCE)), lg=7)], className="g-3 mb-3"),
                     dbc.Card(
                         [
                             dbc.CardHeader([html.Strong("Profiles side by side"),

@@ -55,6 +55,14 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture()
+def session(data_dir: Path) -> str:
+    """A new browser session of the app, with its own projects under ``data_dir``."""
+    from dashboard.session import new_session_id
+
+    return new_session_id()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -16,11 +16,10 @@ from callbacks.predict import build_form, predict_one, score_file
 from callbacks.compare import show_comparison
 from callbacks.model import run_job
 from core.algorithms import ALGORITHMS
-from core.errors import SegmentationError
 from dashboard import ids
 from dashboard.session import new_session_id
 from dashboard.store import project_store
-from tests.conftest import LABELLED_OUTPUTS, UNREADABLE_FILES
+from tests.conftest import UNREADABLE_FILES
 
 
 def triggered(component_id: str | dict | None, prop: str = "n_clicks") -> None:
@@ -60,11 +59,6 @@ def find(component, component_id: str):
             if found is not None:
                 return found
     return None
-
-
-@pytest.fixture()
-def session(data_dir) -> str:
-    return new_session_id()
 
 
 def load(session, trigger, contents=None, filename=None, **rfm):

@@ -20,7 +20,7 @@ from dashboard.jobs import CANCEL_FILE, JobCancelled, job_progress, job_status, 
 from dashboard.review import review_view
 from dashboard.store import project_store
 from tests.conftest import LABELLED_OUTPUTS
-from tests.test_callbacks import run, session, text_of, triggered  # noqa: F401  (session is a fixture)
+from tests.test_callbacks import run, text_of, triggered
 
 COMPARE = ["empty", "style", "headline", "board_rows", "board_cols", "elbow", "metrics", "silhouette", "stability",
            "agreement", "k_distance", "k_style", "baseline", "baseline_style"]
@@ -229,3 +229,9 @@ def test_a_file_from_the_servers_data_folder_opens_without_upload(session, data_
     for bad in ("../../etc/passwd", "missing.csv", None):
         version, alert = open_server_file(1, bad, session)
         assert version is no_update and "Choose one of the files listed" in text_of(alert)
+
+
+@pytest.mark.parametrize("forged", ["../../etc", "abc", None, "A" * 32])
+def test_forged_session_ids_are_refused(data_dir, forged):
+    with pytest.raises(SegmentationError, match="lost its session"):
+        show_segments(None, forged)
