@@ -5,7 +5,7 @@ import time
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, no_update
+from dash import ALL, Input, Output, State, callback, ctx, no_update
 
 from core.charts import effects_figure, importance_figure, segment_importance_figure
 from core.errors import SegmentationError
@@ -55,7 +55,7 @@ def show_segments(_token, session_id: str):
     ]
     sizes = pd.Series(result.labels).value_counts().to_dict()
     stability = result.segmenter.stability_
-    cards = segment_cards(explanation, result.names, sizes, stability.per_segment if stability else {})
+    cards = segment_cards(explanation, result.names, sizes, stability.per_segment if stability else {}, editable=True)
     profile_rows, profile_cols = grid_props(profile_grid_frame(summary))
     profile_cols[0].update(pinned="left", minWidth=200)
     return (
@@ -81,6 +81,33 @@ def rename_segment(changes, session_id):
         return no_update, no_update
     try:
         result.names = renamed(result.names, {int(c["data"]["cluster"]): c["value"] for c in changes})
+    except SegmentationError as exc:
+        return time.time(), dbc.Alert(str(exc), color="danger", className="py-2 small mb-0")
+    store.save_result(session_id, result)
+    return time.time(), None
+
+
+@callback(
+    Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
+    Output(ids.RENAME_STATUS, "children", allow_duplicate=True),
+    Input({"type": ids.CARD_NAME, "cluster": ALL}, "value"),
+    State(ids.SESSION, "data"),
+    prevent_initial_call=True,
+)
+def rename_from_card(values, session_id):
+    """Rename a segment from its card's title field (the same rules as the names grid)."""
+    changed = ctx.triggered_id
+    if not isinstance(changed, dict):
+        return no_update, no_update
+    store = project_store()
+    session_id = checked(session_id)
+    result = store.result(session_id)
+    cluster = int(changed["cluster"])
+    value = next((v for i, v in zip(ctx.inputs_list[0], values) if i["id"]["cluster"] == cluster), None)
+    if result is None or value is None or value == result.names.get(cluster):
+        return no_update, no_update  # the cards were just drawn, or nothing changed
+    try:
+        result.names = renamed(result.names, {cluster: value})
     except SegmentationError as exc:
         return time.time(), dbc.Alert(str(exc), color="danger", className="py-2 small mb-0")
     store.save_result(session_id, result)

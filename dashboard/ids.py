@@ -135,3 +135,4 @@ SERVER_OPEN = "data-server-open"
 # visit, even with prevent_initial_call; the background jobs therefore signal their own page's store instead.
 MODEL_TOKEN = "model-token"
 COMPARE_TOKEN = "compare-token"
+CARD_NAME = "segment-card-name"  # pattern-matching type: {"type": CARD_NAME, "cluster": n}

@@ -8,13 +8,14 @@ from dash import html
 from core.charts import segment_colour
 from core.explain import SegmentExplainer, readable_number
 from core.quality import UNSTABLE_BELOW
+from dashboard import ids
 
 DIFFERENCES_SHOWN = 4
 
 
 def segment_cards(explanation: SegmentExplainer, names: dict[int, str], sizes: dict[int, int],
-                  stability: dict[int, float]) -> list:
-    """A responsive grid of cards, largest segment first."""
+                  stability: dict[int, float], editable: bool = False) -> list:
+    """A responsive grid of cards, largest segment first; with ``editable`` each name is a field to rename it."""
     total = sum(sizes.values()) or 1
     cards = []
     for cluster in sorted(c for c in names if c >= 0):
@@ -35,11 +36,18 @@ def segment_cards(explanation: SegmentExplainer, names: dict[int, str], sizes: d
         body.append(html.Details([html.Summary("Full profile", className="small fw-semibold mt-2"),
                                   _profile_table(explanation, cluster)]))
         cards.append(dbc.Col(dbc.Card(
-            [dbc.CardHeader(html.Strong(names[cluster]), className="segment-card-header"),
+            [dbc.CardHeader(_name(cluster, names[cluster], editable), className="segment-card-header"),
              dbc.CardBody(body, className="py-2")],
             className="h-100 segment-card", style={"borderLeft": f"6px solid {segment_colour(cluster)}"},
         ), md=6, xl=4, className="mb-3"))
     return [dbc.Row(cards, className="g-3")]
+
+
+def _name(cluster: int, name: str, editable: bool):
+    if not editable:
+        return html.Strong(name)
+    return dbc.Input(id={"type": ids.CARD_NAME, "cluster": cluster}, value=name, debounce=True, maxLength=60,
+                     className="segment-name-input", placeholder="Segment name")
 
 
 def _differences(explanation: SegmentExplainer, cluster: int) -> list:

@@ -73,7 +73,8 @@ def rename_first_segment(driver, name: str) -> None:
     editor = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-names .ag-cell-editor input")))
     editor.send_keys(Keys.CONTROL, "a")
     editor.send_keys(name, Keys.ENTER)
-    wait(driver, 60).until(text_present("#seg-cards", name))
+    card_title = (By.CSS_SELECTOR, """[id='{"cluster":0,"type":"segment-card-name"}']""")
+    wait(driver, 60).until(EC.text_to_be_present_in_element_value(card_title, name))
     driver.execute_script("document.activeElement.blur(); window.getSelection().removeAllRanges();")
 
 
@@ -144,6 +145,11 @@ def test_the_whole_journey(live_server, browser, tmp_path):
     go(browser, "Segments")
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"]')))
     rename_first_segment(browser, "Loyal big spenders")
+    card = browser.find_element(By.CSS_SELECTOR, """[id='{"cluster":1,"type":"segment-card-name"}']""")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", card)
+    card.send_keys(Keys.CONTROL, "a")
+    card.send_keys("Weekend browsers", Keys.ENTER)  # a card's title renames its segment too
+    wait(browser, 60).until(text_present("#seg-names", "Weekend browsers"))
     go(browser, "Map")
     wait(browser, 60).until(text_present("#map-graph .legend", "Loyal big spenders"))
     assert legend(browser, "map-graph")[0] == "Loyal big spenders"
@@ -166,7 +172,7 @@ def test_the_whole_journey(live_server, browser, tmp_path):
     wait(browser, 60).until(text_present("#predict-batch-status", "Scored 25 customers from new customers.csv"))
     scored = pd.read_csv(downloaded(browser.download_dir, "new customers_segments.csv"))
     assert list(scored.columns) == [*table.columns, "cluster", "segment", "confidence"]
-    assert set(scored["segment"]) <= set(names) | {"Loyal big spenders", "No good fit"}
+    assert set(scored["segment"]) <= set(names) | {"Loyal big spenders", "Weekend browsers", "No good fit"}
 
     go(browser, "Export")
     for name in ("labelled_customers.csv", "segments.csv", "leaderboard.csv", "report.html", "model.joblib",

@@ -235,3 +235,32 @@ def test_a_file_from_the_servers_data_folder_opens_without_upload(session, data_
 def test_forged_session_ids_are_refused(data_dir, forged):
     with pytest.raises(SegmentationError, match="lost its session"):
         show_segments(None, forged)
+
+
+def test_a_segment_is_renamed_from_its_card(session):
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    from callbacks.segments import rename_from_card
+
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    names = project_store().result(session).names
+    values = [names[0], "Weekend shoppers", names[2]]
+    fields = [{"id": {"type": ids.CARD_NAME, "cluster": c}, "property": "value", "value": v}
+              for c, v in enumerate(values)]
+
+    def edit(cluster: int):
+        prop = json.dumps({"cluster": cluster, "type": ids.CARD_NAME}, separators=(",", ":"))
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{prop}.value", "value": values[cluster]}],
+                                        inputs_list=[fields]))
+        return rename_from_card(values, session)
+
+    token, status = edit(1)
+    assert status is None and project_store().result(session).names[1] == "Weekend shoppers"
+    cards = views(show_segments, SEGMENTS, token, session)["cards"]
+    assert "Weekend shoppers" in repr(cards)
+    assert edit(0) == (no_update, no_update)  # drawing the cards (value unchanged) renames nothing
+    values[2] = values[0]
+    fields[2]["value"] = values[0]
+    token, status = edit(2)
+    assert "would both be called" in text_of(status)
