@@ -1,0 +1,1 @@
+"""Benchmarks of the engine and the app at size: `python -m bench` prints wall time, peak memory and ratios."""

@@ -1,0 +1,100 @@
+"""python -m bench [--cases rfm5m,mixed1m,reference,app] [--scale 0.1] [--data /tmp/segstudio-bench]
+
+Prints one row per case: wall seconds, peak memory (RSS of the process tree, sampled every 0.1 s) and, for the
+reference case, the speed-up over a seed-style pipeline (sklearn defaults, full-data silhouette for every k).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from bench.data import cached_csv, mixed_customers, rfm_customers
+
+TARGETS = {"rfm5m": "<= 90 s, <= 4 GiB", "mixed1m": "<= 90 s", "reference": ">= 20x, same k"}
+
+
+def measured(command: list[str]) -> tuple[float, float, int]:
+    """Run a command; (wall seconds, peak RSS in GiB of it and its children, exit code)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    if process.returncode:
+        print(process.stderr.read().decode()[-500:], file=sys.stderr)
+    return wall, peak / 2**30, process.returncode
+
+
+def segment_run(data: Path, out: Path, *extra: str) -> tuple[float, float, int]:
+    return measured([sys.executable, "-m", "core.cli", "run", str(data), "--out", str(out), *extra])
+
+
+def reference_pipeline(path: Path) -> tuple[float, int]:
+    """What a notebook would do: scale, KMeans with defaults for k = 2..10, full-data silhouette, best k."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
+    start = time.perf_counter()
+    table = pd.read_csv(path)
+    X = StandardScaler().fit_transform(table.select_dtypes("number"))
+    scores = {k: silhouette_score(X, KMeans(n_clusters=k, random_state=0).fit_predict(X)) for k in range(2, 11)}
+    return time.perf_counter() - start, max(scores, key=scores.get)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--cases", default="reference,mixed1m,rfm5m")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every table size (0.1 for a quick look)")
+    parser.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "segstudio-bench"))
+    args = parser.parse_args()
+    folder = Path(args.data)
+    rows = []
+    for case in args.cases.split(","):
+        out = folder / f"out-{case}"
+        if case == "rfm5m":
+            n = int(5_000_000 * args.scale)
+            data = cached_csv(folder, f"rfm-{n}", lambda: rfm_customers(n))
+            wall, peak, code = segment_run(data, out)
+            rows.append((case, f"{n:,} x 3 numeric", wall, peak, code, ""))
+        elif case == "mixed1m":
+            n = int(1_000_000 * args.scale)
+            data = cached_csv(folder, f"mixed-{n}", lambda: mixed_customers(n))
+            wall, peak, code = segment_run(data, out)
+            rows.append((case, f"{n:,} x 30 mixed", wall, peak, code, ""))
+        elif case == "reference":
+            n = int(100_000 * args.scale)
+            data = cached_csv(folder, f"rfm-{n}", lambda: rfm_customers(n, seed=1))
+            wall, peak, code = segment_run(data, out)
+            chosen = json.loads((out / "run.json").read_text())["selected"]["n_clusters"] if code == 0 else None
+            quick, peak_quick, _ = segment_run(data, folder / "out-reference-kmeans", "--algorithms", "kmeans")
+            ref_wall, ref_k = reference_pipeline(data)
+            rows.append((case, f"{n:,} x 3: reference pipeline", ref_wall, np.nan, 0, f"k={ref_k}"))
+            rows.append((case, "segment run, default algorithms", wall, peak, code,
+                         f"{ref_wall / wall:.1f}x faster, k={chosen}"))
+            rows.append((case, "segment run --algorithms kmeans", quick, peak_quick, 0, f"{ref_wall / quick:.1f}x faster"))
+        else:
+            raise SystemExit(f"unknown case {case}")
+    print(f"{'case':10} {'what':36} {'wall s':>8} {'peak GiB':>9} {'exit':>4}  note (target)")
+    for case, what, wall, peak, code, note in rows:
+        print(f"{case:10} {what:36} {wall:8.1f} {peak:9.2f} {code:4d}  {note} ({TARGETS.get(case, '')})")
+
+
+if __name__ == "__main__":
+    main()
