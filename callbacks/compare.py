@@ -56,11 +56,12 @@ def show_comparison(_token, session_id: str):
     result = store.result(session_id)
     if result is None:
         return (empty_alert(), HIDDEN, *([no_update] * 9), HIDDEN, no_update, HIDDEN)
-    table = result.prepared(store.table(session_id))
+    table = store.table(session_id)
     segmenter = result.segmenter
     board = result.leaderboard
     rows, columns = grid_props(leaderboard_frame(board))
-    values, labels = silhouette_values(segmenter.transform_features(table), result.labels, seed=result.config.seed)
+    values, labels = silhouette_values(lambda rows: segmenter.transform_features(result.prepared(table.iloc[rows])),
+                                       result.labels, seed=result.config.seed)
     k_distance = segmenter.k_distance_
     k_figure = (k_distance_figure(k_distance["distances"], k_distance["eps"], k_distance["min_samples"])
                 if k_distance else no_update)

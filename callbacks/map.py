@@ -84,7 +84,7 @@ def show_map(_token, projection, dims, _map_token, session_id):
 
 def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Per drawn customer: its id and the values of the features that separate the segments most."""
-    prepared = result.prepared(table).iloc[rows]
+    prepared = result.prepared(table.iloc[rows])  # engineered features are row by row: prepare the drawn rows only
     id_column = next((c for c, r in result.roles.items() if r == "id"), None)
     lines = [(f"{id_column}: " + prepared[id_column].astype(str)) if id_column else
              pd.Series([f"row {r + 1}" for r in rows], index=prepared.index)]
@@ -125,7 +125,7 @@ def compute_umap(projection, dims, _token, session_id):
         return no_update, no_update
     rows = map_sample(result.labels, limit=UMAP_MAX_ROWS, seed=result.config.seed)
     try:
-        Z = result.segmenter.transform_features(result.prepared(store.table(session_id)).iloc[rows])
+        Z = result.segmenter.transform_features(result.prepared(store.table(session_id).iloc[rows]))
         coords = umap_coordinates(Z, n_components=dims, seed=result.config.seed)
     except (SegmentationError, ValueError) as exc:  # e.g. too few customers for a neighbour graph
         return no_update, f"UMAP could not be computed for these customers ({exc}); PCA still works."

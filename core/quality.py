@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -180,9 +180,12 @@ def stability_table(stability: Stability, names: dict[int, str]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["cluster", "segment", "stability", "customer_stability", "trusted"])
 
 
-def silhouette_values(Z: np.ndarray, labels: np.ndarray, sample_size: int = 3_000,
+def silhouette_values(features: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, sample_size: int = 3_000,
                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer silhouette on a stratified sample without noise: (values, their segments).
+
+    Args:
+        features: gives the model-space rows for row positions, so only the sample is ever transformed.
 
     Empty when fewer than two segments are assigned.
     """
@@ -190,4 +193,4 @@ def silhouette_values(Z: np.ndarray, labels: np.ndarray, sample_size: int = 3_00
     if len(np.unique(labels[assigned])) < 2:
         return np.array([]), np.array([], dtype=int)
     rows = assigned[stratified_sample(labels[assigned], sample_size, np.random.default_rng(seed))]
-    return silhouette_samples(Z[rows], labels[rows]), labels[rows]
+    return silhouette_samples(features(rows), labels[rows]), labels[rows]
