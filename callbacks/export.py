@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 
+import dash_bootstrap_components as dbc
 import flask
 import joblib
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
@@ -40,8 +41,12 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
 def show_export(_token, session_id):
     store = project_store()
     session_id = checked(session_id)
-    if store.result(session_id) is None:
+    result = store.result(session_id)
+    if result is None:
         return empty_alert(), HIDDEN, no_update
+    if result.explanation is None:
+        return dbc.Alert("This result was made by an older version: run the segmentation again to export it.",
+                         color="info"), HIDDEN, no_update
     token = store.review_token(session_id)
     return None, SHOWN, _link(token) if token else None
 
@@ -62,6 +67,8 @@ def download(clicks, session_id):
     if result is None:
         return no_update
     name = ctx.triggered_id["file"]
+    if result.explanation is None and name != LEADERBOARD_FILE:
+        return no_update  # a result saved before explanations existed: the page asks for a new run
     table = store.table(session_id)
     if name == LABELLED_FILE:
         return dcc.send_string(to_csv_text(labelled_customers(table, result)), name)

@@ -116,8 +116,10 @@ def predict_one(n_clicks, values, value_ids, dates, date_ids, session_id: str):
     if blanks:
         message.append(html.Div(f"Left blank, taken as typical: {', '.join(blanks)}.", className="small mt-1"))
     colour = "warning" if cluster == NO_GOOD_FIT else "success"
-    figure = with_new_customer(scatter_3d(result, store.table(session_id)), map_position(result, Z)[0],
-                               NO_GOOD_FIT_NAME if cluster == NO_GOOD_FIT else name)
+    figure = no_update
+    if result.pca is not None:  # results saved before the map kept its projection cannot place new customers
+        figure = with_new_customer(scatter_3d(result, store.table(session_id)), map_position(result, Z)[0],
+                                   NO_GOOD_FIT_NAME if cluster == NO_GOOD_FIT else name)
     return dbc.Alert(message, color=colour, className="mb-0 shadow-sm"), figure
 
 

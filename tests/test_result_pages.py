@@ -264,3 +264,23 @@ def test_a_segment_is_renamed_from_its_card(session):
     fields[2]["value"] = values[0]
     token, status = edit(2)
     assert "would both be called" in text_of(status)
+
+
+def test_a_result_saved_by_an_older_version_asks_for_a_new_run(session):
+    from dataclasses import replace
+
+    from callbacks.predict import predict_one
+
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    store = project_store()
+    store.save_result(session, replace(store.result(session), explanation=None, pca=None))
+    assert "run the segmentation again" in text_of(show_export(None, session)[0])
+    assert "run the segmentation again" in text_of(views(show_segments, SEGMENTS, None, session)["empty"])
+    triggered({"type": ids.EXPORT_BUTTON, "file": "report.html"})
+    assert download([1], session) is no_update
+    from callbacks.predict import build_form
+    from tests.test_callbacks import form_values
+
+    triggered(ids.PREDICT_BUTTON)
+    message, figure = predict_one(1, *form_values(build_form(True, session)[2]), session)
+    assert "Segment:" in text_of(message) and figure is no_update  # no projection kept: no place on the map
