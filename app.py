@@ -5,9 +5,10 @@ import os
 
 import dash
 
-from dashboard import shell
+from dashboard import ids, shell
 from dashboard.jobs import background_manager
 from dashboard.review import serve_review_reports
+from dashboard.session import guard_callbacks
 from dashboard.settings import load_settings
 from dashboard.vendor import BOOTSTRAP_URL, serve_bootstrap
 
@@ -26,6 +27,7 @@ server = app.server
 server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1.4 + 10) * 1024 * 1024
 serve_bootstrap(server)
 serve_review_reports(server)
+guard_callbacks(server, ids.SESSION)
 
 import callbacks  # noqa: E402,F401  (registers every page's callbacks)
 

@@ -280,3 +280,20 @@ def choose(driver, dropdown_id: str, value: str) -> None:
     option.click()
     wait(driver).until(text_present(f"#{dropdown_id}", value))
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+
+
+def test_a_callback_request_naming_another_session_is_refused(live_server):
+    import requests
+
+    mine, theirs = requests.Session(), requests.Session()
+    mine.get(live_server + "/")
+    mine.get(live_server + "/_dash-layout")  # the layout request gives the browser its session cookie
+    theirs.get(live_server + "/")
+    theirs.get(live_server + "/_dash-layout")
+    other = theirs.cookies.get("segstudio_session")
+    assert other and other != mine.cookies.get("segstudio_session")
+    payload = {"output": "data-status.children", "outputs": {"id": "data-status", "property": "children"},
+               "inputs": [{"id": "data-version", "property": "data", "value": None}],
+               "state": [{"id": "session-id", "property": "data", "value": other}], "changedPropIds": []}
+    answer = mine.post(live_server + "/_dash-update-component", json=payload)
+    assert answer.status_code == 403 and "another session" in answer.text
