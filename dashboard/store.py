@@ -37,7 +37,7 @@ _PROJECT = "project.json"
 _CURRENT = "current"
 _REVIEW = "review.token"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
-_PROJECT_ID = re.compile(r"^[0-9a-f]{12}$")
+_PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")  # 128 random bits
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +70,7 @@ class ProjectStore:
     def new_project(self, session_id: str, name: str = "") -> str:
         """Start an empty project (on the demo data) and open it."""
         number = len(self.projects(session_id)) + 1
-        project = secrets.token_hex(6)
+        project = secrets.token_hex(16)
         folder = self._session(session_id) / "projects" / project
         folder.mkdir(parents=True)
         created = datetime.now(timezone.utc).isoformat(timespec="microseconds")

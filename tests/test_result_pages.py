@@ -205,6 +205,7 @@ def test_projects_are_separate_and_reopened(session, demo):
     first = store.current_project(session)
     run(session, k=(3, 3), algorithms=("kmeans",))
     second = store.new_project(session, "Spring campaign")
+    assert len(first) == len(second) == 32 and first != second  # 128 random bits each
     assert store.result(session) is None and store.current_project(session) == second
     listed = store.projects(session)
     assert [p["name"] for p in listed] == ["Spring campaign", "Project 1"] and listed[1]["segmented"]
