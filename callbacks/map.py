@@ -85,7 +85,7 @@ def show_map(_token, projection, dims, _map_token, session_id):
 def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Per drawn customer: its id and the values of the features that separate the segments most."""
     prepared = result.prepared(table.iloc[rows])  # engineered features are row by row: prepare the drawn rows only
-    id_column = next((c for c, r in result.roles.items() if r == "id"), None)
+    id_column = result.id_column
     lines = [(f"{id_column}: " + prepared[id_column].astype(str)) if id_column else
              pd.Series([f"row {r + 1}" for r in rows], index=prepared.index)]
     if result.explanation is not None:

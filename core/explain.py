@@ -39,8 +39,7 @@ class Condition:
         if self.kind == "categorical":
             return f"{self.feature} {'=' if self.op == '==' else '≠'} {self.value}"
         if self.kind == "date":
-            day = (_EPOCH + pd.Timedelta(days=float(self.value))).strftime("%Y-%m-%d")
-            return f"{self.feature} {'on or before' if self.op == '<=' else 'after'} {day}"
+            return f"{self.feature} {'on or before' if self.op == '<=' else 'after'} {readable_date(self.value)}"
         return f"{self.feature} {'≤' if self.op == '<=' else '>'} {readable_number(float(self.value))}"
 
     def holds(self, column: pd.Series) -> np.ndarray:
@@ -76,6 +75,13 @@ def readable_number(value: float) -> str:
     if size >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}"
+
+
+def readable_date(days: float, missing: str = "") -> str:
+    """A day counted from 1970 (how dates are profiled) as YYYY-MM-DD."""
+    if days is None or not np.isfinite(days):
+        return missing
+    return (_EPOCH + pd.Timedelta(days=float(days))).strftime("%Y-%m-%d")
 
 
 def _round_significant(value: float, digits: int = 3) -> float:

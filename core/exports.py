@@ -219,7 +219,7 @@ def model_bundle(result: SegmentationResult, table: pd.DataFrame, source: dict[s
     engineered features and the configuration; and what the report is drawn from (the explanation, a map sample
     of at most 5,000 customers, segment sizes), so the report can be rebuilt after a rename without the data."""
     rows = map_sample(result.labels, limit=REPORT_MAP_POINTS, seed=result.config.seed)
-    id_column = next((c for c, r in result.roles.items() if r == "id"), None)
+    id_column = result.id_column
     ids = table[id_column].iloc[rows].astype(str).to_numpy() if id_column else (rows + 1).astype(str)
     sizes = pd.Series(result.labels).value_counts()
     return {

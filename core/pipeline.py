@@ -67,6 +67,11 @@ class SegmentationResult:
         return add_features(table, self.engineered)[0]
 
     @property
+    def id_column(self) -> str | None:
+        """The first column with the id role, shown beside customers on maps and in hover text."""
+        return next((c for c, r in self.roles.items() if r == "id"), None)
+
+    @property
     def leaderboard(self) -> pd.DataFrame:
         return self.segmenter.leaderboard_
 

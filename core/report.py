@@ -17,7 +17,7 @@ from plotly.offline import get_plotlyjs
 
 from core import charts
 from core.algorithms import ALGORITHMS
-from core.explain import SegmentExplainer, readable_number
+from core.explain import SegmentExplainer, readable_date, readable_number
 from core.quality import UNSTABLE_BELOW
 
 _CSS = """
@@ -154,7 +154,7 @@ def _profile_table(cluster: int, explanation: SegmentExplainer) -> str:
     profile = explanation.profile_[explanation.profile_["cluster"] == cluster]
     rows = []
     for _, row in profile.iterrows():
-        show = _date_text if row["kind"] == "date" else readable_number
+        show = readable_date if row["kind"] == "date" else readable_number
         arrow = "up" if row["effect"] > 0 else "down"
         rows.append(
             f"<tr><td>{_e(row['feature'])}</td>"
@@ -173,12 +173,6 @@ def _profile_table(cluster: int, explanation: SegmentExplainer) -> str:
     return ("<table><tr><th>Feature</th><th>Mean</th><th>Median</th><th>Min</th><th>Max</th><th>All customers "
             "(mean)</th><th title='Cohen&apos;s d (numbers) or h (categories) against all customers'>Effect</th>"
             "</tr>" + "".join(rows) + "</table>")
-
-
-def _date_text(days: float) -> str:
-    if not np.isfinite(days):
-        return ""
-    return (pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(days))).strftime("%Y-%m-%d")
 
 
 def _tests_table(tests: pd.DataFrame) -> str:

@@ -9,14 +9,10 @@ from core import charts
 from core.pipeline import SegmentationResult
 
 
-def id_column(result: SegmentationResult) -> str | None:
-    return next((c for c, r in result.roles.items() if r == "id"), None)
-
-
 def scatter_3d(result: SegmentationResult, table: pd.DataFrame) -> go.Figure:
     """The customers in 3D PCA space (a stratified sample above 50k rows), one legend entry per segment."""
     rows = charts.map_sample(result.labels, seed=result.config.seed)
-    column = id_column(result)
+    column = result.id_column
     hover = table[column].iloc[rows].astype(str).to_numpy() if column else (rows + 1).astype(str)
     return charts.scatter_3d(result.embedding[rows], result.labels[rows], result.names, result.explained_variance,
                              hover, column or "Row", total=len(result.labels))

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import html
 
 from core.charts import segment_colour
-from core.explain import SegmentExplainer, readable_number
+from core.explain import SegmentExplainer, readable_date, readable_number
 from core.quality import UNSTABLE_BELOW
 from dashboard import ids
 
@@ -56,7 +55,7 @@ def _differences(explanation: SegmentExplainer, cluster: int) -> list:
     numeric = explanation.profile_[explanation.profile_["cluster"] == cluster]
     for _, r in numeric.iterrows():
         if r["kind"] == "date":
-            value, everyone = _date(r["mean"]), _date(r["population_mean"])
+            value, everyone = readable_date(r["mean"], "—"), readable_date(r["population_mean"], "—")
         else:
             value, everyone = readable_number(r["mean"]), readable_number(r["population_mean"])
         rows.append((abs(r["effect"]), r["effect"], f"{r['feature']} {value} (all {everyone})"))
@@ -79,7 +78,7 @@ def _profile_table(explanation: SegmentExplainer, cluster: int) -> dbc.Table:
     rows = []
     numeric = explanation.profile_[explanation.profile_["cluster"] == cluster]
     for _, r in numeric.iterrows():
-        show = _date if r["kind"] == "date" else readable_number
+        show = (lambda d: readable_date(d, "—")) if r["kind"] == "date" else readable_number
         rows.append(html.Tr([html.Td(r["feature"]), *(html.Td(show(r[k])) for k in ("mean", "median", "min", "max",
                                                                                       "population_mean")),
                              html.Td(f"{r['effect']:+.2f}")]))
@@ -91,9 +90,3 @@ def _profile_table(explanation: SegmentExplainer, cluster: int) -> dbc.Table:
         rows.append(html.Tr([html.Td(feature), html.Td(shares, colSpan=5), html.Td(f"{strongest:+.2f}")]))
     return dbc.Table([head, html.Tbody(rows)], size="sm", bordered=False, hover=True,
                      className="small mb-0 mt-1 profile-table")
-
-
-def _date(days: float) -> str:
-    if pd.isna(days):
-        return "—"
-    return (pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(days))).strftime("%Y-%m-%d")
