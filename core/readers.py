@@ -8,11 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.tseries.api import guess_datetime_format
 
 from core.errors import SegmentationError
 
@@ -131,6 +135,32 @@ def _read_delimited(opener, name: str) -> pd.DataFrame:
 
     header = _header_names(lines[0], delimiter)
     _check_column_names(header, name)
+    raw = _read_strings_fast(opener, delimiter, encoding)
+    if raw is None:
+        raw = _read_strings(opener, name, delimiter, encoding)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    table = coerce_types(raw, decimal=decimal)
+    table.attrs["source"] = {"format": "delimited text", "encoding": encoding, "delimiter": delimiter,
+                             "decimal": decimal}
+    return table
+
+
+def _read_strings_fast(opener, delimiter: str, encoding: str) -> pd.DataFrame | None:
+    """Every cell as a string with pyarrow's multithreaded reader (about 6x faster than the C engine); None when
+    it cannot read the file, which then goes to the C engine and its precise messages."""
+    if encoding not in ("utf-8", "utf-8-sig") or delimiter == " ":
+        return None
+    with opener() as handle:
+        try:
+            raw = pd.read_csv(handle, sep=delimiter, dtype=str, keep_default_na=False, na_values=_NA_VALUES,
+                              engine="pyarrow")
+        except Exception:  # pyarrow's ArrowInvalid and friends: ragged rows, bad UTF-8, line breaks in quotes
+            return None
+    raw.columns = [str(c).lstrip("\ufeff") for c in raw.columns]
+    return raw
+
+
+def _read_strings(opener, name: str, delimiter: str, encoding: str) -> pd.DataFrame:
     with opener() as handle:
         stream = io.TextIOWrapper(handle, encoding=encoding, errors="strict", newline="")
         try:
@@ -152,11 +182,7 @@ def _read_delimited(opener, name: str) -> pd.DataFrame:
             raise SegmentationError(f"{name} could not be parsed as delimited text: {exc}") from exc
         except pd.errors.EmptyDataError as exc:
             raise SegmentationError(f"{name} is empty.") from exc
-    raw.columns = [str(c).strip() for c in raw.columns]
-    table = coerce_types(raw, decimal=decimal)
-    table.attrs["source"] = {"format": "delimited text", "encoding": encoding, "delimiter": delimiter,
-                             "decimal": decimal}
-    return table
+    return raw
 
 
 def detect_encoding(head: bytes) -> str:
@@ -227,11 +253,13 @@ def _coerce_column(values: pd.Series, decimal: str) -> pd.Series:
     present = text.dropna()
     if present.empty:
         return pd.Series(np.nan, index=values.index, dtype=float, name=values.name)
-    if present.str.match(_LEADING_ZERO).any():
-        return text  # codes and identifiers whose padding matters
     candidate = text.str.replace(",", ".", regex=False) if decimal == "," else text
-    numbers = pd.to_numeric(candidate, errors="coerce")
-    if numbers.notna().sum() >= 0.98 * len(present):
+    spread = candidate.dropna().iloc[:: max(1, len(present) // 2_000)]
+    numeric = pd.to_numeric(spread, errors="coerce").notna().mean() >= 0.9  # cheap test before the whole column
+    if numeric and present.str.match(_LEADING_ZERO).any():
+        return text  # codes and identifiers whose padding matters
+    numbers = _numbers(candidate) if numeric else None
+    if numbers is not None and numbers.notna().sum() >= 0.98 * len(present):
         written_as_integers = not present.str.contains(f"[{re.escape(decimal)}eE]", regex=True).any()
         if written_as_integers and numbers.dropna().abs().lt(2**53).all():
             compact_dates = _compact_dates(text, str(values.name))
@@ -247,6 +275,16 @@ def _coerce_column(values: pd.Series, decimal: str) -> pd.Series:
     return text
 
 
+def _numbers(text: pd.Series) -> pd.Series:
+    """The values as floats (NaN where not a number): pyarrow's cast when every value is a number (fast), else
+    pandas' per-value conversion."""
+    try:
+        values = pc.cast(pa.array(text, from_pandas=True, type=pa.string()), pa.float64())
+        return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, name=text.name)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce")
+
+
 def _compact_dates(text: pd.Series, name: str) -> pd.Series | None:
     """YYYYMMDD integers (common in exports) are dates when the column's name says so."""
     if not _DATE_NAME.search(name) or not text.dropna().str.fullmatch(r"(19|20)\d{6}").all():
@@ -256,6 +294,18 @@ def _compact_dates(text: pd.Series, name: str) -> pd.Series | None:
 
 
 def _parse_dates(text: pd.Series) -> pd.Series | None:
+    """Dates in the one format that reads most of a sample (fast, vectorized), else per-value parsing."""
+    present = text.dropna()
+    sample = present.iloc[:: max(1, len(present) // 200)]
+    best, best_count = None, 0
+    for candidate in _date_formats(sample.iloc[:20]):
+        count = pd.to_datetime(sample, format=candidate, errors="coerce").notna().sum()
+        if count > best_count:  # ties keep the month-first reading, as the fallback below does
+            best, best_count = candidate, count
+    if best is not None and best_count >= 0.95 * len(sample):
+        parsed = pd.to_datetime(text, format=best, errors="coerce")
+        if parsed.notna().sum() >= 0.95 * len(present):
+            return parsed
     best = None
     for dayfirst in (False, True):
         try:
@@ -265,3 +315,16 @@ def _parse_dates(text: pd.Series) -> pd.Series | None:
         if best is None or parsed.notna().sum() > best.notna().sum():
             best = parsed
     return best
+
+
+def _date_formats(values: pd.Series) -> list[str]:
+    """strptime formats that fit these values, month-first readings before day-first ones."""
+    formats: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when a guess contradicts dayfirst; both are wanted here
+        for dayfirst in (False, True):
+            for value in values:
+                guessed = guess_datetime_format(value, dayfirst=dayfirst)
+                if guessed and guessed not in formats:
+                    formats.append(guessed)
+    return formats

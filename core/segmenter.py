@@ -15,7 +15,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from core.algorithms import AlgorithmSpec, eps_at_knee, fit_labels, get_algorithm, k_distances, sweep_values
+from core.algorithms import (
+    AlgorithmSpec,
+    eps_at_knee,
+    fit_labels,
+    get_algorithm,
+    k_distances,
+    scaled_value,
+    sweep_values,
+)
 from core.consensus import agreement_matrix, consensus_labels
 from core.errors import SegmentationError
 from core.preprocess import build_preprocessor
@@ -45,6 +53,7 @@ MIN_SMALLEST_SHARE = 0.005
 MAX_NOISE_SHARE = 0.5
 QUICK_BOOTSTRAPS = 3
 QUICK_STABILITY_ROWS = 2_000
+ASSIGN_CHUNK = 500_000
 
 
 def ignore_progress(fraction: float, message: str) -> None:
@@ -63,6 +72,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         criterion: how the best candidate is chosen (see :func:`select_best`).
         select: a leaderboard row to use instead of the automatic choice.
         metric_sample_size: metrics use a stratified sample of at most this many rows.
+        sample_size: on larger tables every candidate is fitted and scored on a random sample of this many rows;
+            only the chosen model and the consensus members then label every row.
         n_bootstrap: refits used to measure the chosen model's stability (0 to skip).
         stability_sample_size: customers evaluated in the stability refits.
         transform: ``none``, ``log1p`` or ``yeo-johnson`` for ``transform_columns``.
@@ -84,6 +95,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         criterion: str = "silhouette",
         select: int | None = None,
         metric_sample_size: int = 10_000,
+        sample_size: int = 200_000,
         n_bootstrap: int = 10,
         stability_sample_size: int = 5_000,
         transform: str = "none",
@@ -102,6 +114,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.criterion = criterion
         self.select = select
         self.metric_sample_size = metric_sample_size
+        self.sample_size = sample_size
         self.n_bootstrap = n_bootstrap
         self.stability_sample_size = stability_sample_size
         self.transform = transform
@@ -125,14 +138,17 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if not np.isfinite(Z).all():
             raise SegmentationError("Some feature values are infinite; remove or cap them before segmenting.")
         self._k_distance(Z, plan)
+        self.sample_rows_ = self._sample_rows(len(Z))
         rows, labelings, fitted = self._sweep(Z, plan, report)
         board = pd.DataFrame(rows)
         best = self._choose(board)
         board["selected"] = board.index == best
         self.leaderboard_ = board[LEADERBOARD_COLUMNS]
+        report(0.8, "Labelling every customer with the chosen model")
+        full = {best: self._label_all(Z, labelings[best], fitted[best][4])}
+        self._keep_chosen(full[best], fitted[best])
         report(0.85, "Combining models into a consensus")
-        self._keep_chosen(labelings[best], fitted[best])
-        self._build_consensus(board, labelings)
+        self._build_consensus(Z, board, labelings, fitted, full)
         report(0.9, "Measuring stability")
         self._measure_stability(Z)
         report(1.0, f"Done: {self.n_clusters_} segments")
@@ -158,10 +174,34 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             raise SegmentationError(f"Parameters given for algorithm(s) not being run: {', '.join(unknown)}.")
         return [(spec, spec.validate(given.get(spec.key))) for spec in map(get_algorithm, self.algorithms)]
 
-    def _sweep(self, Z: np.ndarray, plan, report: Progress):
+    def _sample_rows(self, n: int) -> np.ndarray | None:
+        """The rows every candidate is fitted and scored on: all (None), or a seeded random sample."""
+        if n <= self.sample_size:
+            return None
+        return np.sort(np.random.default_rng([self.random_state, n]).choice(n, self.sample_size, replace=False))
+
+    def _sampled(self, Z: np.ndarray) -> np.ndarray:
+        return Z if self.sample_rows_ is None else Z[self.sample_rows_]
+
+    def _label_all(self, Z: np.ndarray, sample_labels: np.ndarray, assigner) -> np.ndarray:
+        """Labels of every row from a candidate's labels of the sample: the rest are assigned by its assigner."""
+        if self.sample_rows_ is None:
+            return sample_labels
+        labels = np.empty(len(Z), dtype=np.int32)
+        labels[self.sample_rows_] = sample_labels
+        rest = np.ones(len(Z), dtype=bool)
+        rest[self.sample_rows_] = False
+        for start in range(0, len(Z), ASSIGN_CHUNK):  # chunks keep the assigners' temporary arrays small
+            block = np.flatnonzero(rest[start:start + ASSIGN_CHUNK]) + start
+            if len(block):
+                labels[block] = assigner(Z[block])
+        return labels
+
+    def _sweep(self, Z_all: np.ndarray, plan, report: Progress):
         rng = np.random.default_rng(self.random_state)
-        n = len(Z)
-        distinct = len(np.unique(Z[rng.choice(n, min(n, 20_000), replace=False)], axis=0))
+        n = len(Z_all)
+        Z = self._sampled(Z_all)
+        distinct = len(np.unique(Z[rng.choice(len(Z), min(len(Z), 20_000), replace=False)], axis=0))
         if distinct < self.k_max:  # only then is counting every distinct row worth its cost
             distinct = len(np.unique(Z, axis=0))
         k_range = (self.k_min, min(self.k_max, distinct))
@@ -173,17 +213,18 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         for step, (spec, params, value) in enumerate(work):
             report(0.05 + 0.8 * step / len(work), f"Fitting {spec.label} {_describe(spec, value)} "
                                                   f"({step + 1} of {len(work)})")
-            fit_rows = self._fit_rows(spec, n, step)
+            fit_rows = self._fit_rows(spec, len(Z), step)
+            local = scaled_value(spec, value, len(Z), n)  # a minimum segment size, from the table to the sample
             started = time.perf_counter()
             try:
-                model, labels, assigner = fit_labels(spec, params, value, Z, self.random_state, fit_rows)
+                model, labels, assigner = fit_labels(spec, params, local, Z, self.random_state, fit_rows)
             except (ValueError, MemoryError, np.linalg.LinAlgError) as exc:
                 rows.append(_failed_row(spec, params, value, exc))
                 labelings.append(None)
                 fitted.append(None)
                 continue
             seconds = time.perf_counter() - started
-            quick = bootstrap_stability(spec, params, value, Z, labels, QUICK_BOOTSTRAPS, QUICK_STABILITY_ROWS,
+            quick = bootstrap_stability(spec, params, local, Z, labels, QUICK_BOOTSTRAPS, QUICK_STABILITY_ROWS,
                                         self.random_state)
             rows.append(
                 {
@@ -193,10 +234,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                     **geometric_metrics(Z, labels, np.random.default_rng(self.random_state),
                                         self.metric_sample_size, spec.density),
                     "stability": round(quick.overall, 4),
-                    "inertia": within_sum_of_squares(Z, labels),
+                    "inertia": within_sum_of_squares(Z, labels) * n / len(Z),
                     "fit_seconds": round(seconds, 4),
-                    "fit_rows": int(n if fit_rows is None else len(fit_rows)),
-                    "assignment": _assignment(spec, fit_rows is not None),
+                    "fit_rows": int(len(Z) if fit_rows is None else len(fit_rows)),
+                    "assignment": _assignment(spec, fit_rows is not None or len(Z) < n),
                     "note": "; ".join(model.fit_warnings_),
                 }
             )
@@ -228,9 +269,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         spec = get_algorithm(board.loc[row, "algorithm"])
         swept = json.loads(board.loc[row, "params"])
         value = swept.pop(_sweep_name(spec))
-        model, labels, assigner = fit_labels(spec, swept, value, Z, self.random_state,
-                                             self._fit_rows(spec, len(Z), row))
-        self._keep_chosen(labels, (spec, swept, value, model, assigner))
+        sample = self._sampled(Z)
+        model, labels, assigner = fit_labels(spec, swept, scaled_value(spec, value, len(sample), len(Z)), sample,
+                                             self.random_state, self._fit_rows(spec, len(sample), row))
+        self._keep_chosen(self._label_all(Z, labels, assigner), (spec, swept, value, model, assigner))
         board["selected"] = board.index == row
         self.leaderboard_ = board
         self.select = row
@@ -269,14 +311,18 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         out[known] = self.cluster_order_[raw[known]]
         return out
 
-    def _build_consensus(self, board: pd.DataFrame, labelings: list[np.ndarray | None]) -> None:
+    def _build_consensus(self, Z: np.ndarray, board: pd.DataFrame, labelings: list[np.ndarray | None], fitted,
+                         full: dict[int, np.ndarray]) -> None:
+        """Consensus of every row from the members' labels of every row; agreement measured on the sample."""
         members = consensus_members(board, self.criterion)
         named = {}
         for i in members:
             spec = get_algorithm(board.loc[i, "algorithm"])
             named[f"{spec.label} · {board.loc[i, 'n_clusters']} segments (row {i})"] = labelings[i]
+            if i not in full:
+                full[i] = self._label_all(Z, labelings[i], fitted[i][4])
         self.consensus_rows_ = members
-        self.meta_labels_ = consensus_labels(list(named.values())).astype(np.int32)
+        self.meta_labels_ = consensus_labels([full[i] for i in members]).astype(np.int32)
         self.agreement_ = agreement_matrix(named)
 
     def _measure_stability(self, Z: np.ndarray) -> None:
