@@ -20,8 +20,8 @@ from core.exports import (
     model_bundle,
     run_record,
     segment_summary,
-    to_csv_text,
 )
+from core.csv_out import to_csv_text
 from core.report import render_report
 from dashboard import ids
 from dashboard.headline import empty_alert

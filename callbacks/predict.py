@@ -9,7 +9,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
 from core.errors import SegmentationError
-from core.exports import to_csv_text
+from core.csv_out import to_csv_text
 from core.pipeline import SegmentationResult, map_position
 from core.predict import NO_GOOD_FIT_NAME, assign, input_columns, score_customers, scoring_bundle, segment_label
 from core.predictor import NO_GOOD_FIT

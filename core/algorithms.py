@@ -90,12 +90,20 @@ class AlgorithmSpec:
         return {name: spec.validate(given.get(name, spec.default), self.key) for name, spec in known.items()}
 
 
+class _Hdbscan(hdbscan.HDBSCAN):
+    """HDBSCAN with its tree chosen by the number of features: a ball tree is about 30% faster than the default kd
+    tree on 48 one-hot-encoded features (measured), the kd tree faster on few."""
+
+    def fit(self, X, y=None):
+        self.algorithm = "boruvka_balltree" if X.shape[1] > LOW_DIMENSIONS else "boruvka_kdtree"
+        return super().fit(X, y)
+
+
 def _hdbscan(params: dict[str, Any], min_cluster_size: int, seed: int) -> hdbscan.HDBSCAN:
-    return hdbscan.HDBSCAN(
+    return _Hdbscan(
         min_cluster_size=int(min_cluster_size),
         min_samples=params["min_samples"] or None,
         cluster_selection_method=params["cluster_selection_method"],
-        prediction_data=True,
         core_dist_n_jobs=1,
     )
 
@@ -138,7 +146,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                 reg_covar=1e-4,
             ),
             sweep="k",
-            max_fit_rows=200_000,
+            max_fit_rows=50_000,
         ),
         AlgorithmSpec(
             key="agglomerative",
@@ -204,6 +212,8 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         ),
     )
 }
+MAX_EXEMPLARS = 5_000  # fitted customers an HDBSCAN assignment compares with, in many dimensions
+LOW_DIMENSIONS = 10  # up to this many features a tree index finds the nearest of all fitted customers quickly
 K_SWEEP_ALGORITHMS = tuple(key for key, spec in ALGORITHMS.items() if spec.sweep == "k")
 
 
@@ -265,7 +275,7 @@ def fit_labels(spec: AlgorithmSpec, params: dict[str, Any], value: Any, Z: np.nd
     """Fit one candidate and label every row of Z.
 
     Returns (fitted estimator, labels of all rows, assigner) where the assigner labels new rows: the estimator's own
-    predict, HDBSCAN's approximate_predict, or a nearest-neighbour classifier trained on the fitted rows.
+    predict, HDBSCAN's nearest fitted customer, or a nearest-neighbour classifier trained on the fitted rows.
     """
     rows = np.arange(len(Z)) if fit_rows is None else fit_rows
     model = spec.build(params, scaled_value(spec, value, len(rows), len(Z)), seed)
@@ -288,7 +298,7 @@ def fit_labels(spec: AlgorithmSpec, params: dict[str, Any], value: Any, Z: np.nd
 def make_assigner(spec: AlgorithmSpec, model: Any, Z_fit: np.ndarray, labels: np.ndarray, seed: int):
     """A picklable function that assigns new rows to the segments the fitted model found."""
     if spec.key == "hdbscan":
-        return HdbscanAssigner(model)
+        return HdbscanAssigner(model, Z_fit, seed)
     if spec.can_predict:
         return model.predict
     if spec.key == "dbscan":
@@ -297,22 +307,43 @@ def make_assigner(spec: AlgorithmSpec, model: Any, Z_fit: np.ndarray, labels: np
 
 
 class HdbscanAssigner:
-    """HDBSCAN's own approximate_predict: a new point joins a segment only where it is dense enough."""
+    """Nearest-exemplar assignment for HDBSCAN: a new point joins the segment of its nearest fitted customer (noise
+    when that customer is noise).
 
-    def __init__(self, model: hdbscan.HDBSCAN) -> None:
-        self.model = model
+    HDBSCAN's own approximate_predict agrees with this on about 97-100% of points in our measurements but costs
+    15-260 us per point (hours at millions of rows); a neighbour index costs 1-40. Its strength is the nearest
+    customer's membership probability, lowered when the point lies farther out than that customer's core distance
+    (its distance to its min_samples-th nearest exemplar).
+    In many dimensions each query compares against every exemplar, so the fitted customers are thinned to
+    :data:`MAX_EXEMPLARS` (every segment and the noise kept in proportion).
+    """
+
+    def __init__(self, model: hdbscan.HDBSCAN, Z_fit: np.ndarray, seed: int = 0) -> None:
+        keep = np.arange(len(Z_fit))
+        if Z_fit.shape[1] > LOW_DIMENSIONS and len(keep) > MAX_EXEMPLARS:
+            rng = np.random.default_rng(seed)
+            keep = np.sort(np.concatenate([
+                rng.choice(members, max(1, round(MAX_EXEMPLARS * len(members) / len(keep))), replace=False)
+                for members in (np.flatnonzero(model.labels_ == label) for label in np.unique(model.labels_))
+            ]))
+        self.labels = np.asarray(model.labels_[keep], dtype=np.int64)
+        self.probabilities = np.asarray(model.probabilities_[keep], dtype=float)
+        self.index = NearestNeighbors(n_neighbors=1).fit(Z_fit[keep])
+        k = min(len(keep), (model.min_samples or model.min_cluster_size) + 1)  # +1: each exemplar finds itself
+        self.core_distances = self.index.kneighbors(Z_fit[keep], n_neighbors=k)[0][:, -1]
+
+    def _nearest(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        distance, nearest = self.index.kneighbors(X)
+        return distance[:, 0], nearest[:, 0]
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        with warnings.catch_warnings():
-            # A model that found no dense group calls every new point noise, and says so; that is the answer.
-            warnings.filterwarnings("ignore", message="Clusterer does not have any defined clusters")
-            return hdbscan.approximate_predict(self.model, X)[0]
+        return self.labels[self._nearest(X)[1]]
 
     def strength(self, X: np.ndarray) -> np.ndarray:
         """How firmly each point belongs to its segment (0 for noise, 1 at the segment's core)."""
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Clusterer does not have any defined clusters")
-            return np.asarray(hdbscan.approximate_predict(self.model, X)[1], dtype=float)
+        distance, nearest = self._nearest(X)
+        reach = np.minimum(1.0, self.core_distances[nearest] / np.maximum(distance, 1e-12))
+        return np.where(self.labels[nearest] >= 0, self.probabilities[nearest] * reach, 0.0)
 
 
 class DbscanAssigner:

@@ -26,7 +26,8 @@ from core.algorithms import ALGORITHMS
 from core.config import DEFAULT_ALGORITHMS, RunConfig, parse_k_range
 from core.errors import SegmentationError
 from core.atomic import atomic_write_text
-from core.exports import sha256_file, to_csv_text, write_outputs
+from core.csv_out import to_csv_text
+from core.exports import sha256_file, write_outputs
 from core.features import KINDS, parse_feature
 from core.predict import NO_GOOD_FIT_NAME, load_model, score_customers
 from core.naming import carry_names

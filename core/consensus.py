@@ -20,9 +20,7 @@ def consensus_labels(labelings: list[np.ndarray], threshold: float = 0.5) -> np.
     """One labelling that combines several (noise, -1, counts as a label of its own); numbered by size."""
     if not labelings:
         raise ValueError("consensus needs at least one labelling")
-    stacked = np.column_stack([np.asarray(labels) for labels in labelings])
-    patterns, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
+    patterns, inverse, counts = _combinations(labelings)
     if len(patterns) == 1:
         return np.zeros(len(stacked), dtype=np.int64)
     keep = np.argsort(-counts, kind="stable")[:MAX_PATTERNS]
@@ -41,6 +39,25 @@ def consensus_labels(labelings: list[np.ndarray], threshold: float = 0.5) -> np.
     sizes = np.bincount(labels)
     order = np.argsort(np.argsort(-sizes, kind="stable"), kind="stable")
     return order[labels]
+
+
+def _combinations(labelings: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct label combinations, each row's combination and their counts; rows are coded as one integer
+    first (a 1-D unique is several times faster than np.unique over rows at millions of customers)."""
+    shifted = [np.asarray(labels, dtype=np.int64) + 1 for labels in labelings]  # noise (-1) becomes 0
+    bases = [int(labels.max()) + 1 for labels in shifted]
+    if np.prod(np.array(bases, dtype=float)) >= 2.0**62:
+        stacked = np.column_stack(shifted)
+        patterns, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+        return patterns - 1, inverse.ravel(), counts
+    code = np.zeros(len(shifted[0]), dtype=np.int64)
+    for labels, base in zip(shifted, bases):
+        code = code * base + labels
+    codes, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
+    patterns = np.empty((len(codes), len(shifted)), dtype=np.int64)
+    for j in range(len(shifted) - 1, -1, -1):
+        codes, patterns[:, j] = np.divmod(codes, bases[j])
+    return patterns - 1, inverse.ravel(), counts
 
 
 def agreement_matrix(labelings: dict[str, np.ndarray]) -> pd.DataFrame:

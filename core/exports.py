@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
 from core.charts import map_sample
+from core.csv_out import write_csv
 from core.pipeline import SegmentationResult
 from core.predict import scoring_bundle
 from core.report import render_report
@@ -31,7 +32,6 @@ RUN_FILE = "run.json"
 REPORT_FILE = "report.html"
 REPORT_MAP_POINTS = 5_000
 OUTPUT_COLUMNS = ("cluster", "segment", "confidence", "meta_cluster", "assignment_stability", "outlier_excluded")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
 
 
@@ -124,25 +124,6 @@ def _as_dates(days: np.ndarray) -> np.ndarray:
     return dates.dt.strftime("%Y-%m-%d").to_numpy()
 
 
-def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells a spreadsheet would run as a formula with a quote (OWASP's CSV injection advice)."""
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column]
-        if values.dtype.kind in "biufcmM":
-            continue
-        text = values.astype("object")
-        risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_PREFIXES))
-        if risky.any():
-            out[column] = text.where(~risky, "'" + text.astype(str))
-    return out
-
-
-def to_csv_text(frame: pd.DataFrame) -> str:
-    """A frame as safe CSV text (formulas neutralised), as written to disk and downloaded in the app."""
-    return escape_formulas(frame).to_csv(index=False, lineterminator="\n")
-
-
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -205,9 +186,9 @@ def write_outputs(out_dir: str | Path, table: pd.DataFrame, result: Segmentation
     names = (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE, REPORT_FILE)
     paths = {name: out / name for name in names}
     bundle = model_bundle(result, table, source)
-    atomic_write_text(paths[LABELLED_FILE], to_csv_text(labelled_customers(table, result)))
-    atomic_write_text(paths[SEGMENTS_FILE], to_csv_text(segment_summary(table, result)))
-    atomic_write_text(paths[LEADERBOARD_FILE], to_csv_text(result.leaderboard))
+    write_csv(paths[LABELLED_FILE], labelled_customers(table, result))
+    write_csv(paths[SEGMENTS_FILE], segment_summary(table, result))
+    write_csv(paths[LEADERBOARD_FILE], result.leaderboard)
     atomic_write(paths[MODEL_FILE], lambda path: joblib.dump(bundle, path))
     atomic_write_text(paths[RUN_FILE], json.dumps(run_record(result, source), indent=2))
     atomic_write_text(paths[REPORT_FILE], render_report(bundle))

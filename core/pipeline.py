@@ -19,6 +19,9 @@ from core.roles import feature_columns, infer_roles
 from core.segmenter import CustomerSegmenter, Progress, ignore_progress
 
 
+PCA_ROWS = 200_000
+
+
 @dataclass
 class SegmentationResult:
     """What a run produces; everything the exports, figures and later predictions need.
@@ -165,14 +168,15 @@ def run_segmentation(
             f"Excluding {excluded.sum():,} outlier rows leaves {(~excluded).sum():,}, fewer than the {config.k_min} "
             "segments asked for; cap the outliers instead."
         )
-    segmenter.fit(table[~excluded] if excluded.any() else table, progress=lambda f, m: report(0.9 * f, m))
+    Z = segmenter.fit_transform(table[~excluded] if excluded.any() else table,
+                                progress=lambda f, m: report(0.9 * f, m))
     labels, meta = segmenter.labels_.astype(np.int32), segmenter.meta_labels_.astype(np.int32)
     if excluded.any():
         labels, meta = np.empty(len(table), dtype=np.int32), np.full(len(table), -1, dtype=np.int32)
         labels[~excluded], meta[~excluded] = segmenter.labels_, segmenter.meta_labels_
         labels[excluded] = segmenter.predict(table[excluded])
+        Z = segmenter.transform_features(table)
     report(0.9, "Projecting customers for the map")
-    Z = segmenter.transform_features(table)
     pca = _pca(Z, config.seed)
     result = SegmentationResult(
         config=config,
@@ -246,7 +250,9 @@ def choose_model(
 
 
 def _pca(Z: np.ndarray, seed: int) -> PCA:
-    return PCA(n_components=min(3, Z.shape[1], len(Z)), random_state=seed).fit(Z)
+    """Principal axes from at most 200,000 rows (they settle long before that)."""
+    rows = np.random.default_rng(seed).choice(len(Z), min(len(Z), PCA_ROWS), replace=False)
+    return PCA(n_components=min(3, Z.shape[1], len(Z)), random_state=seed).fit(Z[rows])
 
 
 def _embed(pca: PCA, Z: np.ndarray) -> np.ndarray:

@@ -14,10 +14,12 @@ from sklearn.model_selection import cross_val_score
 from sklearn.utils.validation import check_is_fitted
 
 from core.errors import SegmentationError
+from core.quality import stratified_sample
 
 NO_GOOD_FIT = -2
 CLASSIFIERS = ("logistic", "forest")
 CV_ROWS = 20_000
+FIT_ROWS = 100_000
 
 
 class SegmentPredictor(BaseEstimator):
@@ -38,7 +40,9 @@ class SegmentPredictor(BaseEstimator):
         """Learn the segments of the assigned customers (noise rows are left out)."""
         if self.classifier not in CLASSIFIERS:
             raise SegmentationError(f"Unknown classifier '{self.classifier}'; use one of: {', '.join(CLASSIFIERS)}.")
-        assigned = labels >= 0
+        assigned = np.flatnonzero(labels >= 0)
+        if len(assigned) > FIT_ROWS:  # a classifier of a few segments has long converged at this size
+            assigned = assigned[stratified_sample(labels[assigned], FIT_ROWS, np.random.default_rng(self.random_state))]
         X, y = Z[assigned], labels[assigned]
         self.segments_ = np.unique(y)
         if len(self.segments_) < 2:

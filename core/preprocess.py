@@ -97,7 +97,8 @@ def _as_dates(X: pd.DataFrame) -> pd.DataFrame:
 def _as_object(X: pd.DataFrame) -> pd.DataFrame:
     """Categories as plain Python strings, so imputing and encoding behave the same for every pandas dtype."""
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-    return frame.astype(object).where(frame.notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
+    return pd.DataFrame({c: frame[c].astype(str).astype(object).where(frame[c].notna(), np.nan) for c in frame},
+                        index=frame.index)
 
 
 def _as_float(X: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
 from core.errors import SegmentationError
-from core.exports import LABELLED_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE, escape_formulas
+from core.csv_out import escape_formulas
+from core.exports import LABELLED_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
 from core.predict import load_model
 from core.rename import renamed
 from core.report import render_report

@@ -128,17 +128,24 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, y=None, progress: Progress | None = None) -> CustomerSegmenter:
         """Fit the preprocessing and every candidate, choose one, then build the consensus and stability."""
+        self.fit_transform(X, progress=progress)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y=None, progress: Progress | None = None) -> np.ndarray:
+        """Fit as :meth:`fit` does and return the feature matrix of X, which callers need next (a second transform
+        of millions of rows costs seconds)."""
         report = progress or ignore_progress
         features = self._check_input(X)
         plan = self._plan()
         report(0.02, "Preparing features")
+        self.sample_rows_ = self._sample_rows(len(features))
         self.preprocessor_ = build_preprocessor(self.roles_, self.transform, self.transform_columns, self.cap,
                                                 self.as_of, self.impute, self.scale)
-        Z = self.preprocessor_.fit_transform(features).to_numpy(dtype=np.float64)
+        self.preprocessor_.fit(features if self.sample_rows_ is None else features.iloc[self.sample_rows_])
+        Z = self.preprocessor_.transform(features).to_numpy(dtype=np.float64)
         if not np.isfinite(Z).all():
             raise SegmentationError("Some feature values are infinite; remove or cap them before segmenting.")
         self._k_distance(Z, plan)
-        self.sample_rows_ = self._sample_rows(len(Z))
         rows, labelings, fitted = self._sweep(Z, plan, report)
         board = pd.DataFrame(rows)
         best = self._choose(board)
@@ -152,7 +159,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         report(0.9, "Measuring stability")
         self._measure_stability(Z)
         report(1.0, f"Done: {self.n_clusters_} segments")
-        return self
+        return Z
 
     def _k_distance(self, Z: np.ndarray, plan) -> None:
         """For DBSCAN, the k-distance curve its eps is read from (kept for the k-distance plot)."""
@@ -395,7 +402,7 @@ def _describe(spec: AlgorithmSpec, value: Any) -> str:
 def _assignment(spec: AlgorithmSpec, sampled: bool) -> str:
     if not sampled:
         return "all rows fitted"
-    how = {"hdbscan": "HDBSCAN approximate_predict", "dbscan": "nearest core point within eps"}.get(spec.key)
+    how = {"hdbscan": "nearest fitted customer", "dbscan": "nearest core point within eps"}.get(spec.key)
     return f"rest assigned by {how or ('the model' if spec.can_predict else 'nearest neighbours (k=10)')}"
 
 
