@@ -54,7 +54,7 @@ class RunConfig:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     criterion: str = "silhouette"
     select: int | None = None
-    metric_sample_size: int = 10_000
+    metric_sample_size: int = 5_000
     n_bootstrap: int = 10
     features: list[dict[str, Any]] = field(default_factory=list)
     outliers: dict[str, Any] = field(default_factory=lambda: {"method": "iqr", "action": "keep", "threshold": None})

@@ -206,7 +206,9 @@ def _explained_result(table: pd.DataFrame, result: SegmentationResult, Z: np.nda
     if len(np.unique(labels[labels >= 0])) >= 2:
         report(0.93, "Training the predictor for new customers")
         predictor = SegmentPredictor(classifier=result.config.classifier, random_state=seed).fit(Z, labels)
-        confidence = predictor.confidence_of(Z, labels, result.segmenter.membership(Z))
+        segmenter = result.segmenter
+        membership = segmenter.membership_ if result.excluded is None else segmenter.membership(Z)
+        confidence = predictor.confidence_of(Z, labels, membership)
     report(0.96, "Explaining the segments: profiles, importances and rules")
     explanation = SegmentExplainer(result.features, result.roles, random_state=seed).fit(table, labels)
     report(1.0, f"Done: {result.segmenter.n_clusters_} segments")

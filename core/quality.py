@@ -129,7 +129,7 @@ def bootstrap_stability(spec: AlgorithmSpec, params: dict[str, Any], value: Any,
     segments = [int(s) for s in np.unique(y) if s >= 0]
     jaccards = {s: [] for s in segments}
     stable = np.zeros(len(rows))
-    fit_size = min(len(rows), spec.max_fit_rows or len(rows))
+    fit_size = min(len(rows), spec.fit_limit(Z.shape[1]) or len(rows))
     for b in range(n_boot):
         boot = rng.choice(len(rows), fit_size, replace=True)
         # fit_labels scales a minimum segment size from the evaluated rows to the refit's sample; first scale it

@@ -94,8 +94,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         k_max: int = 10,
         criterion: str = "silhouette",
         select: int | None = None,
-        metric_sample_size: int = 10_000,
-        sample_size: int = 200_000,
+        metric_sample_size: int = 5_000,
+        sample_size: int = 100_000,
         n_bootstrap: int = 10,
         stability_sample_size: int = 5_000,
         transform: str = "none",
@@ -152,7 +152,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         board["selected"] = board.index == best
         self.leaderboard_ = board[LEADERBOARD_COLUMNS]
         report(0.8, "Labelling every customer with the chosen model")
-        full = {best: self._label_all(Z, labelings[best], fitted[best][4])}
+        full = {best: self._label_chosen(Z, labelings[best], fitted[best][4])}
         self._keep_chosen(full[best], fitted[best])
         report(0.85, "Combining models into a consensus")
         self._build_consensus(Z, board, labelings, fitted, full)
@@ -202,6 +202,21 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             block = np.flatnonzero(rest[start:start + ASSIGN_CHUNK]) + start
             if len(block):
                 labels[block] = assigner(Z[block])
+        return labels
+
+    def _label_chosen(self, Z: np.ndarray, sample_labels: np.ndarray, assigner) -> np.ndarray:
+        """:meth:`_label_all` for the chosen model, keeping (HDBSCAN) every row's membership strength from the same
+        neighbour queries in ``membership_``."""
+        both = getattr(assigner, "label_and_strength", None)
+        self.membership_ = None
+        if both is None:
+            return self._label_all(Z, sample_labels, assigner)
+        labels = np.empty(len(Z), dtype=np.int32)
+        self.membership_ = np.empty(len(Z))
+        for start in range(0, len(Z), ASSIGN_CHUNK):
+            block = slice(start, start + ASSIGN_CHUNK)
+            labels[block], self.membership_[block] = both(Z[block])
+        labels[slice(None) if self.sample_rows_ is None else self.sample_rows_] = sample_labels
         return labels
 
     def _sweep(self, Z_all: np.ndarray, plan, report: Progress):
@@ -258,9 +273,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
     def _fit_rows(self, spec: AlgorithmSpec, n: int, step: int) -> np.ndarray | None:
         """The rows a candidate is fitted on: all, or a sample seeded by its leaderboard row (so a refit of that row
         alone reproduces it)."""
-        if not spec.max_fit_rows or n <= spec.max_fit_rows:
+        limit = spec.fit_limit(len(self.preprocessor_.get_feature_names_out()))
+        if not limit or n <= limit:
             return None
-        return np.sort(np.random.default_rng([self.random_state, step]).choice(n, spec.max_fit_rows, replace=False))
+        return np.sort(np.random.default_rng([self.random_state, step]).choice(n, limit, replace=False))
 
     def choose(self, X: pd.DataFrame, row: int, progress: Progress | None = None) -> CustomerSegmenter:
         """Make leaderboard ``row`` the chosen model (the analyst's pick), refitting only that candidate."""
@@ -279,7 +295,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         sample = self._sampled(Z)
         model, labels, assigner = fit_labels(spec, swept, scaled_value(spec, value, len(sample), len(Z)), sample,
                                              self.random_state, self._fit_rows(spec, len(sample), row))
-        self._keep_chosen(self._label_all(Z, labels, assigner), (spec, swept, value, model, assigner))
+        self._keep_chosen(self._label_chosen(Z, labels, assigner), (spec, swept, value, model, assigner))
         board["selected"] = board.index == row
         self.leaderboard_ = board
         self.select = row
