@@ -8,8 +8,10 @@ from dash import ALL, Input, Output, State, callback, html, no_update
 
 from core.config import RunConfig
 from core.errors import SegmentationError
+from core.estimate import estimate_run, model_features
 from core.naming import carry_names
 from core.pipeline import run_segmentation
+from core.roles import feature_columns
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
 from dashboard.headline import empty_alert, headline_alert, next_steps
@@ -140,3 +142,26 @@ def show_summary(_token, session_id):
     if result is None:
         return empty_alert()
     return [headline_alert(result, len(result.labels)), next_steps()]
+
+
+@callback(
+    Output(ids.RUN_ESTIMATE, "children"),
+    Input(ids.ALGORITHMS, "value"),
+    Input(ids.K_RANGE, "value"),
+    State(ids.SESSION, "data"),
+)
+def show_estimate(algorithms, k_range, session_id):
+    """Before a run: how long it should take and how much memory it needs, for this table and these choices."""
+    store = project_store()
+    session_id = checked(session_id)
+    if not algorithms:
+        return "Choose at least one algorithm."
+    table = store.table(session_id)
+    roles = store.roles(session_id)
+    columns = feature_columns(roles, store.selection(session_id))
+    estimate = estimate_run(len(table), model_features(table, roles, columns), algorithms, int(k_range[0]),
+                            int(k_range[1]))
+    sampled = " (candidates are fitted on a 100,000-row sample, then every customer is labelled)" \
+        if len(table) > RunConfig.sample_size else ""
+    return (f"Estimate for {len(table):,} customers and {estimate.features} model features: "
+            f"{estimate.text()}{sampled}.")

@@ -83,7 +83,7 @@ def rename_segment(changes, session_id):
         result.names = renamed(result.names, {int(c["data"]["cluster"]): c["value"] for c in changes})
     except SegmentationError as exc:
         return time.time(), dbc.Alert(str(exc), color="danger", className="py-2 small mb-0")
-    store.save_result(session_id, result)
+    store.save_names(session_id, result.names)
     return time.time(), None
 
 
@@ -110,5 +110,5 @@ def rename_from_card(values, session_id):
         result.names = renamed(result.names, {cluster: value})
     except SegmentationError as exc:
         return time.time(), dbc.Alert(str(exc), color="danger", className="py-2 small mb-0")
-    store.save_result(session_id, result)
+    store.save_names(session_id, result.names)
     return time.time(), None

@@ -15,6 +15,7 @@ from core.quality import UNSTABLE_BELOW
 # Colour-blind-safe qualitative palette; a segment keeps its colour (by number) on every chart.
 PALETTE = qualitative.Safe
 MAX_MAP_POINTS = 50_000
+MIN_MAP_POINTS = 200  # per segment, when the map is a sample
 
 
 NOISE_COLOUR = "#b8b8b8"
@@ -33,7 +34,7 @@ def map_sample(labels: np.ndarray, limit: int = MAX_MAP_POINTS, seed: int = 0) -
     segments, counts = np.unique(labels, return_counts=True)
     for segment, count in zip(segments, counts):
         members = np.flatnonzero(labels == segment)
-        take = max(1, int(round(limit * count / len(labels))))
+        take = max(MIN_MAP_POINTS, int(round(limit * count / len(labels))))  # small segments stay visible
         picks.append(rng.choice(members, min(take, count), replace=False))
     return np.sort(np.concatenate(picks))
 

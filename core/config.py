@@ -33,6 +33,8 @@ class RunConfig:
             stability).
         select: a leaderboard row chosen by hand instead of the automatic choice.
         metric_sample_size: rows used for the quality metrics on large tables.
+        sample_size: on larger tables every candidate is fitted and scored on a random sample of this many rows,
+            and only the chosen model and the consensus members label every row.
         n_bootstrap: refits used to measure the chosen model's stability.
         features: engineered features (see core.features.FeatureSpec), added before segmenting.
         outliers: ``method`` (iqr or zscore), ``action`` (keep, cap or exclude) and ``threshold`` (default 1.5 for
@@ -55,6 +57,7 @@ class RunConfig:
     criterion: str = "silhouette"
     select: int | None = None
     metric_sample_size: int = 5_000
+    sample_size: int = 100_000
     n_bootstrap: int = 10
     features: list[dict[str, Any]] = field(default_factory=list)
     outliers: dict[str, Any] = field(default_factory=lambda: {"method": "iqr", "action": "keep", "threshold": None})
@@ -101,6 +104,8 @@ class RunConfig:
             raise SegmentationError(f"Unknown scaling '{self.scale}'; use one of: {', '.join(SCALERS)}.")
         if self.classifier not in CLASSIFIERS:
             raise SegmentationError(f"Unknown classifier '{self.classifier}'; use one of: {', '.join(CLASSIFIERS)}.")
+        if self.sample_size < 1_000 or self.metric_sample_size < 100:
+            raise SegmentationError("sample_size must be at least 1,000 rows and metric_sample_size at least 100.")
         if not 2 <= self.k_min <= self.k_max:
             raise SegmentationError(
                 f"The range of segments must satisfy 2 <= min <= max; got {self.k_min}-{self.k_max}."

@@ -153,6 +153,7 @@ def run_segmentation(
         criterion=config.criterion,
         select=config.select,
         metric_sample_size=config.metric_sample_size,
+        sample_size=config.sample_size,
         n_bootstrap=config.n_bootstrap,
         transform=config.transform,
         transform_columns=transformed,

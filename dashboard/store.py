@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import threading
+from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 import re
-from typing import Any
+from typing import Any, Callable
 
 import joblib
 import pandas as pd
@@ -33,6 +36,7 @@ _META = "dataset.json"
 _SETTINGS = "settings.json"
 _LOG = "transactions.parquet"
 _RESULT = "result.joblib"
+_NAMES = "names.json"
 _PROJECT = "project.json"
 _CURRENT = "current"
 _REVIEW = "review.token"
@@ -43,6 +47,45 @@ _PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")  # 128 random bits
 @lru_cache(maxsize=1)
 def _demo_table() -> pd.DataFrame:
     return make_demo_customers()
+
+
+class FileCache:
+    """Objects loaded from files, kept in this process while their file is unchanged (same mtime and size).
+
+    A page of a million-customer project reads the table and the result; loading them again for every callback
+    would cost most of a second each. Only the ``size`` most recently used files are kept.
+    """
+
+    def __init__(self, load: Callable[[Path], Any], size: int = 2) -> None:
+        self.load = load
+        self.size = size
+        self.entries: OrderedDict[tuple, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, path: Path) -> Any:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        value = self.load(path)
+        with self.lock:
+            for old in [k for k in self.entries if k[0] == key[0]]:
+                del self.entries[old]
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return value
+
+
+_TABLES = FileCache(pd.read_parquet)
+_RESULTS = FileCache(joblib.load)
+
+
+def _fingerprint(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_mtime_ns, stat.st_size]
 
 
 class ProjectStore:
@@ -137,12 +180,12 @@ class ProjectStore:
         return session_id, project
 
     def project_result(self, session_id: str, project: str) -> SegmentationResult | None:
-        path = self._session(session_id) / "projects" / project / _RESULT
-        return joblib.load(path) if _PROJECT_ID.match(project) and path.exists() else None
+        if not _PROJECT_ID.match(project):
+            return None
+        return _load_result(self._session(session_id) / "projects" / project)
 
     def project_table(self, session_id: str, project: str) -> pd.DataFrame:
-        path = self._session(session_id) / "projects" / project / _TABLE
-        return pd.read_parquet(path) if path.exists() else _demo_table().copy()
+        return _load_table(self._session(session_id) / "projects" / project)
 
     def path(self, session_id: str, name: str) -> Path:
         """A file of the current project (job state, caches)."""
@@ -150,8 +193,7 @@ class ProjectStore:
 
     def table(self, session_id: str) -> pd.DataFrame:
         """The session's table; the built-in demo table until the analyst loads one."""
-        path = self._folder(session_id) / _TABLE
-        return pd.read_parquet(path) if path.exists() else _demo_table().copy()
+        return _load_table(self._folder(session_id))
 
     def meta(self, session_id: str) -> dict[str, Any]:
         """Name, size and column roles of the session's table."""
@@ -182,7 +224,7 @@ class ProjectStore:
             atomic_write(folder / _LOG, lambda path: log.to_parquet(path, index=False))
         else:
             (folder / _LOG).unlink(missing_ok=True)
-        for stale in (_SETTINGS, _RESULT, *(p.name for p in folder.glob("umap*.npz"))):
+        for stale in (_SETTINGS, _RESULT, _NAMES, *(p.name for p in folder.glob("umap*.npz"))):
             (folder / stale).unlink(missing_ok=True)
         return meta
 
@@ -218,13 +260,43 @@ class ProjectStore:
         self.update_settings(session_id, columns=columns)
 
     def result(self, session_id: str) -> SegmentationResult | None:
-        path = self._folder(session_id) / _RESULT
-        return joblib.load(path) if path.exists() else None
+        """The current project's result with its latest segment names (a copy: changing it changes nothing stored)."""
+        return _load_result(self._folder(session_id))
 
     def save_result(self, session_id: str, result: SegmentationResult) -> None:
         folder = self._folder(session_id)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / _RESULT, lambda path: joblib.dump(result, path))
+        self.save_names(session_id, result.names)
+
+    def save_names(self, session_id: str, names: dict[int, str]) -> None:
+        """Store new segment names beside the result (a small file: renaming must not rewrite a large result).
+
+        The names carry the result file's fingerprint, so names left by a crash before a new result was
+        written never relabel the new one.
+        """
+        folder = self._folder(session_id)
+        names_file = {"result": _fingerprint(folder / _RESULT), "names": {str(k): v for k, v in names.items()}}
+        atomic_write_text(folder / _NAMES, json.dumps(names_file))
+
+
+def _load_table(folder: Path) -> pd.DataFrame:
+    path = folder / _TABLE
+    # A shallow copy: callers may add columns without changing the cached table (pandas copies on write).
+    return _TABLES.get(path).copy(deep=False) if path.exists() else _demo_table().copy()
+
+
+def _load_result(folder: Path) -> SegmentationResult | None:
+    path = folder / _RESULT
+    if not path.exists():
+        return None
+    result = replace(_RESULTS.get(path))
+    names_path = folder / _NAMES
+    if names_path.exists():
+        stored = json.loads(names_path.read_text(encoding="utf-8"))
+        if stored.get("result") == _fingerprint(path):
+            result.names = {int(k): v for k, v in stored["names"].items()}
+    return result
 
 
 def project_store() -> ProjectStore:

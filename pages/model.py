@@ -75,6 +75,7 @@ def layout(**_query) -> html.Div:
                                         dbc.Progress(id=ids.PROGRESS, value=0, label="", striped=True, animated=True,
                                                      className="w-100", style={"height": "18px"}),
                                         html.Div(id=ids.PROGRESS_TEXT, className="small text-muted mt-1"),
+                                        html.Div(id=ids.RUN_ESTIMATE, className="small text-muted"),
                                     ],
                                 ),
                             ],

@@ -1,0 +1,93 @@
+"""Large-table paths on small data: candidates fitted and scored on a sample must give what the full fit gives."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from core.charts import MIN_MAP_POINTS, map_sample
+from core.config import RunConfig
+from core.exports import LABELLED_FILE, write_outputs
+from core.pipeline import run_segmentation
+from core.readers import read_table
+
+
+def separated_customers(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Four well-separated groups of customers in three numeric columns and a category."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 4, n)
+    centres = np.array([[0, 0, 0], [8, 0, 0], [0, 8, 0], [0, 0, 8]])
+    values = centres[group] + rng.normal(0, 1, (n, 3))
+    table = pd.DataFrame(values, columns=["spend", "visits", "tenure"])
+    table.insert(0, "customer_id", [f"C{i}" for i in range(n)])
+    table["channel"] = np.where(group == 3, "store", "web")
+    return table, group
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "gmm", "hdbscan"])
+def test_sampled_and_full_fits_agree(algorithm):
+    table, truth = separated_customers(12_000)
+    full = run_segmentation(table, RunConfig(algorithms=[algorithm], k_min=2, k_max=6, n_bootstrap=0))
+    sampled = run_segmentation(table, RunConfig(algorithms=[algorithm], k_min=2, k_max=6, n_bootstrap=0,
+                                                sample_size=3_000))
+    assert sampled.segmenter.sample_rows_ is not None and len(sampled.segmenter.sample_rows_) == 3_000
+    assert full.segmenter.sample_rows_ is None
+    assert sampled.segmenter.n_clusters_ == full.segmenter.n_clusters_ == 4
+    assigned = (full.labels >= 0) & (sampled.labels >= 0)
+    assert assigned.mean() > 0.95
+    assert adjusted_rand_score(full.labels[assigned], sampled.labels[assigned]) >= 0.95
+    assert adjusted_rand_score(truth[assigned], sampled.labels[assigned]) >= 0.95
+    board = sampled.leaderboard
+    assert (board["fit_rows"] <= 3_000).all()
+    assert board["assignment"].str.startswith("rest assigned by").all()  # the leaderboard says what was sampled
+
+
+def test_every_row_is_labelled_in_the_export_of_a_sampled_run(tmp_path):
+    table, _ = separated_customers(6_000, seed=1)
+    result = run_segmentation(table, RunConfig(k_min=2, k_max=5, n_bootstrap=2, sample_size=1_500))
+    write_outputs(tmp_path, table, result, {"file": "customers.csv"})
+    labelled = read_table(tmp_path / LABELLED_FILE)
+    assert len(labelled) == len(table)
+    assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
+    assert labelled["cluster"].notna().all() and labelled["segment"].notna().all()
+    assert labelled["meta_cluster"].notna().all()
+    assigned = labelled["cluster"] >= 0
+    assert labelled.loc[assigned, "confidence"].between(0, 1).all()
+
+
+def test_the_map_sample_shows_every_segment():
+    rng = np.random.default_rng(0)
+    labels = np.concatenate([np.zeros(400_000, int), np.ones(99_990, int), np.full(10, 2), np.full(300, -1)])
+    labels = labels[rng.permutation(len(labels))]
+    rows = map_sample(labels, limit=50_000)
+    drawn = labels[rows]
+    assert len(rows) <= 50_000 + 4 * MIN_MAP_POINTS
+    assert set(np.unique(drawn)) == {-1, 0, 1, 2}
+    assert (drawn == 2).sum() == 10 and (drawn == -1).sum() == MIN_MAP_POINTS  # small groups drawn (nearly) whole
+    shares = np.bincount(drawn[drawn >= 0]) / (drawn >= 0).sum()
+    assert abs(shares[0] - 0.8) < 0.01  # the big segments keep their proportions
+
+
+def test_the_model_page_estimates_a_run_before_it_starts(session):
+    from callbacks.model import show_estimate
+    from dashboard.store import project_store
+
+    text = show_estimate(["kmeans", "hdbscan"], [2, 8], session)
+    assert text.startswith("Estimate for 2,000 customers and ")
+    assert "GiB of memory" in text and "sample" not in text  # the demo table is small: nothing is sampled
+    big, _ = separated_customers(150_000)
+    project_store().save_table(session, big, "big.csv")
+    text = show_estimate(["kmeans"], [2, 4], session)
+    assert "150,000 customers and 5 model features" in text  # 3 numbers, 2 channels and "100,000-row sample" in text
+    assert show_estimate([], [2, 4], session) == "Choose at least one algorithm."
+
+
+def test_estimates_grow_with_rows_features_and_candidates():
+    from core.estimate import estimate_run
+
+    small = estimate_run(100_000, 3, ["kmeans"], 2, 10)
+    assert estimate_run(5_000_000, 3, ["kmeans"], 2, 10).seconds > small.seconds
+    assert estimate_run(100_000, 48, ["kmeans"], 2, 10).seconds > small.seconds
+    assert estimate_run(100_000, 3, ["kmeans", "hdbscan"], 2, 10).seconds > small.seconds
+    assert estimate_run(5_000_000, 3, ["kmeans"], 2, 10).gib > small.gib
