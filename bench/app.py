@@ -70,12 +70,19 @@ def main() -> None:
         warm = timed(call, *call_args)
         print(f"{name:24} {cold:7.2f} {warm:7.2f}")
 
-    rename = timed(rename_segment, [{"data": {"cluster": 0}, "value": "Renamed in the benchmark"}], session)
-    redraw = timed(show_segments, 2, session) + timed(show_map, 2, "pca", 3, None, session)
-    redraw += timed(show_export, 2, session) + timed(show_summary, 2, session)
-    print(f"rename: {rename * 1000:.0f} ms to store; with the Segments, Map, Export and Model views redrawn "
-          f"{(rename + redraw) * 1000:.0f} ms (target <= 300 ms)")
-    assert project_store().result(session).names[0] == "Renamed in the benchmark"
+    times = []
+    for attempt in range(3):  # the median of three renames
+        name = f"Renamed in the benchmark {attempt}"
+        rename = timed(rename_segment, [{"data": {"cluster": 0}, "value": name}], session)
+        segments = timed(show_segments, 2, session)
+        others = timed(show_map, 2, "pca", 3, None, session) + timed(show_export, 2, session)
+        others += timed(show_summary, 2, session)
+        times.append((rename, segments, others))
+    rename, segments, others = sorted(times, key=lambda t: sum(t))[1]
+    print(f"rename: {rename * 1000:.0f} ms to store, {(rename + segments) * 1000:.0f} ms with the Segments page "
+          f"redrawn, {(rename + segments + others) * 1000:.0f} ms with the Map, Export and Model views too "
+          "(target <= 300 ms)")
+    assert project_store().result(session).names[0] == "Renamed in the benchmark 2"
 
 
 if __name__ == "__main__":

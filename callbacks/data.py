@@ -106,7 +106,7 @@ def show_data(_version, session_id):
     chosen = store.selection(session_id)
     if chosen is None:
         chosen = [c for c, r in roles.items() if r in FEATURE_ROLES]
-    overview = column_overview(table, roles)
+    overview = column_overview(table, roles, meta.get("profile"))
     rows, column_defs = grid_props(table.head(PREVIEW_ROWS), header_tooltips=roles)
     banner = [html.Strong(meta["name"]), f" · {meta['rows']:,} rows × {len(meta['columns'])} columns"]
     if meta.get("source"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, no_update
 
-from core.explore import PLOT_SAMPLE, correlations, describe, missing_by_column, plot_sample
+from core.explore import PLOT_SAMPLE, STATS_SAMPLE, correlations, describe, missing_by_column, plot_sample
 from dashboard import ids
 from dashboard.explore_figures import (
     correlation_figure,
@@ -42,7 +42,8 @@ def show_overview(_init, session_id):
     numeric = [c for c in table.columns if roles.get(c) == "numeric"]
     sampled = len(table) > PLOT_SAMPLE
     note = f"{meta['name']}: {len(table):,} rows × {table.shape[1]} columns." + (
-        f" Charts are drawn from a random sample of {PLOT_SAMPLE:,} rows; the statistics use every row."
+        f" Charts and correlations are drawn from a random sample of {PLOT_SAMPLE:,} rows; counts and missing "
+        f"values use every row, the other statistics a sample of {min(len(table), STATS_SAMPLE):,}."
         if sampled else "")
     plotted = [c for c in table.columns if roles.get(c) in ("numeric", "categorical", "date")]
     options = [{"label": f"{c} ({roles.get(c)})", "value": c} for c in plotted]

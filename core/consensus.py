@@ -22,7 +22,7 @@ def consensus_labels(labelings: list[np.ndarray], threshold: float = 0.5) -> np.
         raise ValueError("consensus needs at least one labelling")
     patterns, inverse, counts = _combinations(labelings)
     if len(patterns) == 1:
-        return np.zeros(len(stacked), dtype=np.int64)
+        return np.zeros(len(inverse), dtype=np.int64)
     keep = np.argsort(-counts, kind="stable")[:MAX_PATTERNS]
     kept = patterns[keep]
     # Share of models that disagree between every two kept combinations.

@@ -81,7 +81,8 @@ def render_report(bundle: dict[str, Any]) -> str:
         _tests_table(explanation.tests_),
         "<h2>How good the segmentation is</h2>",
         _figure(figures["stability"]), _figure(figures["elbow"]), _figure(figures["metrics"]),
-        "<h3>Every model tried</h3>", _leaderboard_table(board),
+        "<h3>Every model tried</h3>", f"<p>{_e(segmenter.sampling_note())}</p>" if segmenter.sampling_note() else "",
+        _leaderboard_table(board),
         "<h2>Data and configuration</h2>", _data_section(bundle, source),
         "</main>",
     ]
@@ -187,7 +188,7 @@ def _tests_table(tests: pd.DataFrame) -> str:
 
 def _leaderboard_table(board: pd.DataFrame) -> str:
     columns = ["algorithm", "n_clusters", "silhouette", "davies_bouldin", "calinski_harabasz", "dbcv", "stability",
-               "noise_share", "fit_seconds"]
+               "noise_share", "fit_seconds", "fit_rows", "assignment"]
     head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns)
     rows = []
     for _, row in board.iterrows():

@@ -212,7 +212,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if both is None:
             return self._label_all(Z, sample_labels, assigner)
         labels = np.empty(len(Z), dtype=np.int32)
-        self.membership_ = np.empty(len(Z))
+        self.membership_ = np.empty(len(Z), dtype=np.float32)
         for start in range(0, len(Z), ASSIGN_CHUNK):
             block = slice(start, start + ASSIGN_CHUNK)
             labels[block], self.membership_[block] = both(Z[block])
@@ -376,6 +376,15 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         """The chosen model's own strength of membership for rows of the feature matrix (HDBSCAN), else None."""
         strength = getattr(self.assigner_, "strength", None)
         return strength(Z) if strength is not None else None
+
+    def sampling_note(self) -> str:
+        """What was sampled on a large table, in one sentence for the pages and the report ('' when nothing was)."""
+        rows = getattr(self, "sample_rows_", None)
+        if rows is None:
+            return ""
+        return (f"Every candidate was fitted and scored on a random sample of {len(rows):,} of {len(self.labels_):,} "
+                f"customers (quality metrics on at most {self.metric_sample_size:,}); the chosen model and the "
+                "consensus members then labelled every customer.")
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")

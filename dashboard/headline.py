@@ -32,6 +32,9 @@ def headline(result: SegmentationResult, rows: int) -> str:
             f"{c} {n:,}" for c, n in result.outlier_counts.items() if n) + ")"
     if result.transformed:
         text += f" · {result.config.transform} on {', '.join(result.transformed)}"
+    sampled = getattr(segmenter, "sample_rows_", None)
+    if sampled is not None:
+        text += f" · models fitted on a {len(sampled):,}-customer sample, then every customer labelled"
     return text
 
 

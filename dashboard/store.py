@@ -27,6 +27,7 @@ from core.demo import make_demo_customers
 from core.pipeline import SegmentationResult
 from core.roles import infer_roles
 from core.errors import SegmentationError
+from core.explore import column_profile
 from dashboard.session import checked
 from dashboard.settings import load_settings
 
@@ -217,7 +218,7 @@ class ProjectStore:
         folder = self._folder(session_id)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"name": name, "rows": len(table), "columns": list(table.columns), "roles": infer_roles(table),
-                "source": source, "rfm": rfm}
+                "source": source, "rfm": rfm, "profile": column_profile(table)}
         atomic_write(folder / _TABLE, lambda path: table.to_parquet(path, index=False))
         atomic_write_text(folder / _META, json.dumps(meta))
         if log is not None:

@@ -91,3 +91,16 @@ def test_estimates_grow_with_rows_features_and_candidates():
     assert estimate_run(100_000, 48, ["kmeans"], 2, 10).seconds > small.seconds
     assert estimate_run(100_000, 3, ["kmeans", "hdbscan"], 2, 10).seconds > small.seconds
     assert estimate_run(5_000_000, 3, ["kmeans"], 2, 10).gib > small.gib
+
+
+def test_consensus_combinations_are_counted_exactly():
+    from core.consensus import _combinations, consensus_labels
+
+    rng = np.random.default_rng(3)
+    labelings = [rng.integers(-1, 9, 50_000), rng.integers(0, 4, 50_000), rng.integers(-1, 3, 50_000)]
+    patterns, inverse, counts = _combinations(labelings)
+    expected = np.unique(np.column_stack(labelings), axis=0, return_inverse=True, return_counts=True)
+    assert np.array_equal(patterns, expected[0]) and np.array_equal(inverse, expected[1].ravel())
+    assert np.array_equal(counts, expected[2])
+    same = np.zeros(1_000, dtype=int)
+    assert consensus_labels([same, same]).tolist() == [0] * 1_000  # one combination: one meta segment
