@@ -6,6 +6,7 @@ import os
 import dash
 
 from dashboard import ids, shell
+from dashboard.auth import require_login
 from dashboard.jobs import background_manager
 from dashboard.review import serve_review_reports
 from dashboard.session import guard_callbacks
@@ -25,6 +26,8 @@ app.layout = shell.layout
 server = app.server
 # Uploads arrive base64-encoded inside a JSON request, about 4/3 of the file size.
 server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1.4 + 10) * 1024 * 1024
+if settings.login:
+    require_login(server, *settings.login)
 serve_bootstrap(server)
 serve_review_reports(server)
 guard_callbacks(server, ids.SESSION)

@@ -239,7 +239,8 @@ def server_files() -> list[dict]:
     folder = load_settings().import_dir
     if not folder.is_dir():
         return []
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SERVER_FORMATS)
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in SERVER_FORMATS and p.resolve().parent == folder)
     return [{"label": f"{p.name} ({p.stat().st_size / 1e6:,.1f} MB)", "value": p.name} for p in files]
 
 

@@ -112,4 +112,5 @@ def _quoted(text: pa.Array) -> pa.Array:
 
 
 def _quoted_text(value: str) -> str:
+    value = "'" + value if value.startswith(FORMULA_PREFIXES) else value
     return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(ch in value for ch in ',"\r\n') else value

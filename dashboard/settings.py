@@ -15,11 +15,14 @@ class Settings:
         max_upload_mb: largest accepted upload in megabytes (SEGSTUDIO_MAX_UPLOAD_MB; default 200).
         import_dir: the server's data folder, for files too big to upload (SEGSTUDIO_IMPORT_DIR; default
             <data_dir>/imports).
+        login: (username, password) when the operator turned sign-in on (SEGSTUDIO_USERNAME and
+            SEGSTUDIO_PASSWORD), else None.
     """
 
     data_dir: Path
     max_upload_mb: int
     import_dir: Path
+    login: tuple[str, str] | None = None
 
     @property
     def jobs_dir(self) -> Path:
@@ -34,8 +37,12 @@ def load_settings() -> Settings:
     data_dir = Path(os.environ.get("SEGSTUDIO_DATA_DIR") or Path.home() / ".segmentation-studio")
     data_dir = data_dir.expanduser().resolve()
     import_dir = Path(os.environ.get("SEGSTUDIO_IMPORT_DIR") or data_dir / "imports").expanduser().resolve()
+    username, password = os.environ.get("SEGSTUDIO_USERNAME", ""), os.environ.get("SEGSTUDIO_PASSWORD", "")
+    if bool(username) != bool(password):
+        raise SystemExit("Set both SEGSTUDIO_USERNAME and SEGSTUDIO_PASSWORD to require sign-in, or neither.")
     return Settings(
         data_dir=data_dir,
         max_upload_mb=int(os.environ.get("SEGSTUDIO_MAX_UPLOAD_MB", "200")),
         import_dir=import_dir,
+        login=(username, password) if username else None,
     )

@@ -227,7 +227,12 @@ def test_a_file_from_the_servers_data_folder_opens_without_upload(session, data_
     version, alert = open_server_file(1, "big customers.csv", session)
     assert alert is None and len(project_store().table(session)) == 300
     assert project_store().meta(session)["name"] == "big customers.csv"
-    for bad in ("../../etc/passwd", "missing.csv", None):
+    outside = data_dir / "secret.csv"
+    demo[0].head(5).to_csv(outside, index=False)
+    (folder / "link.csv").symlink_to(outside)  # a link out of the folder is neither listed nor opened
+    *_, files = show_projects(None, session)
+    assert [f["value"] for f in files] == ["big customers.csv"]
+    for bad in ("../../etc/passwd", "missing.csv", None, str(outside), "link.csv"):
         version, alert = open_server_file(1, bad, session)
         assert version is no_update and "Choose one of the files listed" in text_of(alert)
 
