@@ -64,3 +64,53 @@ def test_csv_cells_and_headers_that_a_spreadsheet_would_run_are_neutralised():
     assert lines[0] == "'=cmd,n"
     assert [line.split(",")[0] for line in lines[1:]] == ["'=1+1", "'+SUM(A1)", "'-2", "'@x", "'\tx", "plain"]
     assert lines[1].endswith(",-1.5")  # numbers are numbers, negative ones included
+
+
+def test_killing_the_server_mid_write_leaves_the_project_readable(tmp_path):
+    """kill -9 a process that keeps saving a project's table, result and names; every file stays readable."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(os.getcwd())!r})
+os.environ["SEGSTUDIO_DATA_DIR"] = {str(tmp_path)!r}
+from core.config import RunConfig
+from core.demo import make_demo_customers
+from core.pipeline import run_segmentation
+from dashboard.store import project_store
+store = project_store()
+session = "a" * 32
+table = make_demo_customers(3000)
+result = run_segmentation(table, RunConfig(algorithms=["kmeans"], k_min=2, k_max=3, n_bootstrap=0))
+store.save_table(session, table, "customers.csv")
+store.save_result(session, result)
+print("ready", flush=True)
+i = 0
+while True:  # a new table drops its project's result, so tables are saved in another session's project
+    i += 1
+    store.save_table("b" * 32, table, f"customers {{i}}.csv")
+    store.save_result(session, result)
+    store.save_names(session, {{k: f"{{v}} {{i}}" for k, v in result.names.items()}})
+"""
+    from dashboard.session import checked
+
+    checked("a" * 32)  # the id the script uses is a valid session id
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(1.5)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+
+    from dashboard.store import ProjectStore
+
+    store = ProjectStore(tmp_path / "sessions")
+    session = "a" * 32
+    assert len(store.table("b" * 32)) == 3000 and store.meta("b" * 32)["name"].startswith("customers ")
+    result = store.result(session)
+    assert result is not None and len(result.labels) == 3000
+    assert set(result.names) == set(np.unique(result.labels))
