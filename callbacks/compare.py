@@ -23,8 +23,9 @@ from core.rfm import compare_with_rules
 from dashboard import ids
 from dashboard.figures import stability_figure
 from dashboard.headline import empty_alert, headline_alert
-from dashboard.jobs import RUNNING, finish_job, job_progress, job_status, start_job
+from dashboard.jobs import RUNNING, admit_job, finish_job, job_progress, job_status
 from dashboard.session import checked
+from dashboard.settings import load_settings
 from dashboard.store import project_store
 from dashboard.tables import grid_props, leaderboard_frame
 
@@ -97,7 +98,9 @@ def use_model(set_progress, n_clicks, selected_rows, session_id):
     if job_status(store, session_id)["state"] == RUNNING:
         return no_update, dbc.Alert("A run is going for this project; wait for it first.", color="warning",
                                     className="mb-0 py-1")
-    start_job(store, session_id, "choose")
+    busy = admit_job(store, session_id, "choose", load_settings().max_jobs)
+    if busy:
+        return no_update, dbc.Alert(busy, color="warning", className="mb-0 py-1")
     record = job_progress(store, session_id)
 
     def report(fraction: float, message: str) -> None:

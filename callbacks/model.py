@@ -15,8 +15,9 @@ from core.roles import feature_columns
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
 from dashboard.headline import empty_alert, headline_alert, next_steps
-from dashboard.jobs import RUNNING, JobCancelled, finish_job, job_progress, job_status, request_cancel, start_job
+from dashboard.jobs import RUNNING, JobCancelled, admit_job, finish_job, job_progress, job_status, request_cancel
 from dashboard.session import checked
+from dashboard.settings import load_settings
 from dashboard.store import project_store
 
 
@@ -55,7 +56,9 @@ def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids,
     if job_status(store, session_id)["state"] == RUNNING:
         return no_update, dbc.Alert("A run is already going for this project; wait for it or cancel it.",
                                     color="warning")
-    start_job(store, session_id, "run")
+    busy = admit_job(store, session_id, "run", load_settings().max_jobs)
+    if busy:
+        return no_update, dbc.Alert(busy, color="warning")
     report = job_progress(store, session_id)
     previous = store.result(session_id)
     try:

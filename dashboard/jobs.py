@@ -1,6 +1,7 @@
 """The background-callback manager: long fits run in worker processes, with progress and cancel."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -38,6 +39,39 @@ def start_job(store: ProjectStore, session_id: str, kind: str) -> None:
     store.path(session_id, CANCEL_FILE).unlink(missing_ok=True)
     _write(store, session_id, {"state": RUNNING, "kind": kind, "progress": 0, "message": "Starting",
                                "pid": os.getpid(), "started": time.time()})
+
+
+def admit_job(store: ProjectStore, session_id: str, kind: str, limit: int) -> str | None:
+    """Start the project's job if fewer than ``limit`` jobs run on this server (all sessions); else say why not.
+
+    Fits take a core each and up to a few GiB, so a server runs a bounded number at once and tells the other
+    analysts it is busy instead of starting every fit asked for. The check and the start happen under a file lock
+    shared by every worker process.
+    """
+    store.root.mkdir(parents=True, exist_ok=True)
+    with open(store.root / "jobs.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            running = running_jobs(store)
+            if running >= limit:
+                return (f"The server is busy: {running} segmentation(s) are running, the most it runs at once "
+                        f"(SEGSTUDIO_MAX_JOBS={limit}). Try again in a minute; your settings are kept.")
+            start_job(store, session_id, kind)
+            return None
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def running_jobs(store: ProjectStore) -> int:
+    """Jobs running on this server now, in every session's projects (a job whose process is gone does not count)."""
+    count = 0
+    for path in store.root.glob("*/projects/*/" + STATUS_FILE):
+        try:
+            status = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        count += status.get("state") == RUNNING and _alive(status.get("pid"))
+    return count
 
 
 def job_progress(store: ProjectStore, session_id: str) -> Callable[[float, str], None]:

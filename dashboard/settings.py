@@ -15,6 +15,8 @@ class Settings:
         max_upload_mb: largest accepted upload in megabytes (SEGSTUDIO_MAX_UPLOAD_MB; default 200).
         import_dir: the server's data folder, for files too big to upload (SEGSTUDIO_IMPORT_DIR; default
             <data_dir>/imports).
+        max_jobs: segmentations run at once on this server, all sessions together (SEGSTUDIO_MAX_JOBS; default 2,
+            one per core of the reference machine).
         login: (username, password) when the operator turned sign-in on (SEGSTUDIO_USERNAME and
             SEGSTUDIO_PASSWORD), else None.
     """
@@ -22,6 +24,7 @@ class Settings:
     data_dir: Path
     max_upload_mb: int
     import_dir: Path
+    max_jobs: int = 2
     login: tuple[str, str] | None = None
 
     @property
@@ -44,5 +47,6 @@ def load_settings() -> Settings:
         data_dir=data_dir,
         max_upload_mb=int(os.environ.get("SEGSTUDIO_MAX_UPLOAD_MB", "200")),
         import_dir=import_dir,
+        max_jobs=max(1, int(os.environ.get("SEGSTUDIO_MAX_JOBS", "2"))),
         login=(username, password) if username else None,
     )

@@ -290,3 +290,20 @@ def test_a_result_saved_by_an_older_version_asks_for_a_new_run(session):
     triggered(ids.PREDICT_BUTTON)
     message, figure = predict_one(1, *form_values(build_form(True, session)[2]), session)
     assert "Segment:" in text_of(message) and figure is no_update  # no projection kept: no place on the map
+
+
+def test_a_busy_server_says_so_instead_of_starting_another_fit(session, monkeypatch):
+    from dashboard.jobs import finish_job
+    from dashboard.session import new_session_id
+
+    monkeypatch.setenv("SEGSTUDIO_MAX_JOBS", "1")
+    store = project_store()
+    other = new_session_id()
+    store.update_settings(other, columns=None)
+    start_job(store, other, "run")  # another analyst's fit, running (in this live process)
+    token, alert = run(session)
+    assert token is no_update and "The server is busy: 1 segmentation(s) are running" in text_of(alert)
+    assert store.result(session) is None and job_status(store, session)["state"] == "idle"
+    finish_job(store, other, "done", "Done")
+    token, alert = run(session)
+    assert alert is None and store.result(session) is not None
