@@ -231,7 +231,8 @@ class SegmentExplainer(BaseEstimator):
                     rows.append({"feature": column, "test": "ANOVA F", "statistic": np.nan, "p_value": np.nan,
                                  "effect_size": 0.0})
                     continue
-                f, p = f_classif(x.reshape(-1, 1), y)
+                with np.errstate(divide="ignore", invalid="ignore"):  # segments without spread: F is infinite
+                    f, p = f_classif(x.reshape(-1, 1), y)
                 between = sum((y == s).sum() * (x[y == s].mean() - x.mean()) ** 2 for s in np.unique(y))
                 total = ((x - x.mean()) ** 2).sum()
                 rows.append({"feature": column, "test": "ANOVA F", "statistic": float(f[0]), "p_value": float(p[0]),

@@ -28,6 +28,8 @@ _SNIFF_BYTES = 256 * 1024
 _CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 _NA_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A", "?", "-"]
 _LEADING_ZERO = re.compile(r"^0\d+$")
+_MONEY = re.compile(r"^\(?[-+]?\s*[$€£¥₹]?\s*[-+]?\d{1,3}(?:[,.\u00a0']?\d{3})*(?:[.,]\d+)?\s*[$€£¥₹%]?\)?$")
+MAX_COLUMNS = 2_000  # wider files are exports of everything; the analyst should pick the columns first
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$|[A-Za-z]{3,9}")
 _DATE_NAME = re.compile(r"date|day|since|time", re.IGNORECASE)
 
@@ -73,6 +75,11 @@ def read_table(source: str | Path | bytes, filename: str | None = None) -> pd.Da
         table = _read_delimited(opener, name)
     if table.shape[1] == 0:
         raise SegmentationError(f"{name} has no columns.")
+    if table.shape[1] > MAX_COLUMNS:
+        raise SegmentationError(
+            f"{name} has {table.shape[1]:,} columns; Segmentation Studio reads at most {MAX_COLUMNS:,}. Save the "
+            "columns you need to a new file and load that."
+        )
     if len(table) == 0:
         raise SegmentationError(f"{name} has a header but no data rows.")
     table.attrs.setdefault("source", {})["file"] = name
@@ -114,6 +121,10 @@ def _read_parquet(opener, name: str) -> pd.DataFrame:
             raise SegmentationError(f"{name} could not be read as a Parquet file ({exc}).") from exc
     table.columns = [str(c) for c in table.columns]
     _check_column_names(list(table.columns), name)
+    for column in table.columns:  # lists, maps and structs: kept as their text, never used as features
+        if table[column].dtype == object and table[column].map(lambda v: isinstance(v, (list, dict, np.ndarray))).any():
+            table[column] = table[column].map(lambda v: None if v is None else str(v.tolist() if isinstance(
+                v, np.ndarray) else v)).astype("str")
     table.attrs["source"] = {"format": "Parquet"}
     return table
 
@@ -134,6 +145,11 @@ def _read_delimited(opener, name: str) -> pd.DataFrame:
     decimal = "," if delimiter == ";" and re.search(r"\d,\d", text) else "."
 
     header = _header_names(lines[0], delimiter)
+    if len(header) > MAX_COLUMNS:  # before parsing: a very wide file would take long and much memory to read
+        raise SegmentationError(
+            f"{name} has {len(header):,} columns; Segmentation Studio reads at most {MAX_COLUMNS:,}. Save the "
+            "columns you need to a new file and load that."
+        )
     _check_column_names(header, name)
     raw = _read_strings_fast(opener, delimiter, encoding)
     if raw is None:
@@ -267,12 +283,30 @@ def _coerce_column(values: pd.Series, decimal: str) -> pd.Series:
                 return compact_dates
             return numbers.astype("Int64") if numbers.isna().any() else numbers.astype("int64")
         return numbers.astype(float)
+    money = _money(text, spread, decimal)
+    if money is not None:
+        return money
     sample = present.iloc[:200]
     if sample.str.contains(_DATE_LIKE).mean() >= 0.9 and sample.str.contains(r"\d").mean() >= 0.9:
         dates = _parse_dates(text)
         if dates is not None and dates.notna().sum() >= 0.95 * len(present):
             return dates
     return text
+
+
+def _money(text: pd.Series, spread: pd.Series, decimal: str) -> pd.Series | None:
+    """Amounts written for people ("$1,234.50", "1.234,50 €", "(12.00)", "45%"), as numbers; None if the column
+    is not made of them."""
+    if spread.empty or not spread.str.contains(r"\d").all() or spread.str.fullmatch(_MONEY).mean() < 0.98:
+        return None
+    thousands = "." if decimal == "," else ","
+    cleaned = (text.str.replace(r"[$€£¥₹%\s\u00a0']", "", regex=True)
+               .str.replace(thousands, "", regex=False)
+               .str.replace(r"^\((.*)\)$", r"-\1", regex=True))
+    if decimal == ",":
+        cleaned = cleaned.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    return numbers.astype(float) if numbers.notna().sum() >= 0.98 * text.notna().sum() else None
 
 
 def _numbers(text: pd.Series) -> pd.Series:

@@ -404,6 +404,13 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         absent = [c for c in roles if c not in X.columns]
         if absent:
             raise SegmentationError(f"Column(s) not in the data: {', '.join(absent)}.")
+        infinite = [c for c, r in roles.items() if r == "numeric"
+                    and np.isinf(pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)).any()]
+        if infinite:
+            raise SegmentationError(
+                f"Column(s) with infinite values (inf): {', '.join(infinite)}; remove or replace them before "
+                "segmenting, or leave the column(s) out."
+            )
         empty = [c for c in roles if X[c].isna().all()]
         if empty:
             raise SegmentationError(f"Column(s) with no values at all: {', '.join(empty)}; leave them out.")
