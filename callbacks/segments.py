@@ -79,6 +79,14 @@ def rename_segment(changes, session_id):
     result = store.result(session_id)
     if result is None or not changes:
         return no_update, no_update
+    changed_elsewhere = [c for c in changes if "oldValue" in c
+                         and result.names.get(int(c["data"]["cluster"])) != c["oldValue"]]
+    if changed_elsewhere:  # another tab or window renamed it since this page was drawn: say so, show the current name
+        theirs = "; ".join(f"segment {c['data']['cluster']} is now '{result.names.get(int(c['data']['cluster']))}'"
+                           for c in changed_elsewhere)
+        return time.time(), dbc.Alert(f"Not renamed: another tab or window renamed it first ({theirs}). "
+                                      "The names shown are now the current ones; rename again if you like.",
+                                      color="warning", className="py-2 small mb-0")
     try:
         result.names = renamed(result.names, {int(c["data"]["cluster"]): c["value"] for c in changes})
     except SegmentationError as exc:

@@ -307,3 +307,21 @@ def test_a_busy_server_says_so_instead_of_starting_another_fit(session, monkeypa
     finish_job(store, other, "done", "Done")
     token, alert = run(session)
     assert alert is None and store.result(session) is not None
+
+
+def test_a_rename_from_a_stale_tab_is_refused_and_the_tab_told(session):
+    run(session)
+    store = project_store()
+    before = store.result(session).names[0]
+    token, status = rename_segment([{"value": "From tab A", "oldValue": before, "data": {"cluster": 0}}], session)
+    assert status is None and store.result(session).names[0] == "From tab A"
+    # Tab B still shows the old name and renames the same segment: refused, told, redrawn with the current names.
+    token, status = rename_segment([{"value": "From tab B", "oldValue": before, "data": {"cluster": 0}}], session)
+    assert token is not no_update and "another tab or window renamed it first" in text_of(status)
+    assert "segment 0 is now 'From tab A'" in text_of(status)
+    assert store.result(session).names[0] == "From tab A"
+    # Other segments renamed in tab B keep tab A's change.
+    other = store.result(session).names[1]
+    rename_segment([{"value": "From tab B", "oldValue": other, "data": {"cluster": 1}}], session)
+    names = store.result(session).names
+    assert names[0] == "From tab A" and names[1] == "From tab B"
