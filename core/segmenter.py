@@ -490,7 +490,7 @@ def consensus_members(board: pd.DataFrame, criterion: str) -> list[int]:
         members = []
         for algorithm in algorithms:
             own = fitted[fitted["algorithm"] == algorithm]
-            if len(own):
+            if own[criterion].notna().any():  # an algorithm that found no segments at all has nothing to add
                 members.append(select_best(own, criterion))
         if len(members) > 1:
             return members

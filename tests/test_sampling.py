@@ -104,3 +104,22 @@ def test_consensus_combinations_are_counted_exactly():
     assert np.array_equal(counts, expected[2])
     same = np.zeros(1_000, dtype=int)
     assert consensus_labels([same, same]).tolist() == [0] * 1_000  # one combination: one meta segment
+
+
+def test_an_algorithm_that_finds_no_segments_is_left_out_of_the_consensus():
+    from core.segmenter import consensus_members
+
+    board = pd.DataFrame({
+        "algorithm": ["kmeans", "kmeans", "gmm", "hdbscan", "hdbscan"],
+        "n_clusters": [2, 3, 2, 0, 0], "noise_share": [0, 0, 0, 1.0, 1.0],
+        "largest_share": [0.5, 0.4, 0.6, 0, 0], "smallest_share": [0.5, 0.3, 0.4, 0, 0],
+        "silhouette": [0.4, 0.5, 0.3, np.nan, np.nan], "note": ["", "", "", "", ""],
+    })
+    assert consensus_members(board, "silhouette") == [1, 2]
+
+
+def test_day_first_dates_are_read_one_way_for_the_whole_column():
+    days = pd.date_range("2024-01-01", periods=60, freq="5D")
+    text = "id,day\n" + "".join(f"C{i},{d:%d/%m/%Y}\n" for i, d in enumerate(days))
+    table = read_table(text.encode(), "log.csv")
+    assert table["day"].tolist() == list(days)  # 02/09/2024 is the 2nd of September, as 15/09/2024 says
