@@ -99,10 +99,11 @@ def rename_segment(changes, session_id):
     Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
     Output(ids.RENAME_STATUS, "children", allow_duplicate=True),
     Input({"type": ids.CARD_NAME, "cluster": ALL}, "value"),
+    State({"type": ids.CARD_DRAWN, "cluster": ALL}, "data"),
     State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def rename_from_card(values, session_id):
+def rename_from_card(values, drawn, session_id):
     """Rename a segment from its card's title field (the same rules as the names grid)."""
     changed = ctx.triggered_id
     if not isinstance(changed, dict):
@@ -112,8 +113,14 @@ def rename_from_card(values, session_id):
     result = store.result(session_id)
     cluster = int(changed["cluster"])
     value = next((v for i, v in zip(ctx.inputs_list[0], values) if i["id"]["cluster"] == cluster), None)
+    shown = next((d for i, d in zip(ctx.states_list[0], drawn or []) if i["id"]["cluster"] == cluster), None)
     if result is None or value is None or value == result.names.get(cluster):
         return no_update, no_update  # the cards were just drawn, or nothing changed
+    if shown is not None and shown != result.names.get(cluster):  # renamed in another tab since this card was drawn
+        return time.time(), dbc.Alert(
+            f"Not renamed: another tab or window renamed it first (segment {cluster} is now "
+            f"'{result.names.get(cluster)}'). The names shown are now the current ones; rename again if you like.",
+            color="warning", className="py-2 small mb-0")
     try:
         result.names = renamed(result.names, {cluster: value})
     except SegmentationError as exc:

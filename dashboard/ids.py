@@ -137,3 +137,4 @@ SERVER_OPEN = "data-server-open"
 MODEL_TOKEN = "model-token"
 COMPARE_TOKEN = "compare-token"
 CARD_NAME = "segment-card-name"  # pattern-matching type: {"type": CARD_NAME, "cluster": n}
+CARD_DRAWN = "segment-card-drawn"  # the name a card showed when drawn: {"type": CARD_DRAWN, "cluster": n}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from core.charts import segment_colour
 from core.explain import SegmentExplainer, readable_date, readable_number
@@ -45,8 +45,11 @@ def segment_cards(explanation: SegmentExplainer, names: dict[int, str], sizes: d
 def _name(cluster: int, name: str, editable: bool):
     if not editable:
         return html.Strong(name)
-    return dbc.Input(id={"type": ids.CARD_NAME, "cluster": cluster}, value=name, debounce=True, maxLength=60,
-                     className="segment-name-input", placeholder="Segment name")
+    return html.Div([
+        dbc.Input(id={"type": ids.CARD_NAME, "cluster": cluster}, value=name, debounce=True, maxLength=60,
+                  className="segment-name-input", placeholder="Segment name"),
+        dcc.Store(id={"type": ids.CARD_DRAWN, "cluster": cluster}, data=name),
+    ])
 
 
 def _differences(explanation: SegmentExplainer, cluster: int) -> list:

@@ -255,14 +255,24 @@ def test_a_segment_is_renamed_from_its_card(session):
     fields = [{"id": {"type": ids.CARD_NAME, "cluster": c}, "property": "value", "value": v}
               for c, v in enumerate(values)]
 
+    drawn = list(names[c] for c in range(3))
+    shown = [{"id": {"type": ids.CARD_DRAWN, "cluster": c}, "property": "data", "value": d} for c, d in enumerate(drawn)]
+
     def edit(cluster: int):
         prop = json.dumps({"cluster": cluster, "type": ids.CARD_NAME}, separators=(",", ":"))
         context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{prop}.value", "value": values[cluster]}],
-                                        inputs_list=[fields]))
-        return rename_from_card(values, session)
+                                        inputs_list=[fields], states_list=[shown, {}]))
+        return rename_from_card(values, drawn, session)
 
     token, status = edit(1)
     assert status is None and project_store().result(session).names[1] == "Weekend shoppers"
+    values[1] = "Another tab's idea"  # this card was drawn before the rename above: refused and told
+    fields[1]["value"] = values[1]
+    token, status = edit(1)
+    assert "another tab or window renamed it first (segment 1 is now 'Weekend shoppers')" in text_of(status)
+    assert project_store().result(session).names[1] == "Weekend shoppers"
+    drawn[1] = shown[1]["value"] = "Weekend shoppers"  # the redraw shows the current name
+    values[1] = fields[1]["value"] = "Weekend shoppers"
     cards = views(show_segments, SEGMENTS, token, session)["cards"]
     assert "Weekend shoppers" in repr(cards)
     assert edit(0) == (no_update, no_update)  # drawing the cards (value unchanged) renames nothing
