@@ -9,6 +9,7 @@ from dash import ALL, Input, Output, State, callback, html, no_update
 from core.config import RunConfig
 from core.errors import SegmentationError
 from core.estimate import estimate_run, model_features
+from core.explore import column_profile
 from core.naming import carry_names
 from core.pipeline import run_segmentation
 from core.roles import feature_columns
@@ -159,12 +160,13 @@ def show_estimate(algorithms, k_range, session_id):
     session_id = checked(session_id)
     if not algorithms:
         return "Choose at least one algorithm."
-    table = store.table(session_id)
-    roles = store.roles(session_id)
+    meta, roles = store.meta(session_id), store.roles(session_id)
+    profile = meta.get("profile") or column_profile(store.table(session_id))  # computed when the table was loaded
+    distinct = {p["column"]: p["distinct"] for p in profile}
     columns = feature_columns(roles, store.selection(session_id))
-    estimate = estimate_run(len(table), model_features(table, roles, columns), algorithms, int(k_range[0]),
-                            int(k_range[1]))
-    sampled = " (candidates are fitted on a 100,000-row sample, then every customer is labelled)" \
-        if len(table) > RunConfig.sample_size else ""
-    return (f"Estimate for {len(table):,} customers and {estimate.features} model features: "
-            f"{estimate.text()}{sampled}.")
+    rows = int(meta["rows"])
+    estimate = estimate_run(rows, model_features(distinct, roles, columns), algorithms, int(k_range[0]),
+                            int(k_range[1]), sample_size=RunConfig.sample_size)
+    sampled = (f" (candidates are fitted on a {RunConfig.sample_size:,}-row sample, then every customer is "
+               "labelled)") if rows > RunConfig.sample_size else ""
+    return f"Estimate for {rows:,} customers and {estimate.features} model features: {estimate.text()}{sampled}."

@@ -79,14 +79,10 @@ def rename_segment(changes, session_id):
     result = store.result(session_id)
     if result is None or not changes:
         return no_update, no_update
-    changed_elsewhere = [c for c in changes if "oldValue" in c
-                         and result.names.get(int(c["data"]["cluster"])) != c["oldValue"]]
-    if changed_elsewhere:  # another tab or window renamed it since this page was drawn: say so, show the current name
-        theirs = "; ".join(f"segment {c['data']['cluster']} is now '{result.names.get(int(c['data']['cluster']))}'"
-                           for c in changed_elsewhere)
-        return time.time(), dbc.Alert(f"Not renamed: another tab or window renamed it first ({theirs}). "
-                                      "The names shown are now the current ones; rename again if you like.",
-                                      color="warning", className="py-2 small mb-0")
+    changed_elsewhere = [int(c["data"]["cluster"]) for c in changes
+                         if "oldValue" in c and result.names.get(int(c["data"]["cluster"])) != c["oldValue"]]
+    if changed_elsewhere:
+        return time.time(), _renamed_elsewhere(result.names, changed_elsewhere)
     try:
         result.names = renamed(result.names, {int(c["data"]["cluster"]): c["value"] for c in changes})
     except SegmentationError as exc:
@@ -116,14 +112,19 @@ def rename_from_card(values, drawn, session_id):
     shown = next((d for i, d in zip(ctx.states_list[0], drawn or []) if i["id"]["cluster"] == cluster), None)
     if result is None or value is None or value == result.names.get(cluster):
         return no_update, no_update  # the cards were just drawn, or nothing changed
-    if shown is not None and shown != result.names.get(cluster):  # renamed in another tab since this card was drawn
-        return time.time(), dbc.Alert(
-            f"Not renamed: another tab or window renamed it first (segment {cluster} is now "
-            f"'{result.names.get(cluster)}'). The names shown are now the current ones; rename again if you like.",
-            color="warning", className="py-2 small mb-0")
+    if shown is not None and shown != result.names.get(cluster):
+        return time.time(), _renamed_elsewhere(result.names, [cluster])
     try:
         result.names = renamed(result.names, {cluster: value})
     except SegmentationError as exc:
         return time.time(), dbc.Alert(str(exc), color="danger", className="py-2 small mb-0")
     store.save_names(session_id, result.names)
     return time.time(), None
+
+
+def _renamed_elsewhere(names: dict[int, str], clusters: list[int]) -> dbc.Alert:
+    """The rename was refused: another tab or window renamed these segments since this page was drawn. The token
+    that comes with it redraws the page with the current names."""
+    theirs = "; ".join(f"segment {c} is now '{names.get(c)}'" for c in clusters)
+    return dbc.Alert(f"Not renamed: another tab or window renamed it first ({theirs}). The names shown are now the "
+                     "current ones; rename again if you like.", color="warning", className="py-2 small mb-0")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
 
 from core.algorithms import LOW_DIMENSIONS, get_algorithm
 from core.preprocess import MAX_CATEGORIES
@@ -36,15 +35,18 @@ class Estimate:
         return f"about {time} and {self.gib:.1f} GiB of memory"
 
 
-def model_features(table: pd.DataFrame, roles: dict[str, str], columns: list[str]) -> int:
-    """How many columns the model sees: numbers and dates one each, a category one per level (at most 20)."""
+def model_features(distinct: dict[str, int], roles: dict[str, str], columns: list[str]) -> int:
+    """How many columns the model sees: numbers and dates one each, a category one per level (at most 20).
+
+    ``distinct``: the number of distinct values of each column (the table's column profile).
+    """
     count = 0
     for column in columns:
         role = roles.get(column)
         if role in ("numeric", "date"):
             count += 1
         elif role == "categorical":
-            count += min(int(table[column].nunique()), MAX_CATEGORIES)
+            count += min(int(distinct.get(column, MAX_CATEGORIES)), MAX_CATEGORIES)
     return max(count, 1)
 
 
