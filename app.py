@@ -14,16 +14,19 @@ from dashboard.settings import load_settings
 from dashboard.vendor import BOOTSTRAP_URL, serve_bootstrap
 
 settings = load_settings()
+manager = background_manager(settings)
 app = dash.Dash(
     __name__,
     use_pages=True,
     title="Segmentation Studio",
     external_stylesheets=[BOOTSTRAP_URL],
-    background_callback_manager=background_manager(settings),
+    background_callback_manager=manager,
     suppress_callback_exceptions=True,
 )
 app.layout = shell.layout
 server = app.server
+# With REDIS_URL set, the fits run on Celery workers started with `celery -A app:celery_app worker`.
+celery_app = getattr(manager, "handle", None) if settings.redis_url else None
 # Uploads arrive base64-encoded inside a JSON request, about 4/3 of the file size.
 server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1.4 + 10) * 1024 * 1024
 if settings.login:

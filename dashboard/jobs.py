@@ -4,22 +4,44 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import socket
 import time
 from typing import Any, Callable
 
 import diskcache
 import psutil
 from dash import DiskcacheManager
+from dash.background_callback.managers import BaseBackgroundCallbackManager
 
 from core.atomic import atomic_write_text
 from dashboard.settings import Settings
 from dashboard.store import ProjectStore
 
 
-def background_manager(settings: Settings) -> DiskcacheManager:
-    """A diskcache-backed manager: no server to set up, shared by every worker of one machine."""
+def background_manager(settings: Settings) -> BaseBackgroundCallbackManager:
+    """Celery through Redis when the operator set REDIS_URL (several app servers, one queue); else diskcache.
+
+    Diskcache needs no server: jobs run in processes beside the app's workers on one machine.
+    """
+    if settings.redis_url:
+        from dash import CeleryManager
+
+        return CeleryManager(celery_app(settings.redis_url), expire=24 * 3600)
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     return DiskcacheManager(diskcache.Cache(str(settings.jobs_dir)), expire=24 * 3600)
+
+
+def celery_app(redis_url: str):
+    """The Celery app whose workers run the fits: `celery -A app:celery_app worker` (see the README)."""
+    from celery import Celery
+
+    app = Celery("segmentation_studio", broker=redis_url, backend=redis_url)
+    app.conf.update(
+        worker_prefetch_multiplier=1,  # a fit is long: a worker takes one at a time, the others wait in the queue
+        broker_connection_retry_on_startup=True,
+        result_expires=24 * 3600,
+    )
+    return app
 
 
 # A job's state lives in its project folder, not in the page that started it: an analyst can leave the Model page
@@ -38,7 +60,7 @@ def start_job(store: ProjectStore, session_id: str, kind: str) -> None:
     """Mark the project's job as running in this process (the background worker)."""
     store.path(session_id, CANCEL_FILE).unlink(missing_ok=True)
     _write(store, session_id, {"state": RUNNING, "kind": kind, "progress": 0, "message": "Starting",
-                               "pid": os.getpid(), "started": time.time()})
+                               "pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
 
 
 def admit_job(store: ProjectStore, session_id: str, kind: str, limit: int) -> str | None:
@@ -70,7 +92,7 @@ def running_jobs(store: ProjectStore) -> int:
             status = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        count += status.get("state") == RUNNING and _alive(status.get("pid"))
+        count += status.get("state") == RUNNING and _alive(status, path)
     return count
 
 
@@ -114,16 +136,26 @@ def job_status(store: ProjectStore, session_id: str) -> dict[str, Any]:
         status = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return {"state": "idle", "progress": 0, "message": ""}
-    if status.get("state") == RUNNING and not _alive(status.get("pid")):
+    if status.get("state") == RUNNING and not _alive(status, path):
         cancelled = store.path(session_id, CANCEL_FILE).exists()
         status = {**status, "state": "cancelled" if cancelled else "failed",
                   "message": "Cancelled." if cancelled else "The job stopped unexpectedly (was the server restarted?)."}
     return status
 
 
-def _alive(pid: Any) -> bool:
+# A job on another machine (a Celery worker elsewhere) cannot be checked by its process id; it counts as gone when
+# it has not written its status for this long (a fit reports progress every few seconds).
+_SILENT_LIMIT = 3600
+
+
+def _alive(status: dict[str, Any], path) -> bool:
+    if status.get("host", socket.gethostname()) != socket.gethostname():
+        try:
+            return time.time() - path.stat().st_mtime < _SILENT_LIMIT
+        except OSError:
+            return False
     try:
-        process = psutil.Process(int(pid))
+        process = psutil.Process(int(status.get("pid")))
         return process.status() != psutil.STATUS_ZOMBIE
     except (psutil.Error, TypeError, ValueError):
         return False

@@ -19,6 +19,8 @@ class Settings:
             one per core of the reference machine).
         login: (username, password) when the operator turned sign-in on (SEGSTUDIO_USERNAME and
             SEGSTUDIO_PASSWORD), else None.
+        redis_url: when set (REDIS_URL), background jobs run on Celery workers through this Redis server instead of
+            in processes beside the app, so several app servers share one job queue.
     """
 
     data_dir: Path
@@ -26,6 +28,7 @@ class Settings:
     import_dir: Path
     max_jobs: int = 2
     login: tuple[str, str] | None = None
+    redis_url: str | None = None
 
     @property
     def jobs_dir(self) -> Path:
@@ -49,4 +52,5 @@ def load_settings() -> Settings:
         import_dir=import_dir,
         max_jobs=max(1, int(os.environ.get("SEGSTUDIO_MAX_JOBS", "2"))),
         login=(username, password) if username else None,
+        redis_url=os.environ.get("REDIS_URL") or None,
     )

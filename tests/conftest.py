@@ -1,6 +1,7 @@
 """Shared fixtures: seeded demo data, the real datasets in ../shared/data, a live app server and a browser."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -63,7 +64,7 @@ def session(data_dir: Path) -> str:
     return new_session_id()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -93,15 +94,15 @@ class LiveServer(str):
         return alive
 
 
-@pytest.fixture()
-def live_server(tmp_path: Path):
-    """The app served by gunicorn (as an operator would run it) on a free local port.
+@contextlib.contextmanager
+def serving_app(folder: Path, **env: str):
+    """The app served by gunicorn (as an operator would run it) on a free local port, with extra environment.
 
     Yields a :class:`LiveServer`: its base URL, and a way to see the background jobs it is running.
     """
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w+")
-    env = {**os.environ, "SEGSTUDIO_DATA_DIR": str(tmp_path / "server-data")}
+    port = free_port()
+    log = open(folder / "server.log", "w+")
+    env = {**os.environ, "SEGSTUDIO_DATA_DIR": str(folder / "server-data"), **env}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "300"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -122,12 +123,21 @@ def live_server(tmp_path: Path):
             log.close()
             pytest.fail(f"the app server did not start:\n{output}")
         time.sleep(0.3)
-    yield LiveServer(url, process.pid)
-    process.terminate()
-    process.wait(timeout=20)
-    log.seek(0)
-    print(log.read()[-5000:])  # shown by pytest when the test failed
-    log.close()
+    try:
+        yield LiveServer(url, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.seek(0)
+        print(log.read()[-5000:])  # shown by pytest when the test failed
+        log.close()
+
+
+@pytest.fixture()
+def live_server(tmp_path: Path):
+    """The app served by gunicorn on a free local port, with background jobs on diskcache (the default)."""
+    with serving_app(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import time
 
 import joblib
 import pandas as pd
@@ -16,7 +18,8 @@ from callbacks.model import poll_job, show_summary
 from callbacks.segments import rename_segment, show_segments
 from core.errors import SegmentationError
 from dashboard import ids
-from dashboard.jobs import CANCEL_FILE, JobCancelled, job_progress, job_status, request_cancel, start_job
+from dashboard.jobs import (CANCEL_FILE, JobCancelled, job_progress, job_status, request_cancel, running_jobs,
+                            start_job)
 from dashboard.review import review_view
 from dashboard.store import project_store
 from tests.conftest import LABELLED_OUTPUTS
@@ -184,6 +187,18 @@ def test_a_job_whose_process_died_is_not_waited_for(session):
     assert job_status(store, session)["state"] == "failed"
     progress, _, text, run_disabled, *_ = poll_job(1, "running", session)
     assert not run_disabled and "stopped unexpectedly" in text
+
+
+def test_a_job_on_another_machine_counts_as_running_until_it_falls_silent(session):
+    """A Celery worker elsewhere cannot be checked by process id: its status file's age tells instead."""
+    store = project_store()
+    start_job(store, session, "run")
+    path = store.path(session, "job.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), "host": "worker-7", "pid": 999_999_999}))
+    assert job_status(store, session)["state"] == "running" and running_jobs(store) == 1
+    an_hour_ago = time.time() - 3601
+    os.utime(path, (an_hour_ago, an_hour_ago))
+    assert job_status(store, session)["state"] == "failed" and running_jobs(store) == 0
 
 
 def test_review_link_opens_a_read_only_view_of_the_project(session):
