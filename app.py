@@ -37,6 +37,11 @@ guard_callbacks(server, ids.SESSION)
 
 import callbacks  # noqa: E402,F401  (registers every page's callbacks)
 
+# Dash completes its setup (the callback map, the pages' router) on a worker's first request, without a lock: under
+# threaded workers two first requests race and one is answered "callback not found". Do it now, before serving.
+with server.test_client() as _client:
+    _client.get("/")
+
 if __name__ == "__main__":
     app.run(
         host=os.environ.get("HOST", "127.0.0.1"),

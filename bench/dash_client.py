@@ -94,8 +94,14 @@ class DashClient:
         raise TimeoutError(f"{trigger}: no answer within {deadline} s")
 
     def _post(self, body: dict, params: dict) -> Any:
-        response = self.http.post(self.url + "/_dash-update-component", json=body, params=params,
-                                  timeout=self.timeout)
+        try:
+            response = self.http.post(self.url + "/_dash-update-component", json=body, params=params,
+                                      timeout=self.timeout)
+        except requests.ConnectionError:
+            # The server closed an idle keep-alive connection as this request went out on it; a browser sends
+            # the request again on a new connection, and so does this client (once).
+            response = self.http.post(self.url + "/_dash-update-component", json=body, params=params,
+                                      timeout=self.timeout)
         if response.status_code == 204:
             return None
         if response.status_code != 200:
