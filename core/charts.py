@@ -2,6 +2,8 @@
 so a browser stays light. Built from plain arrays and tables, so they need neither Dash nor a stored result."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,6 +21,23 @@ MIN_MAP_POINTS = 200  # per segment, when the map is a sample
 
 
 NOISE_COLOUR = "#b8b8b8"
+
+
+def plot_text(value: object) -> str:
+    """Text from the data as Plotly should draw it: as typed.
+
+    Plotly reads <b>, <i>, <a href>, <br> and entities in every label, legend and hover text, so a segment named
+    '<b>VIP</b>' would be drawn bold and '<a href=...>' as a link. Escaped, it is drawn as the characters typed.
+    """
+    return html.escape(str(value), quote=False)
+
+
+def plot_texts(values) -> list[str]:
+    return [plot_text(v) for v in values]
+
+
+def plot_names(names: dict[int, str]) -> dict[int, str]:
+    return {cluster: plot_text(name) for cluster, name in names.items()}
 
 
 def segment_colour(cluster: int) -> str:
@@ -43,7 +62,7 @@ def scatter_3d(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], ex
                hover_ids: np.ndarray, id_label: str, total: int | None = None) -> go.Figure:
     """Customers in 3D PCA space, one trace (and legend entry) per segment; ``total`` is the number of customers
     the drawn points were sampled from."""
-    hover = np.array([f"{id_label}: {i}" for i in hover_ids], dtype=object)
+    hover = np.array([f"{plot_text(id_label)}: {plot_text(i)}" for i in hover_ids], dtype=object)
     axes = [f"PC{i + 1} ({explained[i]:.0%})" for i in range(3)]
     return scatter_map(coords, labels, names, axes, hover, "PCA", total)
 
@@ -54,11 +73,12 @@ def scatter_map(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], a
 
     Args:
         coords: one row per drawn customer (at least ``dims`` columns).
-        hover: the text shown for each customer (id and key features).
+        hover: the text shown for each customer (id and key features), its values escaped with plot_text.
         space: what the axes are ("PCA", "UMAP"), for the title.
         total: the number of customers the drawn ones were sampled from.
     """
     figure = go.Figure()
+    names = plot_names(names)
     for cluster in sorted(names, key=lambda c: (c < 0, c)):
         mask = labels == cluster
         if dims == 3:
@@ -68,7 +88,7 @@ def scatter_map(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], a
             trace = go.Scattergl(x=coords[mask, 0], y=coords[mask, 1], mode="markers",
                                  marker={"size": 5, "color": segment_colour(cluster), "opacity": 0.75})
         trace.update(name=names[cluster], customdata=hover[mask],
-                     hovertemplate=f"%{{customdata}}<br><b>{names[cluster]}</b><extra></extra>")
+                     hovertemplate="%{customdata}<br><b>%{fullData.name}</b><extra></extra>")
         figure.add_trace(trace)
     total = total or len(labels)
     shown = f"{len(labels):,} of {total:,} customers" if len(labels) < total else f"{len(labels):,} customers"
@@ -160,7 +180,7 @@ def stability_figure(per_segment: dict[int, float], names: dict[int, str]) -> go
     if per_segment:
         segments = sorted(per_segment)
         figure.add_trace(go.Bar(
-            x=[names[s] for s in segments], y=[per_segment[s] for s in segments],
+            x=[plot_text(names[s]) for s in segments], y=[per_segment[s] for s in segments],
             marker={"color": [segment_colour(s) for s in segments]},
             text=[f"{per_segment[s]:.2f}" for s in segments], textposition="outside",
             hovertemplate="%{x}: Jaccard %{y:.2f}<extra></extra>",
@@ -175,11 +195,11 @@ def importance_figure(importance: pd.DataFrame) -> go.Figure:
     """Permutation importance of each feature (drop in the forest's accuracy when it is shuffled)."""
     ordered = importance.sort_values("importance")
     figure = go.Figure(go.Bar(
-        x=ordered["importance"], y=ordered["feature"], orientation="h", marker={"color": "#4477aa"},
+        x=ordered["importance"], y=plot_texts(ordered["feature"]), orientation="h", marker={"color": "#4477aa"},
         name="permutation", hovertemplate="%{y}: accuracy drops by %{x:.3f}<extra></extra>",
     ))
     figure.add_trace(go.Bar(
-        x=ordered["impurity"], y=ordered["feature"], orientation="h", marker={"color": "#bbbbbb"},
+        x=ordered["impurity"], y=plot_texts(ordered["feature"]), orientation="h", marker={"color": "#bbbbbb"},
         name="impurity (forest)", hovertemplate="%{y}: impurity importance %{x:.3f}<extra></extra>",
     ))
     figure.update_xaxes(title_text="importance")
@@ -190,7 +210,8 @@ def importance_figure(importance: pd.DataFrame) -> go.Figure:
 def segment_importance_figure(per_segment: pd.DataFrame, names: dict[int, str]) -> go.Figure:
     """Per segment (one against the rest): drop in balanced accuracy when a feature is shuffled."""
     figure = go.Figure(go.Heatmap(
-        z=per_segment.to_numpy().T, x=list(per_segment.index), y=[names[int(s)] for s in per_segment.columns],
+        z=per_segment.to_numpy().T, x=plot_texts(per_segment.index),
+        y=[plot_text(names[int(s)]) for s in per_segment.columns],
         colorscale="Blues", zmin=0, text=np.round(per_segment.to_numpy().T, 2), texttemplate="%{text}",
         colorbar={"title": {"text": "accuracy drop"}},
     ))
@@ -210,7 +231,7 @@ def k_distance_figure(distances: np.ndarray, eps: float, min_samples: int) -> go
 
 def baseline_figure(crosstab: pd.DataFrame, ari: float) -> go.Figure:
     """Customers of each learned segment (rows) in each rule-based RFM segment (columns)."""
-    figure = go.Figure(go.Heatmap(z=crosstab.to_numpy(), x=crosstab.columns.astype(str), y=crosstab.index.astype(str),
+    figure = go.Figure(go.Heatmap(z=crosstab.to_numpy(), x=plot_texts(crosstab.columns), y=plot_texts(crosstab.index),
                                   colorscale="Blues", text=crosstab.to_numpy(), texttemplate="%{text}",
                                   colorbar={"title": {"text": "customers"}}))
     figure.update_yaxes(autorange="reversed")
@@ -229,7 +250,7 @@ def silhouette_figure(values: np.ndarray, labels: np.ndarray, names: dict[int, s
         y = offset + np.arange(len(blade))
         figure.add_trace(go.Scatter(
             x=blade, y=y, mode="lines", fill="tozerox", line={"width": 0.5, "color": segment_colour(cluster)},
-            name=names[cluster], hovertemplate=f"{names[cluster]}<br>silhouette %{{x:.2f}}<extra></extra>",
+            name=plot_text(names[cluster]), hovertemplate="%{fullData.name}<br>silhouette %{x:.2f}<extra></extra>",
         ))
         offset += len(blade) + max(5, len(values) // 60)
     if len(values):
@@ -245,7 +266,7 @@ def effects_figure(profile: pd.DataFrame, names: dict[int, str]) -> go.Figure:
     wide = profile[profile["cluster"] >= 0].pivot(index="cluster", columns="feature", values="effect")
     wide = wide[[c for c in profile["feature"].drop_duplicates() if c in wide.columns]]
     figure = go.Figure(go.Heatmap(
-        z=wide.to_numpy(), x=list(wide.columns), y=[names[int(c)] for c in wide.index], zmid=0,
+        z=wide.to_numpy(), x=plot_texts(wide.columns), y=[plot_text(names[int(c)]) for c in wide.index], zmid=0,
         colorscale="RdBu", reversescale=True, text=np.round(wide.to_numpy(), 1), texttemplate="%{text}",
         colorbar={"title": {"text": "effect (d)"}},
         hovertemplate="%{y}<br>%{x}: %{z:+.2f} sd from all customers<extra></extra>",

@@ -27,7 +27,7 @@ def with_new_customer(figure: go.Figure, position: np.ndarray, name: str) -> go.
     """The map with a new customer drawn as a large black diamond."""
     figure.add_trace(go.Scatter3d(
         x=[float(position[0])], y=[float(position[1])], z=[float(position[2])], mode="markers",
-        name=f"New customer: {name}", marker={"size": 9, "color": "#111", "symbol": "diamond"},
-        hovertemplate=f"New customer<br>{name}<extra></extra>",
+        name=f"New customer: {charts.plot_text(name)}", marker={"size": 9, "color": "#111", "symbol": "diamond"},
+        hovertemplate="%{fullData.name}<extra></extra>",
     ))
     return figure

@@ -297,3 +297,47 @@ def test_a_callback_request_naming_another_session_is_refused(live_server):
                "state": [{"id": "session-id", "property": "data", "value": other}], "changedPropIds": []}
     answer = mine.post(live_server + "/_dash-update-component", json=payload)
     assert answer.status_code == 403 and "another session" in answer.text
+
+
+def test_markup_in_a_file_and_in_segment_names_shows_as_text_on_every_page(live_server, browser, tmp_path):
+    hostile, markup = "<img src=x onerror=alert(1)>", "<i>VIP</i>"
+    table = make_demo_customers(400, random_state=3)[["customer_id", "income", "fashion_spend", "channel"]]
+    table = table.rename(columns={"income": hostile, "fashion_spend": '=HYPERLINK("http://evil.example")'})
+    table["channel"] = table["channel"].where(table["channel"] != "Online", "<b>web</b>")
+    source = tmp_path / "markup.csv"
+    table.to_csv(source, index=False)
+
+    def inert(page_text: str | None = None) -> None:
+        """Nothing from the file ran or became an element; what the page shows from it is the typed text."""
+        assert not browser.find_elements(By.CSS_SELECTOR, "img[src=x], #_dash-app-content b, .main-svg a")
+        if page_text:
+            wait(browser).until(text_present("body", page_text))
+
+    browser.get(live_server + "/")
+    wait(browser).until(text_present(".dataset-banner", "Demo customers"))
+    upload(browser, source)
+    wait(browser).until(text_present(".dataset-banner", "markup.csv · 400 rows"))
+    inert(hostile)
+    go(browser, "Explore")
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#explore-correlation .main-svg")))
+    inert(hostile)
+    run_and_wait(browser, "of 400 customers")
+    go(browser, "Segments")
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"]')))
+    rename_first_segment(browser, markup)
+    inert("<b>web</b>")
+    for page, element in (("Compare", "#compare-silhouette .legendtext"), ("Map", "#map-graph .legendtext"),
+                          ("Predict", "#predict-form input")):
+        go(browser, page)
+        wait(browser, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, element)))
+        inert(hostile if page == "Predict" else markup)
+    go(browser, "Map")
+    wait(browser, 60).until(text_present("#map-graph .legend", markup))
+    go(browser, "Export")
+    click(browser, (By.CSS_SELECTOR, """[id='{"file":"report.html","type":"export-button"}']"""))
+    report = downloaded(browser.download_dir, "report.html").read_text(encoding="utf-8")
+    assert hostile not in report and "&lt;img src=x onerror=alert(1)&gt;" in report and markup not in report
+    browser.get(live_server + "/")  # the whole app again, from a fresh page load
+    wait(browser).until(text_present(".dataset-banner", "markup.csv"))
+    inert(hostile)
+    assert console_errors(browser) == []

@@ -114,3 +114,71 @@ while True:  # a new table drops its project's result, so tables are saved in an
     result = store.result(session)
     assert result is not None and len(result.labels) == 3000
     assert set(result.names) == set(np.unique(result.labels))
+
+
+# Markup Plotly would draw (bold, italics, a link) if a label carried it unescaped.
+MARKUP_COLUMN, MARKUP_CATEGORY, MARKUP_NAME = "<b>spend</b>", "<a href='http://evil.example'>web</a>", "<i>VIP</i>"
+
+
+def _figures(value) -> list[dict]:
+    """Every Plotly figure in a callback's outputs (figures, dcc.Graph components, nested layouts)."""
+    import plotly.graph_objects as go
+    from dash.development.base_component import Component
+
+    if isinstance(value, go.Figure):
+        return [value.to_plotly_json()]
+    if isinstance(value, Component):
+        graph = getattr(value, "figure", None)
+        return _figures(graph) + _figures(getattr(value, "children", None))
+    if isinstance(value, dict):
+        return [value] if "data" in value and "layout" in value else []
+    if isinstance(value, (list, tuple)):
+        return [figure for item in value for figure in _figures(item)]
+    return []
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, (list, tuple, np.ndarray, pd.Index, pd.Series)):
+        return [s for item in list(value) for s in _strings(item)]
+    return []
+
+
+def test_markup_in_columns_categories_and_names_is_drawn_as_text_in_every_chart(session):
+    """Plotly reads <b>, <i> and <a href> in labels: every chart of every page gets them escaped."""
+    from callbacks.compare import show_comparison
+    from callbacks.explore import show_distribution, show_matrix, show_overview
+    from callbacks.map import show_map
+    from callbacks.predict import build_form, predict_one
+    from callbacks.segments import rename_segment, show_segments
+    from core.demo import make_demo_customers
+    from dashboard import ids
+    from tests.test_callbacks import form_values, load, run, triggered, upload_contents
+
+    table = make_demo_customers(600, random_state=1)[["customer_id", "income", "fashion_spend", "channel"]]
+    table = table.rename(columns={"fashion_spend": MARKUP_COLUMN, "customer_id": HOSTILE})
+    table["channel"] = table["channel"].where(table["channel"] != "Online", MARKUP_CATEGORY)
+    load(session, ids.UPLOAD, upload_contents(table.to_csv(index=False).encode()), "markup.csv")
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    rename_segment([{"value": MARKUP_NAME, "data": {"cluster": 0}}], session)
+
+    triggered(None)
+    outputs = [show_overview(True, session), show_matrix(["income", MARKUP_COLUMN], session),
+               show_comparison(1, session), show_segments(1, session)]
+    outputs += [show_distribution(column, session) for column in ("income", MARKUP_COLUMN, "channel")]
+    outputs += [show_map(1, "pca", dims, None, session) for dims in (3, 2)]
+    form = build_form(True, session)
+    values, value_ids, dates, date_ids = form_values(form[2])
+    triggered(ids.PREDICT_BUTTON)
+    outputs += [form, predict_one(1, [float(table["income"].iloc[0]), float(table[MARKUP_COLUMN].iloc[0]),
+                                      MARKUP_CATEGORY], value_ids, dates, date_ids, session)]
+    figures = _figures(outputs)
+    assert len(figures) >= 12
+    drawn = [s for figure in figures for s in _strings(figure)]
+    for raw in (MARKUP_COLUMN, MARKUP_CATEGORY, MARKUP_NAME, HOSTILE):
+        assert not [s for s in drawn if raw in s], raw
+    for escaped in ("&lt;b&gt;spend&lt;/b&gt;", "&lt;i&gt;VIP&lt;/i&gt;", "&lt;a href='http://evil.example'&gt;web"):
+        assert any(escaped in s for s in drawn), escaped  # still drawn, as the characters typed
