@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pandas.tseries.api import guess_datetime_format
 
 from core.errors import SegmentationError
@@ -29,16 +31,22 @@ _NA_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/
 _LEADING_ZERO = re.compile(r"^0\d+$")
 _MONEY = re.compile(r"^\(?[-+]?\s*[$€£¥₹]?\s*[-+]?\d{1,3}(?:[,.\u00a0']?\d{3})*(?:[.,]\d+)?\s*[$€£¥₹%]?\)?$")
 MAX_COLUMNS = 2_000  # wider files are exports of everything; the analyst should pick the columns first
+# A workbook or Parquet file is compressed: a small file can unpack to gigabytes (a "zip bomb"). Their unpacked
+# size is read from their directory before any parsing and bounded (openpyxl reads ~10 MB of sheet XML a second).
+MAX_UNPACKED_EXCEL = 300 * 2**20
+MAX_UNPACKED_PARQUET = 4 * 2**30
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$|[A-Za-z]{3,9}")
 _DATE_NAME = re.compile(r"date|day|since|time", re.IGNORECASE)
 
 
-def read_table(source: str | Path | bytes, filename: str | None = None) -> pd.DataFrame:
+def read_table(source: str | Path | bytes, filename: str | None = None, max_rows: int | None = None) -> pd.DataFrame:
     """Read a CSV/TSV/delimited text, Excel or Parquet file into a typed DataFrame.
 
     Args:
         source: a path, or the file's bytes (an upload).
         filename: the name shown in messages and used for the format; defaults to the path's name.
+        max_rows: refuse a file with more data rows, before parsing it (the app bounds what one request parses;
+            None reads any number).
 
     Returns:
         The table, with numeric, datetime and string columns.
@@ -69,9 +77,9 @@ def read_table(source: str | Path | bytes, filename: str | None = None) -> pd.Da
     if suffix in EXCEL_SUFFIXES:
         table = _read_excel(opener, name)
     elif suffix in PARQUET_SUFFIXES:
-        table = _read_parquet(opener, name)
+        table = _read_parquet(opener, name, max_rows)
     else:
-        table = _read_delimited(opener, name)
+        table = _read_delimited(opener, name, max_rows)
     if table.shape[1] == 0:
         raise SegmentationError(f"{name} has no columns.")
     if table.shape[1] > MAX_COLUMNS:
@@ -81,6 +89,8 @@ def read_table(source: str | Path | bytes, filename: str | None = None) -> pd.Da
         )
     if len(table) == 0:
         raise SegmentationError(f"{name} has a header but no data rows.")
+    if max_rows is not None and len(table) > max_rows:
+        raise _too_many_rows(name, max_rows, len(table))
     table.attrs.setdefault("source", {})["file"] = name
     return table
 
@@ -99,7 +109,24 @@ def describe_source(table: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
+def _too_many_rows(name: str, max_rows: int, rows: int | None = None) -> SegmentationError:
+    count = f"{rows:,} rows" if rows is not None else f"more than {max_rows:,} rows"
+    return SegmentationError(
+        f"{name} has {count}; this server reads at most {max_rows:,} in the browser (SEGSTUDIO_MAX_ROWS). "
+        "Segment it with the `segment` command, or load a sample.")
+
+
 def _read_excel(opener, name: str) -> pd.DataFrame:
+    with opener() as handle:
+        try:
+            with zipfile.ZipFile(handle) as workbook:
+                unpacked = sum(entry.file_size for entry in workbook.infolist())
+        except zipfile.BadZipFile as exc:
+            raise SegmentationError(f"{name} could not be read as an Excel workbook (not an .xlsx file).") from exc
+    if unpacked > MAX_UNPACKED_EXCEL:
+        raise SegmentationError(
+            f"{name} unpacks to {unpacked / 2**20:,.0f} MB; Excel workbooks are read up to "
+            f"{MAX_UNPACKED_EXCEL / 2**20:,.0f} MB unpacked. Save the sheet as CSV and load that.")
     with opener() as handle:
         try:
             raw = pd.read_excel(handle, sheet_name=0)
@@ -112,7 +139,23 @@ def _read_excel(opener, name: str) -> pd.DataFrame:
     return table
 
 
-def _read_parquet(opener, name: str) -> pd.DataFrame:
+def _read_parquet(opener, name: str, max_rows: int | None) -> pd.DataFrame:
+    with opener() as handle:
+        try:
+            metadata = pq.ParquetFile(handle).metadata
+        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+            raise SegmentationError(f"{name} could not be read as a Parquet file ({exc}).") from exc
+    if metadata.num_columns > MAX_COLUMNS:
+        raise SegmentationError(
+            f"{name} has {metadata.num_columns:,} columns; Segmentation Studio reads at most {MAX_COLUMNS:,}. "
+            "Save the columns you need to a new file and load that.")
+    if max_rows is not None and metadata.num_rows > max_rows:
+        raise _too_many_rows(name, max_rows, metadata.num_rows)
+    unpacked = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if unpacked > MAX_UNPACKED_PARQUET:
+        raise SegmentationError(
+            f"{name} unpacks to {unpacked / 2**30:,.1f} GB; Parquet files are read up to "
+            f"{MAX_UNPACKED_PARQUET / 2**30:,.0f} GB unpacked. Save the columns and rows you need to a new file.")
     with opener() as handle:
         try:
             table = pd.read_parquet(handle)
@@ -128,7 +171,7 @@ def _read_parquet(opener, name: str) -> pd.DataFrame:
     return table
 
 
-def _read_delimited(opener, name: str) -> pd.DataFrame:
+def _read_delimited(opener, name: str, max_rows: int | None) -> pd.DataFrame:
     with opener() as handle:
         head = handle.read(_SNIFF_BYTES)
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -150,6 +193,10 @@ def _read_delimited(opener, name: str) -> pd.DataFrame:
             "columns you need to a new file and load that."
         )
     _check_column_names(header, name)
+    if max_rows is not None:
+        lines = _count_lines(opener, stop_after=max_rows + 1)
+        if lines > max_rows + 1:  # a header and max_rows rows (or a few less, when quoted cells hold line breaks)
+            raise _too_many_rows(name, max_rows)
     raw = _read_strings_fast(opener, delimiter, encoding)
     if raw is None:
         raw = _read_strings(opener, name, delimiter, encoding)
@@ -158,6 +205,19 @@ def _read_delimited(opener, name: str) -> pd.DataFrame:
     table.attrs["source"] = {"format": "delimited text", "encoding": encoding, "delimiter": delimiter,
                              "decimal": decimal}
     return table
+
+
+def _count_lines(opener, stop_after: int) -> int:
+    """Lines in a text file (counting stops a block after ``stop_after``): 0.1 s per 200 MB, before any parsing."""
+    lines = 0
+    last = b"\n"
+    with opener() as handle:
+        while block := handle.read(16 * 2**20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+            if lines > stop_after:
+                return lines
+    return lines + (last != b"\n")
 
 
 def _read_strings_fast(opener, delimiter: str, encoding: str) -> pd.DataFrame | None:

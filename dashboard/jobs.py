@@ -1,6 +1,7 @@
 """The background-callback manager: long fits run in worker processes, with progress and cancel."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -28,7 +29,31 @@ def background_manager(settings: Settings) -> BaseBackgroundCallbackManager:
 
         return CeleryManager(celery_app(settings.redis_url), expire=24 * 3600)
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(settings.jobs_dir)), expire=24 * 3600)
+    return _DiskcacheJobs(diskcache.Cache(str(settings.jobs_dir)), expire=24 * 3600)
+
+
+class _DiskcacheJobs(DiskcacheManager):
+    """Dash's diskcache manager, with a job ending that holds up under many analysts at once.
+
+    Dash ends a finished job inside a cache write transaction and waits up to a second for it there; the process is
+    usually a zombie of another worker that never "ends", so every poll that collects a result held the cache's
+    lock for a second. Under a load test (20 analysts, 4 workers) other jobs then timed out writing their results
+    (lost jobs), and a process ending between two of Dash's checks raised NoSuchProcess (HTTP 500).
+    """
+
+    def terminate_job(self, job) -> None:
+        if job is None:
+            return
+        try:
+            process = psutil.Process(int(job))
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return  # it has ended; its parent reaps it
+            for child in process.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def celery_app(redis_url: str):

@@ -15,6 +15,8 @@ class Settings:
         max_upload_mb: largest accepted upload in megabytes (SEGSTUDIO_MAX_UPLOAD_MB; default 200).
         import_dir: the server's data folder, for files too big to upload (SEGSTUDIO_IMPORT_DIR; default
             <data_dir>/imports).
+        max_rows: most rows a file opened in the app may have, checked before parsing (SEGSTUDIO_MAX_ROWS; default
+            10 million); the `segment` command has no such bound.
         max_jobs: segmentations run at once on this server, all sessions together (SEGSTUDIO_MAX_JOBS; default 2,
             one per core of the reference machine).
         login: (username, password) when the operator turned sign-in on (SEGSTUDIO_USERNAME and
@@ -27,6 +29,7 @@ class Settings:
     max_upload_mb: int
     import_dir: Path
     max_jobs: int = 2
+    max_rows: int = 10_000_000
     login: tuple[str, str] | None = None
     redis_url: str | None = None
 
@@ -51,6 +54,7 @@ def load_settings() -> Settings:
         max_upload_mb=int(os.environ.get("SEGSTUDIO_MAX_UPLOAD_MB", "200")),
         import_dir=import_dir,
         max_jobs=max(1, int(os.environ.get("SEGSTUDIO_MAX_JOBS", "2"))),
+        max_rows=max(1, int(os.environ.get("SEGSTUDIO_MAX_ROWS", "10000000"))),
         login=(username, password) if username else None,
         redis_url=os.environ.get("REDIS_URL") or None,
     )

@@ -39,8 +39,10 @@ def layout(**_query) -> html.Div:
                         ),
                         className="mb-3",
                     ),
-                    dbc.Card(dcc.Loading(dcc.Graph(id=ids.MAP_GRAPH, config={"displaylogo": False},
-                                                   figure={"layout": {"height": 560}}))),
+                    # Responsive: the graph is drawn inside a loading cover and a hidden area, and must take the
+                    # card's width once they are gone (else Plotly keeps its 700-pixel default).
+                    dbc.Card(dcc.Loading(dcc.Graph(id=ids.MAP_GRAPH, config={"displaylogo": False}, responsive=True,
+                                                   style={"height": "560px"}))),
                     dcc.Store(id=ids.MAP_TOKEN),
                 ],
                 id=ids.MAP_AREA,

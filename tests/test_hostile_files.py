@@ -140,3 +140,39 @@ def test_the_upload_shows_the_message_or_the_table(session, name, data, message)
     else:
         assert version is no_update
         assert "Could not load this file." in text_of(alert) and message in text_of(alert)
+
+
+def _parquet(rows: int, columns: int = 3) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({f"c{i}": np.arange(rows, dtype=float) for i in range(columns)}), buffer)
+    return buffer.getvalue()
+
+
+def _workbook_bomb() -> bytes:
+    """An .xlsx-named zip whose sheet unpacks to 400 MB (a few hundred kB packed)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            block = b"<c><v>0</v></c>".ljust(4 * 2**20, b" ")
+            for _ in range(100):
+                sheet.write(block)
+    return buffer.getvalue()
+
+
+def test_the_app_refuses_what_would_take_too_long_or_too_much_memory_before_parsing(session, monkeypatch):
+    monkeypatch.setenv("SEGSTUDIO_MAX_ROWS", "1000")
+    refused = [
+        ("long.csv", ("id,spend,visits\n" + _rows(1001)).encode(), "long.csv has more than 1,000 rows; this server "
+                                                                    "reads at most 1,000 in the browser"),
+        ("long.parquet", _parquet(1500), "long.parquet has 1,500 rows; this server reads at most 1,000"),
+        ("wide.parquet", _parquet(5, columns=2001), "wide.parquet has 2,001 columns; Segmentation Studio reads at "
+                                                    "most 2,000"),
+        ("bomb.xlsx", _workbook_bomb(), "bomb.xlsx unpacks to 400 MB; Excel workbooks are read up to 300 MB"),
+    ]
+    for name, data, message in refused:
+        version, alert, _ = load(session, ids.UPLOAD, upload_contents(data), name)
+        assert version is no_update and message in text_of(alert), (name, text_of(alert))
+    version, alert, _ = load(session, ids.UPLOAD, upload_contents(("id,spend,visits\n" + _rows(1000)).encode()),
+                             "just fits.csv")
+    assert alert is None and project_store().meta(session)["rows"] == 1000
+    assert len(read_table(("id,spend,visits\n" + _rows(1001)).encode(), "long.csv")) == 1001  # no bound: the CLI
