@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -410,17 +411,14 @@ def _parse_dates(text: pd.Series) -> pd.Series | None:
     return best
 
 
-_YEAR_FIRST = re.compile(r"^\s*\d{4}\D")
-
-
 def _date_formats(values: pd.Series) -> list[str]:
     """strptime formats that fit these values, month-first readings before day-first ones."""
     formats: list[str] = []
-    for dayfirst in (False, True):
-        for value in values:
-            if dayfirst and _YEAR_FIRST.match(value):
-                continue  # year-first dates are year-month-day (and pandas warns on a day-first reading of them)
-            guessed = guess_datetime_format(value, dayfirst=dayfirst)
-            if guessed and guessed not in formats:
-                formats.append(guessed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when a guess contradicts dayfirst; both are wanted here
+        for dayfirst in (False, True):
+            for value in values:
+                guessed = guess_datetime_format(value, dayfirst=dayfirst)
+                if guessed and guessed not in formats:
+                    formats.append(guessed)
     return formats
