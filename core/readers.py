@@ -33,8 +33,8 @@ _LEADING_ZERO = re.compile(r"^0\d+$")
 _MONEY = re.compile(r"^\(?[-+]?\s*[$€£¥₹]?\s*[-+]?\d{1,3}(?:[,.\u00a0']?\d{3})*(?:[.,]\d+)?\s*[$€£¥₹%]?\)?$")
 MAX_COLUMNS = 2_000  # wider files are exports of everything; the analyst should pick the columns first
 # A workbook or Parquet file is compressed: a small file can unpack to gigabytes (a "zip bomb"). Their unpacked
-# size is read from their directory before any parsing and bounded (openpyxl reads ~10 MB of sheet XML a second).
-MAX_UNPACKED_EXCEL = 300 * 2**20
+# size is read from their directory before any parsing and bounded (openpyxl reads ~6 MB of sheet XML a second).
+MAX_UNPACKED_EXCEL = 100 * 2**20
 MAX_UNPACKED_PARQUET = 4 * 2**30
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$|[A-Za-z]{3,9}")
 _DATE_NAME = re.compile(r"date|day|since|time", re.IGNORECASE)

@@ -167,7 +167,7 @@ def test_the_app_refuses_what_would_take_too_long_or_too_much_memory_before_pars
         ("long.parquet", _parquet(1500), "long.parquet has 1,500 rows; this server reads at most 1,000"),
         ("wide.parquet", _parquet(5, columns=2001), "wide.parquet has 2,001 columns; Segmentation Studio reads at "
                                                     "most 2,000"),
-        ("bomb.xlsx", _workbook_bomb(), "bomb.xlsx unpacks to 400 MB; Excel workbooks are read up to 300 MB"),
+        ("bomb.xlsx", _workbook_bomb(), "bomb.xlsx unpacks to 400 MB; Excel workbooks are read up to 100 MB"),
     ]
     for name, data, message in refused:
         version, alert, _ = load(session, ids.UPLOAD, upload_contents(data), name)
