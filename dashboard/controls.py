@@ -133,7 +133,18 @@ def graph(graph_id: str, height: int = 340) -> dcc.Graph:
     return dcc.Graph(id=graph_id, config={"displaylogo": False}, figure={"layout": {"height": height}})
 
 
-def upload_zone(upload_id: str, title: str, hint: str, max_mb: int) -> dcc.Upload:
-    """A drop zone for one file, with the size limit in its hint."""
-    return dcc.Upload(id=upload_id, children=html.Div([html.Strong(title), html.Div(hint, className="small text-muted")]),
-                      max_size=max_mb * 1024 * 1024, multiple=False, className="upload-zone")
+def upload_zone(upload_id: str, title: str, hint: str, max_mb: int) -> html.Div:
+    """A drop zone for one file, with the size limit in its hint.
+
+    dcc.Upload drops a file over ``max_size`` without a word; assets/upload_limit.js writes why in the note below
+    the zone (the limit travels in ``data-max-bytes``), before anything is sent.
+    """
+    return html.Div(
+        [
+            dcc.Upload(id=upload_id,
+                       children=html.Div([html.Strong(title), html.Div(hint, className="small text-muted")]),
+                       max_size=max_mb * 1024 * 1024, multiple=False, className="upload-zone"),
+            html.Div(className="upload-refused text-danger small mt-1", role="alert"),
+        ],
+        **{"data-max-bytes": str(max_mb * 1024 * 1024)},
+    )

@@ -15,7 +15,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from core.demo import make_demo_customers
-from tests.conftest import LABELLED_OUTPUTS
+from tests.conftest import LABELLED_OUTPUTS, serving_app
 
 pytestmark = pytest.mark.browser
 
@@ -341,3 +341,23 @@ def test_markup_in_a_file_and_in_segment_names_shows_as_text_on_every_page(live_
     wait(browser).until(text_present(".dataset-banner", "markup.csv"))
     inert(hostile)
     assert console_errors(browser) == []
+
+
+def test_a_file_over_the_upload_limit_is_refused_with_a_message_before_it_is_sent(browser, tmp_path):
+    big, small = tmp_path / "big customers.csv", tmp_path / "small customers.csv"
+    table = make_demo_customers(20_000, random_state=6)
+    table.to_csv(big, index=False)
+    table.head(300).to_csv(small, index=False)
+    assert big.stat().st_size > 2**20
+    with serving_app(tmp_path, SEGSTUDIO_MAX_UPLOAD_MB="1") as url:
+        browser.get(url + "/")
+        wait(browser).until(text_present(".dataset-banner", "Demo customers"))
+        upload(browser, big)
+        wait(browser).until(text_present(".upload-refused", "big customers.csv is "))
+        note = browser.find_element(By.CSS_SELECTOR, ".upload-refused").text
+        assert "this server takes uploads up to 1 MB" in note and "server's data folder" in note
+        assert "Demo customers" in browser.find_element(By.CSS_SELECTOR, ".dataset-banner").text  # nothing sent
+        upload(browser, small)
+        wait(browser).until(text_present(".dataset-banner", "small customers.csv · 300 rows"))
+        assert browser.find_element(By.CSS_SELECTOR, ".upload-refused").text == ""
+        assert console_errors(browser) == []
