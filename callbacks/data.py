@@ -54,7 +54,7 @@ def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, custom
         if trigger == ids.UPLOAD:
             if not contents:
                 return no_update, no_update, no_update
-            table = read_table(decode_upload(contents, filename), filename, max_rows=load_settings().max_rows)
+            table = read_table(decode_upload(contents, filename), filename, **load_settings().read_limits)
             store.save_table(session_id, table, filename, source=describe_source(table))
         elif trigger == ids.DEMO_BUTTON:
             store.use_demo(session_id)
@@ -294,7 +294,7 @@ def open_server_file(n_clicks, name, session_id):
         path = (folder / str(name or "")).resolve()
         if not name or path.parent != folder or not path.is_file():
             raise SegmentationError("Choose one of the files listed in the server's data folder.")
-        table = read_table(path, max_rows=settings.max_rows)
+        table = read_table(path, **settings.read_limits)
         store.save_table(session_id, table, path.name, source=describe_source(table))
     except SegmentationError as exc:
         return no_update, dbc.Alert([html.Strong("Could not open this file. "), str(exc)], color="danger")

@@ -156,7 +156,7 @@ def score_file(contents: str | None, filename: str | None, session_id: str):
     try:
         if result is None or result.predictor is None:
             raise SegmentationError("There is no segmentation with two or more segments to assign customers to.")
-        table = read_table(decode_upload(contents, filename), filename, max_rows=load_settings().max_rows)
+        table = read_table(decode_upload(contents, filename), filename, **load_settings().read_limits)
         scored, extra = score_customers(scoring_bundle(result), table)
     except SegmentationError as exc:
         return dbc.Alert([html.Strong("Could not score this file. "), str(exc)], color="danger"), no_update, None

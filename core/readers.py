@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import warnings
 import zipfile
 from collections import Counter
@@ -35,12 +36,13 @@ MAX_COLUMNS = 2_000  # wider files are exports of everything; the analyst should
 # A workbook or Parquet file is compressed: a small file can unpack to gigabytes (a "zip bomb"). Their unpacked
 # size is read from their directory before any parsing and bounded (openpyxl reads ~6 MB of sheet XML a second).
 MAX_UNPACKED_EXCEL = 100 * 2**20
-MAX_UNPACKED_PARQUET = 4 * 2**30
+MAX_UNPACKED_PARQUET = 2 * 2**30
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$|[A-Za-z]{3,9}")
 _DATE_NAME = re.compile(r"date|day|since|time", re.IGNORECASE)
 
 
-def read_table(source: str | Path | bytes, filename: str | None = None, max_rows: int | None = None) -> pd.DataFrame:
+def read_table(source: str | Path | bytes, filename: str | None = None, max_rows: int | None = None,
+               max_seconds: float | None = None) -> pd.DataFrame:
     """Read a CSV/TSV/delimited text, Excel or Parquet file into a typed DataFrame.
 
     Args:
@@ -48,6 +50,8 @@ def read_table(source: str | Path | bytes, filename: str | None = None, max_rows
         filename: the name shown in messages and used for the format; defaults to the path's name.
         max_rows: refuse a file with more data rows, before parsing it (the app bounds what one request parses;
             None reads any number).
+        max_seconds: stop reading after this long (checked between the steps of the read and between columns,
+            each of which takes a few seconds at most within the app's size bounds); None has no limit.
 
     Returns:
         The table, with numeric, datetime and string columns.
@@ -75,12 +79,13 @@ def read_table(source: str | Path | bytes, filename: str | None = None, max_rows
             f"{name}: the format '{suffix}' is not supported; use CSV, TSV or other delimited text, "
             "Excel (.xlsx) or Parquet."
         )
+    deadline = Deadline(name, max_seconds)
     if suffix in EXCEL_SUFFIXES:
-        table = _read_excel(opener, name)
+        table = _read_excel(opener, name, deadline)
     elif suffix in PARQUET_SUFFIXES:
         table = _read_parquet(opener, name, max_rows)
     else:
-        table = _read_delimited(opener, name, max_rows)
+        table = _read_delimited(opener, name, max_rows, deadline)
     if table.shape[1] == 0:
         raise SegmentationError(f"{name} has no columns.")
     if table.shape[1] > MAX_COLUMNS:
@@ -110,6 +115,21 @@ def describe_source(table: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
+class Deadline:
+    """When a read must stop: a request that parses a file must end within the server's time limit."""
+
+    def __init__(self, name: str, seconds: float | None):
+        self.name, self.seconds = name, seconds
+        self.at = None if seconds is None else time.monotonic() + seconds
+
+    def check(self) -> None:
+        if self.at is not None and time.monotonic() > self.at:
+            raise SegmentationError(
+                f"Reading {self.name} took longer than {self.seconds:g} s, the most this server gives a file "
+                "(SEGSTUDIO_MAX_PARSE_SECONDS). Save the columns and rows you need to a smaller file, or segment it "
+                "with the `segment` command.")
+
+
 def _too_many_rows(name: str, max_rows: int, rows: int | None = None) -> SegmentationError:
     count = f"{rows:,} rows" if rows is not None else f"more than {max_rows:,} rows"
     return SegmentationError(
@@ -117,7 +137,7 @@ def _too_many_rows(name: str, max_rows: int, rows: int | None = None) -> Segment
         "Segment it with the `segment` command, or load a sample.")
 
 
-def _read_excel(opener, name: str) -> pd.DataFrame:
+def _read_excel(opener, name: str, deadline: Deadline) -> pd.DataFrame:
     with opener() as handle:
         try:
             with zipfile.ZipFile(handle) as workbook:
@@ -135,7 +155,8 @@ def _read_excel(opener, name: str) -> pd.DataFrame:
             raise SegmentationError(f"{name} could not be read as an Excel workbook ({exc}).") from exc
     raw.columns = [str(c).strip() for c in raw.columns]
     _check_column_names(list(raw.columns), name)
-    table = coerce_types(raw)
+    deadline.check()
+    table = coerce_types(raw, deadline=deadline)
     table.attrs["source"] = {"format": "Excel workbook (first sheet)"}
     return table
 
@@ -172,7 +193,7 @@ def _read_parquet(opener, name: str, max_rows: int | None) -> pd.DataFrame:
     return table
 
 
-def _read_delimited(opener, name: str, max_rows: int | None) -> pd.DataFrame:
+def _read_delimited(opener, name: str, max_rows: int | None, deadline: Deadline) -> pd.DataFrame:
     with opener() as handle:
         head = handle.read(_SNIFF_BYTES)
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -202,7 +223,8 @@ def _read_delimited(opener, name: str, max_rows: int | None) -> pd.DataFrame:
     if raw is None:
         raw = _read_strings(opener, name, delimiter, encoding)
     raw.columns = [str(c).strip() for c in raw.columns]
-    table = coerce_types(raw, decimal=decimal)
+    deadline.check()
+    table = coerce_types(raw, decimal=decimal, deadline=deadline)
     table.attrs["source"] = {"format": "delimited text", "encoding": encoding, "delimiter": delimiter,
                              "decimal": decimal}
     return table
@@ -314,10 +336,12 @@ def _check_column_names(names: list[str], file_name: str) -> None:
         )
 
 
-def coerce_types(raw: pd.DataFrame, decimal: str = ".") -> pd.DataFrame:
+def coerce_types(raw: pd.DataFrame, decimal: str = ".", deadline: Deadline | None = None) -> pd.DataFrame:
     """Turn string columns into numbers or dates where nearly every value parses; keep the rest as text."""
     typed = {}
     for column in raw.columns:
+        if deadline is not None:
+            deadline.check()
         typed[column] = _coerce_column(raw[column], decimal)
     return pd.DataFrame(typed, index=raw.index)
 

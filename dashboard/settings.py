@@ -17,6 +17,8 @@ class Settings:
             <data_dir>/imports).
         max_rows: most rows a file opened in the app may have, checked before parsing (SEGSTUDIO_MAX_ROWS; default
             10 million); the `segment` command has no such bound.
+        max_parse_seconds: longest a file opened in the app may take to read (SEGSTUDIO_MAX_PARSE_SECONDS; default
+            60, under gunicorn's usual timeout).
         max_jobs: segmentations run at once on this server, all sessions together (SEGSTUDIO_MAX_JOBS; default 2,
             one per core of the reference machine).
         login: (username, password) when the operator turned sign-in on (SEGSTUDIO_USERNAME and
@@ -30,8 +32,14 @@ class Settings:
     import_dir: Path
     max_jobs: int = 2
     max_rows: int = 10_000_000
+    max_parse_seconds: float = 60.0
     login: tuple[str, str] | None = None
     redis_url: str | None = None
+
+    @property
+    def read_limits(self) -> dict:
+        """read_table's bounds for a file opened in the app (the command line has none)."""
+        return {"max_rows": self.max_rows, "max_seconds": self.max_parse_seconds}
 
     @property
     def jobs_dir(self) -> Path:
@@ -55,6 +63,7 @@ def load_settings() -> Settings:
         import_dir=import_dir,
         max_jobs=max(1, int(os.environ.get("SEGSTUDIO_MAX_JOBS", "2"))),
         max_rows=max(1, int(os.environ.get("SEGSTUDIO_MAX_ROWS", "10000000"))),
+        max_parse_seconds=float(os.environ.get("SEGSTUDIO_MAX_PARSE_SECONDS", "60")),
         login=(username, password) if username else None,
         redis_url=os.environ.get("REDIS_URL") or None,
     )

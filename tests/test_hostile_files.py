@@ -176,3 +176,8 @@ def test_the_app_refuses_what_would_take_too_long_or_too_much_memory_before_pars
                              "just fits.csv")
     assert alert is None and project_store().meta(session)["rows"] == 1000
     assert len(read_table(("id,spend,visits\n" + _rows(1001)).encode(), "long.csv")) == 1001  # no bound: the CLI
+    monkeypatch.setenv("SEGSTUDIO_MAX_PARSE_SECONDS", "0")  # every read is past its time at its first check
+    version, alert, _ = load(session, ids.UPLOAD, upload_contents(("id,spend,visits\n" + _rows(10)).encode()),
+                             "slow.csv")
+    assert version is no_update and "Reading slow.csv took longer than 0 s, the most this server gives a file" in \
+        text_of(alert)
