@@ -7,6 +7,7 @@ import flask
 import numpy as np
 import pandas as pd
 import pytest
+from dash import no_update
 
 from core.config import RunConfig
 from core.csv_out import to_csv_text
@@ -182,3 +183,23 @@ def test_markup_in_columns_categories_and_names_is_drawn_as_text_in_every_chart(
         assert not [s for s in drawn if raw in s], raw
     for escaped in ("&lt;b&gt;spend&lt;/b&gt;", "&lt;i&gt;VIP&lt;/i&gt;", "&lt;a href='http://evil.example'&gt;web"):
         assert any(escaped in s for s in drawn), escaped  # still drawn, as the characters typed
+
+
+def test_a_session_cannot_open_another_sessions_project_by_its_id(data_dir):
+    """The project dropdown's value comes from the browser: an id from another session (or a path) is refused."""
+    from callbacks.data import change_project
+    from dashboard import ids
+    from dashboard.session import new_session_id
+    from dashboard.store import project_store
+    from tests.test_callbacks import triggered
+
+    store = project_store()
+    mine, theirs = new_session_id(), new_session_id()
+    their_project = store.new_project(theirs, "Their customers")
+    my_project = store.current_project(mine)
+    for forged in (their_project, f"../{theirs}/projects/{their_project}", "/etc"):
+        triggered(ids.PROJECT_SELECT, "value")
+        version, message, _ = change_project(forged, None, None, mine)
+        assert version is no_update and message == "That project does not exist (any more)."
+    assert store.current_project(mine) == my_project
+    assert [p["name"] for p in store.projects(mine)] != ["Their customers"]
