@@ -1,8 +1,8 @@
 """python -m bench.load [--analysts 20] [--rows 20000] [--workers 4] [--url URL]: many analysts on one server.
 
 Starts the app under gunicorn on 127.0.0.1 (or uses ``--url``) and lets ``--analysts`` simulated analysts, each in
-their own session and thread, at once: open the app, upload their own CSV, run a segmentation (retrying when the
-server answers "busy"), and download their labelled customers and segment summary, checking they got their own
+their own session and thread, at once: open the app, upload their own CSV, run a segmentation (waiting in the
+server's line for a free slot, or retrying when the line is full and the server answers "busy"), and download their labelled customers and segment summary, checking they got their own
 rows back. Speaks Dash's callback protocol over HTTP, as the browser does (bench/dash_client.py).
 
 Prints, per step, the requests, how many succeeded, were answered "busy" or failed, and their latencies; the jobs
@@ -120,7 +120,11 @@ def simulate(analyst: int, url: str, rows: int, tally: Tally, deadline: float) -
 
 
 class MemoryWatch(threading.Thread):
-    """Peak RSS of a process and all its descendants (gunicorn's workers and their background jobs)."""
+    """Peak memory of a process and all its descendants (gunicorn's workers and their background jobs).
+
+    Proportional set size: a forked job shares most of its pages with its worker, and summing resident sizes would
+    count those pages once per process.
+    """
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -136,18 +140,19 @@ class MemoryWatch(threading.Thread):
             total = 0
             for process in tree:
                 with contextlib.suppress(psutil.Error):
-                    total += process.memory_info().rss
+                    total += process.memory_full_info().pss
             self.peak = max(self.peak, total)
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int, threads: int, max_jobs: int):
+def gunicorn(workers: int, threads: int, max_jobs: int, max_queued: int):
     """The app under gunicorn on a free local port with a fresh data folder; yields (url, pid)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     data = tempfile.mkdtemp(prefix="segstudio-load-")
-    env = {**os.environ, "SEGSTUDIO_DATA_DIR": data, "SEGSTUDIO_MAX_JOBS": str(max_jobs)}
+    env = {**os.environ, "SEGSTUDIO_DATA_DIR": data, "SEGSTUDIO_MAX_JOBS": str(max_jobs),
+           "SEGSTUDIO_MAX_QUEUED": str(max_queued)}
     log = open(Path(data) / "server.log", "w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", str(workers),
@@ -188,7 +193,8 @@ def report(tally: Tally, analysts: int, wall: float, peak: int) -> list[str]:
     lost = analysts - tally.jobs_done
     lines.append(f"jobs: {analysts} asked, {tally.jobs_done} done, {lost} lost; "
                  f"busy answers: {tally.busy['run']} (each retried); analysts given other data: {tally.wrong_data}")
-    lines.append(f"peak memory of the server's processes: {peak / 2**30:.2f} GiB; wall time {wall:.1f} s")
+    lines.append(f"peak memory of the server's processes (proportional set size): {peak / 2**30:.2f} GiB; "
+                 f"wall time {wall:.1f} s")
     return lines
 
 
@@ -199,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--max-jobs", type=int, default=2, help="SEGSTUDIO_MAX_JOBS of the started server")
+    parser.add_argument("--max-queued", type=int, default=20, help="SEGSTUDIO_MAX_QUEUED of the started server")
     parser.add_argument("--max-memory-gb", type=float, default=8.0)
     parser.add_argument("--minutes", type=float, default=30, help="give up on busy answers after this long")
     parser.add_argument("--url", help="an app already running (memory is then not measured)")
@@ -208,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.url:
             url, pid = args.url, None
         else:
-            url, pid = stack.enter_context(gunicorn(args.workers, args.threads, args.max_jobs))
+            url, pid = stack.enter_context(gunicorn(args.workers, args.threads, args.max_jobs, args.max_queued))
         watch = MemoryWatch(pid) if pid else None
         if watch:
             watch.start()
@@ -226,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         if watch:
             watch.stopped.set()
     print(f"{args.analysts} analysts at once, {args.rows:,} customers each; gunicorn {args.workers} workers x "
-          f"{args.threads} threads; at most {args.max_jobs} fits at once")
+          f"{args.threads} threads; at most {args.max_jobs} fits at once and {args.max_queued} waiting")
     print("\n".join(report(tally, args.analysts, wall, peak)))
     for line in tally.failures:
         print("FAILED", line)

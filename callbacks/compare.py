@@ -23,7 +23,7 @@ from core.rfm import compare_with_rules
 from dashboard import ids
 from dashboard.figures import stability_figure
 from dashboard.headline import empty_alert, headline_alert
-from dashboard.jobs import RUNNING, admit_job, finish_job, job_progress, job_status
+from dashboard.jobs import ACTIVE, JobCancelled, claim_slot, finish_job, job_progress, job_status
 from dashboard.session import checked
 from dashboard.settings import load_settings
 from dashboard.store import project_store
@@ -95,10 +95,14 @@ def use_model(set_progress, n_clicks, selected_rows, session_id):
     result = store.result(session_id)
     if result is None or not selected_rows:
         return no_update, dbc.Alert("Select a row of the leaderboard first.", color="warning", className="mb-0 py-1")
-    if job_status(store, session_id)["state"] == RUNNING:
-        return no_update, dbc.Alert("A run is going for this project; wait for it first.", color="warning",
-                                    className="mb-0 py-1")
-    busy = admit_job(store, session_id, "choose", load_settings().max_jobs)
+    if job_status(store, session_id)["state"] in ACTIVE:
+        return no_update, dbc.Alert("A run is going (or waiting) for this project; wait for it first.",
+                                    color="warning", className="mb-0 py-1")
+    try:
+        busy = claim_slot(store, session_id, "choose", load_settings(), on_wait=lambda m: set_progress((0, m)))
+    except JobCancelled:
+        finish_job(store, session_id, "cancelled", "Cancelled.")
+        return no_update, "Cancelled."
     if busy:
         return no_update, dbc.Alert(busy, color="warning", className="mb-0 py-1")
     record = job_progress(store, session_id)

@@ -16,7 +16,8 @@ from core.roles import feature_columns
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
 from dashboard.headline import empty_alert, headline_alert, next_steps
-from dashboard.jobs import RUNNING, JobCancelled, admit_job, finish_job, job_progress, job_status, request_cancel
+from dashboard.jobs import (ACTIVE, RUNNING, JobCancelled, claim_slot, finish_job, job_progress, job_status,
+                            request_cancel)
 from dashboard.session import checked
 from dashboard.settings import load_settings
 from dashboard.store import project_store
@@ -54,15 +55,15 @@ def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids,
     """
     store = project_store()
     session_id = checked(session_id)
-    if job_status(store, session_id)["state"] == RUNNING:
-        return no_update, dbc.Alert("A run is already going for this project; wait for it or cancel it.",
+    if job_status(store, session_id)["state"] in ACTIVE:
+        return no_update, dbc.Alert("A run is already going (or waiting) for this project; wait for it or cancel it.",
                                     color="warning")
-    busy = admit_job(store, session_id, "run", load_settings().max_jobs)
-    if busy:
-        return no_update, dbc.Alert(busy, color="warning")
-    report = job_progress(store, session_id)
     previous = store.result(session_id)
     try:
+        busy = claim_slot(store, session_id, "run", load_settings())
+        if busy:
+            return no_update, dbc.Alert(busy, color="warning")
+        report = job_progress(store, session_id)
         settings = store.settings(session_id)
         config = RunConfig(
             columns=store.selection(session_id),
@@ -124,9 +125,9 @@ def poll_job(_n, seen, session_id):
     """Show the project's job as it stands; when a job is seen to end, redraw the result."""
     status = job_status(project_store(), checked(session_id))
     state = status["state"]
-    running = state == RUNNING
+    running = state in ACTIVE
     progress = int(status.get("progress", 0)) if state in (RUNNING, "done") else 0
-    token = time.time() if seen == RUNNING and not running else no_update
+    token = time.time() if seen in ACTIVE and not running else no_update
     text = status.get("message", "") if state != "idle" else ""
     if state == "failed":
         text = f"Failed: {text}"

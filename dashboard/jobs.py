@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import diskcache
@@ -74,6 +75,8 @@ def celery_app(redis_url: str):
 STATUS_FILE = "job.json"
 CANCEL_FILE = "job.cancel"
 RUNNING = "running"
+QUEUED = "queued"  # waiting for a free fit slot
+ACTIVE = (RUNNING, QUEUED)
 _WRITE_EVERY = 0.5  # seconds between status writes
 
 
@@ -88,37 +91,63 @@ def start_job(store: ProjectStore, session_id: str, kind: str) -> None:
                                "pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
 
 
-def admit_job(store: ProjectStore, session_id: str, kind: str, limit: int) -> str | None:
-    """Start the project's job if fewer than ``limit`` jobs run on this server (all sessions); else say why not.
+def claim_slot(store: ProjectStore, session_id: str, kind: str, settings: Settings,
+               on_wait: Callable[[str], None] | None = None, poll: float = 1.0) -> str | None:
+    """Start the project's job when a fit slot is free, waiting in line for one; a message if the line is full.
 
-    Fits take a core each and up to a few GiB, so a server runs a bounded number at once and tells the other
-    analysts it is busy instead of starting every fit asked for. The check and the start happen under a file lock
-    shared by every worker process.
+    Fits take a core each and up to a few GiB, so a server runs ``settings.max_jobs`` at once (all sessions, all
+    worker processes) and lets at most ``settings.max_queued`` more wait, first come first served; the waiting
+    job shows its place in line and can be cancelled. The check and the start happen under a file lock shared by
+    every worker process. Raises JobCancelled when the analyst cancels while waiting.
     """
     store.root.mkdir(parents=True, exist_ok=True)
-    with open(store.root / "jobs.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            running = running_jobs(store)
-            if running >= limit:
-                return (f"The server is busy: {running} segmentation(s) are running, the most it runs at once "
-                        f"(SEGSTUDIO_MAX_JOBS={limit}). Try again in a minute; your settings are kept.")
-            start_job(store, session_id, kind)
-            return None
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    mine = store.path(session_id, STATUS_FILE)
+    queued_at = None
+    while True:
+        with open(store.root / "jobs.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                jobs = {path: status for path, status in _live_jobs(store) if path != mine}
+                running = sum(status["state"] == RUNNING for status in jobs.values())
+                waiting = [status for status in jobs.values() if status["state"] == QUEUED]
+                ahead = sum(status.get("queued_at", 0) < (queued_at or float("inf")) for status in waiting)
+                if running < settings.max_jobs and not ahead:
+                    start_job(store, session_id, kind)
+                    return None
+                if queued_at is None and len(waiting) >= settings.max_queued:
+                    return (f"The server is busy: {running} segmentation(s) are running and {len(waiting)} waiting, "
+                            f"the most it takes (SEGSTUDIO_MAX_JOBS={settings.max_jobs}, SEGSTUDIO_MAX_QUEUED="
+                            f"{settings.max_queued}). Try again in a few minutes; your settings are kept.")
+                queued_at = queued_at or time.time()
+                message = (f"Waiting for a free slot: {running} fit(s) running on this server, "
+                           f"{ahead} waiting ahead of this one")
+                _write(store, session_id, {"state": QUEUED, "kind": kind, "progress": 0, "message": message,
+                                           "pid": os.getpid(), "host": socket.gethostname(), "queued_at": queued_at})
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        if on_wait is not None:
+            on_wait(message)
+        if store.path(session_id, CANCEL_FILE).exists():
+            raise JobCancelled()
+        time.sleep(poll)
 
 
 def running_jobs(store: ProjectStore) -> int:
     """Jobs running on this server now, in every session's projects (a job whose process is gone does not count)."""
-    count = 0
+    return sum(status["state"] == RUNNING for _, status in _live_jobs(store))
+
+
+def _live_jobs(store: ProjectStore) -> list[tuple[Path, dict[str, Any]]]:
+    """(status file, status) of every job running or waiting for a slot, in every session's projects."""
+    out = []
     for path in store.root.glob("*/projects/*/" + STATUS_FILE):
         try:
             status = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        count += status.get("state") == RUNNING and _alive(status, path)
-    return count
+        if status.get("state") in ACTIVE and _alive(status, path):
+            out.append((path, status))
+    return out
 
 
 def job_progress(store: ProjectStore, session_id: str) -> Callable[[float, str], None]:
@@ -146,12 +175,12 @@ def finish_job(store: ProjectStore, session_id: str, state: str, message: str) -
 
 
 def request_cancel(store: ProjectStore, session_id: str) -> None:
-    if job_status(store, session_id)["state"] == RUNNING:
+    if job_status(store, session_id)["state"] in ACTIVE:
         store.path(session_id, CANCEL_FILE).touch()
 
 
 def job_status(store: ProjectStore, session_id: str) -> dict[str, Any]:
-    """The project's last job: state (idle, running, done, failed, cancelled), progress 0-100, message.
+    """The project's last job: state (idle, queued, running, done, failed, cancelled), progress 0-100, message.
 
     A job whose process is gone without saying how it ended (killed on cancel, or the server restarted) is reported
     as cancelled or failed, so the page never waits for it forever.
@@ -161,7 +190,7 @@ def job_status(store: ProjectStore, session_id: str) -> dict[str, Any]:
         status = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return {"state": "idle", "progress": 0, "message": ""}
-    if status.get("state") == RUNNING and not _alive(status, path):
+    if status.get("state") in ACTIVE and not _alive(status, path):
         cancelled = store.path(session_id, CANCEL_FILE).exists()
         status = {**status, "state": "cancelled" if cancelled else "failed",
                   "message": "Cancelled." if cancelled else "The job stopped unexpectedly (was the server restarted?)."}
@@ -173,7 +202,7 @@ def job_status(store: ProjectStore, session_id: str) -> dict[str, Any]:
 _SILENT_LIMIT = 3600
 
 
-def _alive(status: dict[str, Any], path) -> bool:
+def _alive(status: dict[str, Any], path: Path) -> bool:
     if status.get("host", socket.gethostname()) != socket.gethostname():
         try:
             return time.time() - path.stat().st_mtime < _SILENT_LIMIT

@@ -21,6 +21,8 @@ class Settings:
             60, under gunicorn's usual timeout).
         max_jobs: segmentations run at once on this server, all sessions together (SEGSTUDIO_MAX_JOBS; default 2,
             one per core of the reference machine).
+        max_queued: fits that may wait for a free slot beyond max_jobs (SEGSTUDIO_MAX_QUEUED; default 20); more
+            are refused with a "busy" message.
         login: (username, password) when the operator turned sign-in on (SEGSTUDIO_USERNAME and
             SEGSTUDIO_PASSWORD), else None.
         redis_url: when set (REDIS_URL), background jobs run on Celery workers through this Redis server instead of
@@ -33,6 +35,7 @@ class Settings:
     max_jobs: int = 2
     max_rows: int = 10_000_000
     max_parse_seconds: float = 60.0
+    max_queued: int = 20
     login: tuple[str, str] | None = None
     redis_url: str | None = None
 
@@ -62,6 +65,7 @@ def load_settings() -> Settings:
         max_upload_mb=int(os.environ.get("SEGSTUDIO_MAX_UPLOAD_MB", "200")),
         import_dir=import_dir,
         max_jobs=max(1, int(os.environ.get("SEGSTUDIO_MAX_JOBS", "2"))),
+        max_queued=max(0, int(os.environ.get("SEGSTUDIO_MAX_QUEUED", "20"))),
         max_rows=max(1, int(os.environ.get("SEGSTUDIO_MAX_ROWS", "10000000"))),
         max_parse_seconds=float(os.environ.get("SEGSTUDIO_MAX_PARSE_SECONDS", "60")),
         login=(username, password) if username else None,

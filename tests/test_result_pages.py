@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import time
 
 import joblib
@@ -317,21 +318,52 @@ def test_a_result_saved_by_an_older_version_asks_for_a_new_run(session):
     assert "Segment:" in text_of(message) and figure is no_update  # no projection kept: no place on the map
 
 
-def test_a_busy_server_says_so_instead_of_starting_another_fit(session, monkeypatch):
+def test_fits_beyond_the_limit_wait_in_line_and_beyond_the_line_the_server_says_busy(session, monkeypatch):
     from dashboard.jobs import finish_job
     from dashboard.session import new_session_id
 
     monkeypatch.setenv("SEGSTUDIO_MAX_JOBS", "1")
+    monkeypatch.setenv("SEGSTUDIO_MAX_QUEUED", "0")
     store = project_store()
     other = new_session_id()
     store.update_settings(other, columns=None)
     start_job(store, other, "run")  # another analyst's fit, running (in this live process)
     token, alert = run(session)
-    assert token is no_update and "The server is busy: 1 segmentation(s) are running" in text_of(alert)
+    assert token is no_update and "The server is busy: 1 segmentation(s) are running and 0 waiting" in text_of(alert)
     assert store.result(session) is None and job_status(store, session)["state"] == "idle"
-    finish_job(store, other, "done", "Done")
-    token, alert = run(session)
-    assert alert is None and store.result(session) is not None
+
+    monkeypatch.setenv("SEGSTUDIO_MAX_QUEUED", "1")
+    outcome = []
+
+    def waiting_run() -> None:
+        outcome.append(run(session))
+
+    def wait_for(state: str) -> dict:
+        for _ in range(100):
+            status = job_status(store, session)
+            if status["state"] == state:
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"the job never became {state}: {job_status(store, session)}")
+
+    waiting = threading.Thread(target=waiting_run)
+    waiting.start()
+    status = wait_for("queued")
+    assert status["message"] == "Waiting for a free slot: 1 fit(s) running on this server, 0 waiting ahead of this one"
+    progress, _, text, run_disabled, cancel_disabled, *_ = poll_job(1, "idle", session)
+    assert text == status["message"] and run_disabled and not cancel_disabled
+    request_cancel(store, session)  # the analyst gives up waiting
+    waiting.join(timeout=30)
+    assert job_status(store, session)["state"] == "cancelled" and store.result(session) is None
+
+    outcome.clear()
+    waiting = threading.Thread(target=waiting_run)
+    waiting.start()
+    wait_for("queued")
+    finish_job(store, other, "done", "Done")  # the slot frees: the waiting fit starts by itself
+    waiting.join(timeout=120)
+    assert outcome[0][1] is None and store.result(session) is not None
+    assert job_status(store, session)["state"] == "done"
 
 
 def test_a_rename_from_a_stale_tab_is_refused_and_the_tab_told(session):
