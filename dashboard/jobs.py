@@ -119,8 +119,8 @@ def claim_slot(store: ProjectStore, session_id: str, kind: str, settings: Settin
                             f"the most it takes (SEGSTUDIO_MAX_JOBS={settings.max_jobs}, SEGSTUDIO_MAX_QUEUED="
                             f"{settings.max_queued}). Try again in a few minutes; your settings are kept.")
                 queued_at = queued_at or time.time()
-                message = (f"Waiting for a free slot: {running} fit(s) running on this server, "
-                           f"{ahead} waiting ahead of this one")
+                place = "this run is next" if not ahead else f"{ahead} waiting ahead of this one"
+                message = f"Waiting for a free slot: {running} fit(s) running on this server; {place}."
                 _write(store, session_id, {"state": QUEUED, "kind": kind, "progress": 0, "message": message,
                                            "pid": os.getpid(), "host": socket.gethostname(), "queued_at": queued_at})
             finally:

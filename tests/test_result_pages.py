@@ -349,7 +349,7 @@ def test_fits_beyond_the_limit_wait_in_line_and_beyond_the_line_the_server_says_
     waiting = threading.Thread(target=waiting_run)
     waiting.start()
     status = wait_for("queued")
-    assert status["message"] == "Waiting for a free slot: 1 fit(s) running on this server, 0 waiting ahead of this one"
+    assert status["message"] == "Waiting for a free slot: 1 fit(s) running on this server; this run is next."
     progress, _, text, run_disabled, cancel_disabled, *_ = poll_job(1, "idle", session)
     assert text == status["message"] and run_disabled and not cancel_disabled
     request_cancel(store, session)  # the analyst gives up waiting
