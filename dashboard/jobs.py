@@ -102,6 +102,7 @@ def claim_slot(store: ProjectStore, session_id: str, kind: str, settings: Settin
     """
     store.root.mkdir(parents=True, exist_ok=True)
     mine = store.path(session_id, STATUS_FILE)
+    store.path(session_id, CANCEL_FILE).unlink(missing_ok=True)  # a cancel left by a killed job is not for this one
     queued_at = None
     while True:
         with open(store.root / "jobs.lock", "a") as lock:

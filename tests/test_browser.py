@@ -361,3 +361,31 @@ def test_a_file_over_the_upload_limit_is_refused_with_a_message_before_it_is_sen
         wait(browser).until(text_present(".dataset-banner", "small customers.csv · 300 rows"))
         assert browser.find_element(By.CSS_SELECTOR, ".upload-refused").text == ""
         assert console_errors(browser) == []
+
+
+def test_a_run_waits_in_line_for_a_free_slot_and_can_be_cancelled_there(browser, tmp_path, monkeypatch):
+    from dashboard.jobs import finish_job, start_job
+    from dashboard.session import new_session_id
+    from dashboard.store import project_store
+
+    with serving_app(tmp_path, SEGSTUDIO_MAX_JOBS="1") as url:
+        monkeypatch.setenv("SEGSTUDIO_DATA_DIR", str(tmp_path / "server-data"))
+        store, other = project_store(), new_session_id()
+        store.update_settings(other, columns=None)
+        start_job(store, other, "run")  # another analyst's fit holds the only slot (this test's process)
+        browser.get(url + "/")
+        wait(browser).until(text_present(".dataset-banner", "Demo customers"))
+        go(browser, "Model")
+        wait(browser).until(text_present("#model-summary", "No segmentation yet"))
+        click(browser, "seg-run")
+        wait(browser, 30).until(text_present("#seg-progress-text", "Waiting for a free slot: 1 fit(s) running on "
+                                                                   "this server; this run is next."))
+        assert not browser.find_element(By.ID, "seg-run").is_enabled()
+        click(browser, "seg-cancel")
+        wait(browser, 30).until(text_present("#seg-progress-text", "Cancel"))
+        wait(browser).until(EC.element_to_be_clickable((By.ID, "seg-run")))
+        click(browser, "seg-run")  # in line again; this time the other fit ends and this one starts by itself
+        wait(browser, 30).until(text_present("#seg-progress-text", "Waiting for a free slot"))
+        finish_job(store, other, "done", "Done")
+        wait(browser, 120).until(text_present("#model-summary", "of 2,000 customers"))
+        assert console_errors(browser) == []
