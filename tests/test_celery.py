@@ -119,3 +119,33 @@ def test_a_fit_on_the_celery_worker_can_be_cancelled(tmp_path, demo, redis_url, 
         assert not running.is_alive()
         job = _job(data_dir, client.session_id)
     assert job["state"] == "cancelled", job
+
+
+@pytest.mark.browser
+def test_the_cancel_button_stops_a_fit_on_the_celery_worker_which_then_runs_the_next(tmp_path, redis_url,
+                                                                                      celery_worker, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    from core.demo import make_demo_customers
+    from tests.test_browser import click, go, text_present, upload, wait
+
+    big = tmp_path / "many customers.csv"
+    make_demo_customers(60_000, random_state=2).to_csv(big, index=False)
+    with serving_app(tmp_path, REDIS_URL=redis_url) as url:
+        browser.get(url + "/")
+        wait(browser).until(text_present(".dataset-banner", "Demo customers"))
+        upload(browser, big)
+        wait(browser, 60).until(text_present(".dataset-banner", "many customers.csv · 60,000 rows"))
+        go(browser, "Model")
+        click(browser, "seg-run")
+        wait(browser, 60).until(text_present("#seg-progress-text", "Fitting"))
+        click(browser, "seg-cancel")
+        wait(browser, 60).until(text_present("#seg-progress-text", "Cancelled"))
+        wait(browser).until(EC.element_to_be_clickable((By.ID, "seg-run")))
+        assert "No segmentation yet" in browser.find_element(By.ID, "model-summary").text
+        click(browser, (By.CSS_SELECTOR, "#seg-algorithms input[value=gmm]"))  # KMeans alone: quick
+        click(browser, (By.CSS_SELECTOR, "#seg-algorithms input[value=hdbscan]"))
+        click(browser, "seg-run")
+        wait(browser, 180).until(text_present("#model-summary", "of 60,000 customers"))
+    assert celery_worker.poll() is None  # the worker survived the cancel
