@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, no_update
 
 from core.atomic import atomic_write
-from core.charts import map_sample, plot_text, scatter_map
+from core.charts import map_sample, plot_text, plot_text_column, scatter_map
 from core.errors import SegmentationError
 from core.explain import readable_number
 from core.pipeline import SegmentationResult
@@ -86,7 +86,7 @@ def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray
     """Per drawn customer: its id and the values of the features that separate the segments most."""
     prepared = result.prepared(table.iloc[rows])  # engineered features are row by row: prepare the drawn rows only
     id_column = result.id_column
-    lines = [(f"{plot_text(id_column)}: " + prepared[id_column].astype(str).map(plot_text)) if id_column else
+    lines = [(f"{plot_text(id_column)}: " + plot_text_column(prepared[id_column])) if id_column else
              pd.Series([f"row {r + 1}" for r in rows], index=prepared.index)]
     if result.explanation is not None:
         top = result.explanation.importance_.sort_values(["importance", "impurity"], ascending=False)["feature"]
@@ -99,7 +99,7 @@ def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray
                 shown = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
             else:
                 shown = values.astype(str)
-            lines.append(f"{plot_text(feature)}: " + shown.astype(str).map(plot_text))
+            lines.append(f"{plot_text(feature)}: " + plot_text_column(shown))
     text = lines[0].astype(str)
     for line in lines[1:]:  # column by column: a row-wise join of 50,000 rows takes a second
         text = text + "<br>" + line.astype(str)

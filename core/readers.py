@@ -88,11 +88,7 @@ def read_table(source: str | Path | bytes, filename: str | None = None, max_rows
         table = _read_delimited(opener, name, max_rows, deadline)
     if table.shape[1] == 0:
         raise SegmentationError(f"{name} has no columns.")
-    if table.shape[1] > MAX_COLUMNS:
-        raise SegmentationError(
-            f"{name} has {table.shape[1]:,} columns; Segmentation Studio reads at most {MAX_COLUMNS:,}. Save the "
-            "columns you need to a new file and load that."
-        )
+    _check_width(name, table.shape[1])
     if len(table) == 0:
         raise SegmentationError(f"{name} has a header but no data rows.")
     if max_rows is not None and len(table) > max_rows:
@@ -128,6 +124,13 @@ class Deadline:
                 f"Reading {self.name} took longer than {self.seconds:g} s, the most this server gives a file "
                 "(SEGSTUDIO_MAX_PARSE_SECONDS). Save the columns and rows you need to a smaller file, or segment it "
                 "with the `segment` command.")
+
+
+def _check_width(name: str, columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise SegmentationError(
+            f"{name} has {columns:,} columns; Segmentation Studio reads at most {MAX_COLUMNS:,}. Save the columns you "
+            "need to a new file and load that.")
 
 
 def _too_many_rows(name: str, max_rows: int, rows: int | None = None) -> SegmentationError:
@@ -167,10 +170,7 @@ def _read_parquet(opener, name: str, max_rows: int | None) -> pd.DataFrame:
             metadata = pq.ParquetFile(handle).metadata
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
             raise SegmentationError(f"{name} could not be read as a Parquet file ({exc}).") from exc
-    if metadata.num_columns > MAX_COLUMNS:
-        raise SegmentationError(
-            f"{name} has {metadata.num_columns:,} columns; Segmentation Studio reads at most {MAX_COLUMNS:,}. "
-            "Save the columns you need to a new file and load that.")
+    _check_width(name, metadata.num_columns)
     if max_rows is not None and metadata.num_rows > max_rows:
         raise _too_many_rows(name, max_rows, metadata.num_rows)
     unpacked = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
@@ -209,11 +209,7 @@ def _read_delimited(opener, name: str, max_rows: int | None, deadline: Deadline)
     decimal = "," if delimiter == ";" and re.search(r"\d,\d", text) else "."
 
     header = _header_names(lines[0], delimiter)
-    if len(header) > MAX_COLUMNS:  # before parsing: a very wide file would take long and much memory to read
-        raise SegmentationError(
-            f"{name} has {len(header):,} columns; Segmentation Studio reads at most {MAX_COLUMNS:,}. Save the "
-            "columns you need to a new file and load that."
-        )
+    _check_width(name, len(header))  # before parsing: a very wide file would take long and much memory to read
     _check_column_names(header, name)
     if max_rows is not None:
         lines = _count_lines(opener, stop_after=max_rows + 1)
