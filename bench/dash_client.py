@@ -14,7 +14,6 @@ from typing import Any
 import requests
 
 SESSION_COOKIE = "segstudio_session"
-SESSION_STORE = "session-id.data"
 
 
 class DashError(RuntimeError):
@@ -29,15 +28,15 @@ class DashError(RuntimeError):
 class DashClient:
     """One browser session of a Dash app (its cookie, its page-load token), calling callbacks over HTTP."""
 
-    def __init__(self, url: str, timeout: float = 120):
+    def __init__(self, url: str, timeout: float = 120, http: Any = None):
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self.http = requests.Session()
+        self.http = http if http is not None else requests.Session()  # or anything with requests' get/post/cookies
         page = self._get("/").text
         config = re.search(r'<script id="_dash-config" type="application/json">(.*?)</script>', page, re.S)
         self.end_id = json.loads(config.group(1)).get("end_id") if config else None
-        self._get("/_dash-layout")  # sets the session cookie
-        self.session_id = self.http.cookies.get(SESSION_COOKIE)
+        self.cookie = self.http.cookies.get(SESSION_COOKIE)  # set with the first page: "<session id>.<signature>"
+        self.session_id = (self.cookie or "").split(".")[0]
         self.callbacks = self._get("/_dash-dependencies").json()
 
     def _get(self, path: str) -> requests.Response:
@@ -69,7 +68,7 @@ class DashClient:
             trigger = json.dumps({**wildcard, "type": json.loads(component)["type"]}, sort_keys=True,
                                  separators=(",", ":")) + "." + prop
         spec = self.find(trigger, output)
-        values = {SESSION_STORE: self.session_id, **(values or {}), trigger: value}
+        values = {**(values or {}), trigger: value}
         body = {
             "output": spec["output"],
             "outputs": _outputs(spec["output"]),

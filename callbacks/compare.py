@@ -24,7 +24,7 @@ from dashboard import ids
 from dashboard.figures import stability_figure
 from dashboard.headline import empty_alert, headline_alert
 from dashboard.jobs import ACTIVE, JobCancelled, claim_slot, finish_job, job_progress, job_status
-from dashboard.session import checked
+from dashboard.session import request_session
 from dashboard.settings import load_settings
 from dashboard.store import project_store
 from dashboard.tables import grid_props, leaderboard_frame
@@ -48,12 +48,11 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     Output(ids.BASELINE, "figure"),
     Output(ids.BASELINE_BOX, "style"),
     Input(ids.COMPARE_TOKEN, "data"),
-    State(ids.SESSION, "data"),
 )
-def show_comparison(_token, session_id: str):
+def show_comparison(_token):
     """Draw the stored result's model comparison (also when the page is opened again later)."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None:
         return (empty_alert(), HIDDEN, *([no_update] * 9), HIDDEN, no_update, HIDDEN)
@@ -82,16 +81,15 @@ def show_comparison(_token, session_id: str):
     Output(ids.USE_ROW_STATUS, "children"),
     Input(ids.USE_ROW_BUTTON, "n_clicks"),
     State(ids.LEADERBOARD, "selectedRows"),
-    State(ids.SESSION, "data"),
     background=True,
     progress=[Output(ids.USE_ROW_PROGRESS, "value"), Output(ids.USE_ROW_STATUS, "children")],
     running=[(Output(ids.USE_ROW_BUTTON, "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def use_model(set_progress, n_clicks, selected_rows, session_id):
+def use_model(set_progress, n_clicks, selected_rows):
     """Make the selected leaderboard row the active model (refit it, rename, explain), in the background."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None or not selected_rows:
         return no_update, dbc.Alert("Select a row of the leaderboard first.", color="warning", className="mb-0 py-1")

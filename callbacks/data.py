@@ -13,9 +13,9 @@ from core.readers import describe_source, read_table
 from core.rfm import RFM_FEATURES, build_rfm
 from core.roles import FEATURE_ROLES, ROLES
 from dashboard import ids
-from dashboard.session import checked
+from dashboard.session import request_session
 from dashboard.settings import load_settings
-from dashboard.uploads import decode_upload
+from dashboard.uploads import read_upload
 from dashboard.store import project_store
 from dashboard.tables import grid_props
 
@@ -38,24 +38,23 @@ PREVIEW_ROWS = 100
     State(ids.RFM_PRICE, "value"),
     State(ids.RFM_INVOICE, "value"),
     State(ids.RFM_AS_OF, "value"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
 def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, customer, date, amount, quantity, price,
-              invoice, as_of, session_id):
+              invoice, as_of):
     """Replace the session's table by an upload, the demo data, the RFM table of the current log, or the log again.
 
     The upload's contents are cleared afterwards so that choosing the same file again is a new event.
     """
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     trigger = ctx.triggered_id
     try:
         if trigger == ids.UPLOAD:
             if not contents:
                 return no_update, no_update, no_update
-            table = read_table(decode_upload(contents, filename), filename, **load_settings().read_limits)
-            store.save_table(session_id, table, filename, source=describe_source(table))
+            table, name = read_upload(contents, filename)
+            store.save_table(session_id, table, name, source=describe_source(table))
         elif trigger == ids.DEMO_BUTTON:
             store.use_demo(session_id)
         elif trigger == ids.RFM_BUILD:
@@ -96,12 +95,11 @@ def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, custom
     Output(ids.FEATURE_COLUMNS, "options"),
     Output(ids.FEATURE_LIST, "children"),
     Input(ids.DATA_VERSION, "data"),
-    State(ids.SESSION, "data"),
 )
-def show_data(_version, session_id):
+def show_data(_version):
     """Show the session's table: banner, columns with roles and the chosen ones, preview, form options."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     meta, table, roles = store.meta(session_id), store.table(session_id), store.roles(session_id)
     chosen = store.selection(session_id)
     if chosen is None:
@@ -130,13 +128,12 @@ def toggle_rfm(on: bool) -> bool:
     Output(ids.SELECTION_NOTE, "children"),
     Input(ids.COLUMN_GRID, "selectedRows"),
     Input(ids.COLUMN_GRID, "cellValueChanged"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def remember_columns(selected, changes, session_id):
+def remember_columns(selected, changes):
     """Keep the chosen columns and any changed roles server-side, where the segmentation job reads them."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     triggered = set(ctx.triggered_prop_ids)
     if f"{ids.COLUMN_GRID}.cellValueChanged" in triggered:
         overrides = dict(store.settings(session_id).get("roles", {}))
@@ -170,13 +167,12 @@ def remember_columns(selected, changes, session_id):
     State(ids.FEATURE_KIND, "value"),
     State(ids.FEATURE_COLUMNS, "value"),
     State(ids.FEATURE_NAME, "value"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def edit_features(add_clicks, remove_clicks, kind, columns, name, session_id):
+def edit_features(add_clicks, remove_clicks, kind, columns, name):
     """Add or remove an engineered feature; it is computed when the segmentation runs."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     features = list(store.settings(session_id).get("features", []))
     trigger = ctx.triggered_id
     if isinstance(trigger, dict):
@@ -223,12 +219,11 @@ SERVER_FORMATS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
     Output(ids.PROJECT_NAME, "value"),
     Output(ids.SERVER_FILE, "options"),
     Input(ids.DATA_VERSION, "data"),
-    State(ids.SESSION, "data"),
 )
-def show_projects(_version, session_id):
+def show_projects(_version):
     """This session's projects (only its own), and the files in the server's data folder."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     current = store.current_project(session_id)
     options = [{"label": f"{p['name']} · {p['dataset']}" + (" · segmented" if p["segmented"] else ""),
                 "value": p["id"]} for p in store.projects(session_id)]
@@ -251,13 +246,12 @@ def server_files() -> list[dict]:
     Input(ids.PROJECT_SELECT, "value"),
     Input(ids.PROJECT_NEW, "n_clicks"),
     Input(ids.PROJECT_NAME, "value"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def change_project(project, new_clicks, name, session_id):
+def change_project(project, new_clicks, name):
     """Open another project, start a new one, or rename the open one; every page then shows that project."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     trigger = ctx.triggered_id
     try:
         if trigger == ids.PROJECT_NEW and new_clicks:
@@ -279,21 +273,21 @@ def change_project(project, new_clicks, name, session_id):
     Output(ids.DATA_ALERT, "children", allow_duplicate=True),
     Input(ids.SERVER_OPEN, "n_clicks"),
     State(ids.SERVER_FILE, "value"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def open_server_file(n_clicks, name, session_id):
+def open_server_file(n_clicks, name):
     """Read a file the operator put in the server's data folder (no upload size limit)."""
     if not n_clicks:
         return no_update, no_update
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     settings = load_settings()
     folder = settings.import_dir
     try:
-        path = (folder / str(name or "")).resolve()
-        if not name or path.parent != folder or not path.is_file():
+        # Only a name the folder lists now is opened: no path, link out of the folder or odd character gets further.
+        if not isinstance(name, str) or name not in {f["value"] for f in server_files()}:
             raise SegmentationError("Choose one of the files listed in the server's data folder.")
+        path = folder / name
         table = read_table(path, **settings.read_limits)
         store.save_table(session_id, table, path.name, source=describe_source(table))
     except SegmentationError as exc:

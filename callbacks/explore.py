@@ -1,7 +1,7 @@
 """Explore page callbacks: figures of the session's table, drawn from a sample when it is large."""
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, callback, no_update
 
 from core.explore import PLOT_SAMPLE, STATS_SAMPLE, correlations, describe, missing_by_column, plot_sample
 from dashboard import ids
@@ -11,7 +11,7 @@ from dashboard.explore_figures import (
     missing_figure,
     scatter_matrix_figure,
 )
-from dashboard.session import checked
+from dashboard.session import request_session
 from dashboard.store import project_store
 from dashboard.tables import grid_props
 
@@ -29,12 +29,11 @@ MATRIX_DEFAULT = 4
     Output(ids.EXPLORE_MATRIX_COLUMNS, "options"),
     Output(ids.EXPLORE_MATRIX_COLUMNS, "value"),
     Input(ids.EXPLORE_INIT, "data"),
-    State(ids.SESSION, "data"),
 )
-def show_overview(_init, session_id):
+def show_overview(_init):
     """Statistics of every column, missing values and correlations; the choices for the other charts."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     table, roles, meta = store.table(session_id), store.roles(session_id), store.meta(session_id)
     stats = describe(table, roles).round(3)
     rows, column_defs = grid_props(stats)
@@ -55,12 +54,11 @@ def show_overview(_init, session_id):
 @callback(
     Output(ids.EXPLORE_DISTRIBUTION, "figure"),
     Input(ids.EXPLORE_COLUMN, "value"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def show_distribution(column, session_id):
+def show_distribution(column):
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     table = store.table(session_id)
     if column not in table.columns:
         return no_update
@@ -70,12 +68,11 @@ def show_distribution(column, session_id):
 @callback(
     Output(ids.EXPLORE_MATRIX, "figure"),
     Input(ids.EXPLORE_MATRIX_COLUMNS, "value"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def show_matrix(columns, session_id):
+def show_matrix(columns):
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     table = store.table(session_id)
     columns = [c for c in columns or [] if c in table.columns][:8]
     if len(columns) < 2:

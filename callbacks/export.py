@@ -7,7 +7,7 @@ import json
 import dash_bootstrap_components as dbc
 import flask
 import joblib
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, callback, ctx, dcc, html, no_update
 
 from core.exports import (
     LABELLED_FILE,
@@ -25,7 +25,7 @@ from core.csv_out import to_csv_text
 from core.report import render_report
 from dashboard import ids
 from dashboard.headline import empty_alert
-from dashboard.session import checked
+from dashboard.session import request_session
 from dashboard.store import ProjectStore, project_store
 
 HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
@@ -36,11 +36,10 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     Output(ids.EXPORT_AREA, "style"),
     Output(ids.REVIEW_LINK, "children"),
     Input(ids.RESULT_TOKEN, "data"),
-    State(ids.SESSION, "data"),
 )
-def show_export(_token, session_id):
+def show_export(_token):
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None:
         return empty_alert(), HIDDEN, no_update
@@ -54,15 +53,14 @@ def show_export(_token, session_id):
 @callback(
     Output(ids.EXPORT_DOWNLOAD, "data"),
     Input({"type": ids.EXPORT_BUTTON, "file": ALL}, "n_clicks"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def download(clicks, session_id):
+def download(clicks):
     """The file whose button was pressed, made from the stored result with the current names."""
     if not ctx.triggered_id or not any(clicks):
         return no_update
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None:
         return no_update
@@ -98,13 +96,12 @@ def _source(store: ProjectStore, session_id: str, rows: int) -> dict:
 @callback(
     Output(ids.REVIEW_LINK, "children", allow_duplicate=True),
     Input(ids.REVIEW_BUTTON, "n_clicks"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def create_review_link(n_clicks, session_id):
+def create_review_link(n_clicks):
     if not n_clicks:
         return no_update
-    return _link(project_store().review_token(checked(session_id), create=True))
+    return _link(project_store().review_token(request_session(), create=True))
 
 
 def _link(token: str) -> html.Div:

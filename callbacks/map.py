@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, callback, no_update
 
 from core.atomic import atomic_write
 from core.charts import map_sample, plot_text, plot_text_column, scatter_map
@@ -17,7 +17,7 @@ from core.pipeline import SegmentationResult
 from core.projection import UMAP_MAX_ROWS, umap_coordinates
 from dashboard import ids
 from dashboard.headline import empty_alert
-from dashboard.session import checked
+from dashboard.session import request_session
 from dashboard.store import ProjectStore, project_store
 
 HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
@@ -53,12 +53,11 @@ def _cached_umap(store: ProjectStore, session_id: str, result: SegmentationResul
     Input(ids.MAP_PROJECTION, "value"),
     Input(ids.MAP_DIMS, "value"),
     Input(ids.MAP_TOKEN, "data"),
-    State(ids.SESSION, "data"),
 )
-def show_map(_token, projection, dims, _map_token, session_id):
+def show_map(_token, projection, dims, _map_token):
     """The map in the chosen space; UMAP comes from the cache, or waits for the background job."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None:
         return empty_alert(), HIDDEN, no_update, ""
@@ -112,16 +111,15 @@ def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray
     Input(ids.MAP_PROJECTION, "value"),
     Input(ids.MAP_DIMS, "value"),
     Input(ids.RESULT_TOKEN, "data"),
-    State(ids.SESSION, "data"),
     background=True,
     prevent_initial_call="initial_duplicate",
 )
-def compute_umap(projection, dims, _token, session_id):
+def compute_umap(projection, dims, _token):
     """Compute and keep the UMAP projection of the current result (once per result and view)."""
     if projection != "umap":
         return no_update, no_update
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     dims = int(dims or 3)
     if result is None or _cached_umap(store, session_id, result, dims) is not None:

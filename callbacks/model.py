@@ -18,7 +18,7 @@ from dashboard.controls import PARAM_TYPE, parameters_from_controls
 from dashboard.headline import empty_alert, headline_alert, next_steps
 from dashboard.jobs import (ACTIVE, RUNNING, JobCancelled, claim_slot, finish_job, job_progress, job_status,
                             request_cancel)
-from dashboard.session import checked
+from dashboard.session import request_session
 from dashboard.settings import load_settings
 from dashboard.store import project_store
 
@@ -38,7 +38,6 @@ from dashboard.store import project_store
     State(ids.OUTLIER_ACTION, "value"),
     State(ids.TRANSFORM, "value"),
     State(ids.CLASSIFIER, "value"),
-    State(ids.SESSION, "data"),
     background=True,
     running=[
         (Output(ids.RUN_BUTTON, "disabled"), True, False),
@@ -48,13 +47,13 @@ from dashboard.store import project_store
     prevent_initial_call=True,
 )
 def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids, impute, scale, outlier_method,
-            outlier_action, transform, classifier, session_id):
+            outlier_action, transform, classifier):
     """Fit every chosen algorithm on the project's table and columns, and store the result server-side.
 
     Progress goes to the project's job file (the page polls it), so leaving the page does not lose the job.
     """
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     if job_status(store, session_id)["state"] in ACTIVE:
         return no_update, dbc.Alert("A run is already going (or waiting) for this project; wait for it or cancel it.",
                                     color="warning")
@@ -97,14 +96,13 @@ def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids,
 @callback(
     Output(ids.PROGRESS_TEXT, "children", allow_duplicate=True),
     Input(ids.CANCEL_BUTTON, "n_clicks"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def cancel_job(n_clicks, session_id):
+def cancel_job(n_clicks):
     """Ask the project's job to stop at its next step (works after leaving and coming back to the page)."""
     if not n_clicks:
         return no_update
-    request_cancel(project_store(), checked(session_id))
+    request_cancel(project_store(), request_session())
     return "Cancelling…"
 
 
@@ -118,12 +116,11 @@ def cancel_job(n_clicks, session_id):
     Output(ids.MODEL_TOKEN, "data", allow_duplicate=True),
     Input(ids.JOB_POLL, "n_intervals"),
     State(ids.JOB_SEEN, "data"),
-    State(ids.SESSION, "data"),
     prevent_initial_call="initial_duplicate",
 )
-def poll_job(_n, seen, session_id):
+def poll_job(_n, seen):
     """Show the project's job as it stands; when a job is seen to end, redraw the result."""
-    status = job_status(project_store(), checked(session_id))
+    status = job_status(project_store(), request_session())
     state = status["state"]
     running = state in ACTIVE
     progress = int(status.get("progress", 0)) if state in (RUNNING, "done") else 0
@@ -137,12 +134,11 @@ def poll_job(_n, seen, session_id):
 @callback(
     Output(ids.MODEL_SUMMARY, "children"),
     Input(ids.MODEL_TOKEN, "data"),
-    State(ids.SESSION, "data"),
 )
-def show_summary(_token, session_id):
+def show_summary(_token):
     """The current result in one line, with the way to the pages that show it."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None:
         return empty_alert()
@@ -153,12 +149,11 @@ def show_summary(_token, session_id):
     Output(ids.RUN_ESTIMATE, "children"),
     Input(ids.ALGORITHMS, "value"),
     Input(ids.K_RANGE, "value"),
-    State(ids.SESSION, "data"),
 )
-def show_estimate(algorithms, k_range, session_id):
+def show_estimate(algorithms, k_range):
     """Before a run: how long it should take and how much memory it needs, for this table and these choices."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     if not algorithms:
         return "Choose at least one algorithm."
     meta, roles = store.meta(session_id), store.roles(session_id)

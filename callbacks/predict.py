@@ -16,10 +16,10 @@ from core.predictor import NO_GOOD_FIT
 from core.readers import read_table
 from dashboard import ids
 from dashboard.figures import scatter_3d, with_new_customer
-from dashboard.session import checked
+from dashboard.session import request_session
 from dashboard.settings import load_settings
 from dashboard.store import project_store
-from dashboard.uploads import decode_upload
+from dashboard.uploads import read_upload
 
 HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
 MAX_LEVELS = 200  # dropdown entries; rarer values can still be scored from a file
@@ -31,12 +31,11 @@ MAX_LEVELS = 200  # dropdown entries; rarer values can still be scored from a fi
     Output(ids.PREDICT_FORM, "children"),
     Output(ids.PREDICT_MAP, "figure"),
     Input(ids.PREDICT_INIT, "data"),
-    State(ids.SESSION, "data"),
 )
-def build_form(_init, session_id: str):
+def build_form(_init):
     """One field per input column of the model: numbers with their observed range, categories as dropdowns."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None or result.predictor is None:
         why = ("No segmentation yet: run one on the Segments page first." if result is None else
@@ -87,13 +86,12 @@ def _tidy(value: float | None) -> float | int | None:
     State({"type": ids.PREDICT_INPUT, "feature": ALL}, "id"),
     State({"type": ids.PREDICT_DATE, "feature": ALL}, "date"),
     State({"type": ids.PREDICT_DATE, "feature": ALL}, "id"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def predict_one(n_clicks, values, value_ids, dates, date_ids, session_id: str):
+def predict_one(n_clicks, values, value_ids, dates, date_ids):
     """The segment of the customer in the form, its confidence, and where it falls on the map."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if not n_clicks or result is None or result.predictor is None:
         return no_update, no_update
@@ -144,19 +142,18 @@ def _customer_frame(result: SegmentationResult, row: dict) -> pd.DataFrame:
     Output(ids.BATCH_UPLOAD, "contents"),
     Input(ids.BATCH_UPLOAD, "contents"),
     State(ids.BATCH_UPLOAD, "filename"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def score_file(contents: str | None, filename: str | None, session_id: str):
+def score_file(contents: str | None, filename: str | None):
     """Score an uploaded file of new customers and send it back with cluster, segment and confidence."""
     if not contents:
         return no_update, no_update, no_update
     store = project_store()
-    result = store.result(checked(session_id))
+    result = store.result(request_session())
     try:
         if result is None or result.predictor is None:
             raise SegmentationError("There is no segmentation with two or more segments to assign customers to.")
-        table = read_table(decode_upload(contents, filename), filename, **load_settings().read_limits)
+        table, filename = read_upload(contents, filename)
         scored, extra = score_customers(scoring_bundle(result), table)
     except SegmentationError as exc:
         return dbc.Alert([html.Strong("Could not score this file. "), str(exc)], color="danger"), no_update, None

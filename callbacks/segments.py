@@ -14,7 +14,7 @@ from core.rename import renamed
 from dashboard import ids
 from dashboard.headline import empty_alert, headline_alert
 from dashboard.segment_cards import segment_cards
-from dashboard.session import checked
+from dashboard.session import request_session
 from dashboard.store import project_store
 from dashboard.tables import grid_props, profile_grid_frame
 
@@ -33,12 +33,11 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
     Output(ids.SEGMENT_GRID, "rowData"),
     Output(ids.SEGMENT_GRID, "columnDefs"),
     Input(ids.RESULT_TOKEN, "data"),
-    State(ids.SESSION, "data"),
 )
-def show_segments(_token, session_id: str):
+def show_segments(_token):
     """Draw the stored result's segments (also when the page is opened again later)."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None:
         return (empty_alert(), HIDDEN, *([no_update] * 8))
@@ -69,13 +68,12 @@ def show_segments(_token, session_id: str):
     Output(ids.RESULT_TOKEN, "data", allow_duplicate=True),
     Output(ids.RENAME_STATUS, "children"),
     Input(ids.NAMES_GRID, "cellValueChanged"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def rename_segment(changes, session_id):
+def rename_segment(changes):
     """Rename a segment: every view is redrawn from the stored result, and downloads use the new name."""
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     if result is None or not changes:
         return no_update, no_update
@@ -96,16 +94,15 @@ def rename_segment(changes, session_id):
     Output(ids.RENAME_STATUS, "children", allow_duplicate=True),
     Input({"type": ids.CARD_NAME, "cluster": ALL}, "value"),
     State({"type": ids.CARD_DRAWN, "cluster": ALL}, "data"),
-    State(ids.SESSION, "data"),
     prevent_initial_call=True,
 )
-def rename_from_card(values, drawn, session_id):
+def rename_from_card(values, drawn):
     """Rename a segment from its card's title field (the same rules as the names grid)."""
     changed = ctx.triggered_id
     if not isinstance(changed, dict):
         return no_update, no_update
     store = project_store()
-    session_id = checked(session_id)
+    session_id = request_session()
     result = store.result(session_id)
     cluster = int(changed["cluster"])
     value = next((v for i, v in zip(ctx.inputs_list[0], values) if i["id"]["cluster"] == cluster), None)

@@ -33,6 +33,7 @@ _NA_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/
 _LEADING_ZERO = re.compile(r"^0\d+$")
 _MONEY = re.compile(r"^\(?[-+]?\s*[$€£¥₹]?\s*[-+]?\d{1,3}(?:[,.\u00a0']?\d{3})*(?:[.,]\d+)?\s*[$€£¥₹%]?\)?$")
 MAX_COLUMNS = 2_000  # wider files are exports of everything; the analyst should pick the columns first
+MAX_HEADER_BYTES = 2 * 2**20
 # A workbook or Parquet file is compressed: a small file can unpack to gigabytes (a "zip bomb"). Their unpacked
 # size is read from their directory before any parsing and bounded (openpyxl reads ~6 MB of sheet XML a second).
 MAX_UNPACKED_EXCEL = 100 * 2**20
@@ -194,8 +195,7 @@ def _read_parquet(opener, name: str, max_rows: int | None) -> pd.DataFrame:
 
 
 def _read_delimited(opener, name: str, max_rows: int | None, deadline: Deadline) -> pd.DataFrame:
-    with opener() as handle:
-        head = handle.read(_SNIFF_BYTES)
+    head = _head(opener, name)
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SegmentationError(f"{name} does not look like a text table: it contains binary data.")
     encoding = detect_encoding(head)
@@ -203,12 +203,16 @@ def _read_delimited(opener, name: str, max_rows: int | None, deadline: Deadline)
     if not text.strip():
         raise SegmentationError(f"{name} is empty.")
     lines = [line for line in text.splitlines()[:60] if line.strip()]
-    if len(head) == _SNIFF_BYTES and len(lines) > 1:
+    if len(lines) > 1 and not head.endswith((b"\n", b"\r")):
         lines = lines[:-1]  # the last line may be cut in the middle
-    delimiter = sniff_delimiter(lines)
+    try:
+        delimiter = sniff_delimiter(lines)
+        header = _header_names(lines[0], delimiter)
+    except csv.Error as exc:  # e.g. "field larger than field limit": a line of one 128 KB field
+        raise SegmentationError(
+            f"{name} does not look like a table with a header row: its first lines cannot be split into columns "
+            f"({exc}).") from None
     decimal = "," if delimiter == ";" and re.search(r"\d,\d", text) else "."
-
-    header = _header_names(lines[0], delimiter)
     _check_width(name, len(header))  # before parsing: a very wide file would take long and much memory to read
     _check_column_names(header, name)
     if max_rows is not None:
@@ -224,6 +228,25 @@ def _read_delimited(opener, name: str, max_rows: int | None, deadline: Deadline)
     table.attrs["source"] = {"format": "delimited text", "encoding": encoding, "delimiter": delimiter,
                              "decimal": decimal}
     return table
+
+
+def _head(opener, name: str) -> bytes:
+    """The first 256 KiB, and on to the end of the header line when it is longer (a wide file's header can be
+    megabytes): the column count is checked on the whole header before anything is parsed. A header longer than
+    MAX_HEADER_BYTES is refused (2,000 columns of names up to a thousand characters fit)."""
+    with opener() as handle:
+        head = handle.read(_SNIFF_BYTES)
+        while len(head) >= _SNIFF_BYTES and b"\n" not in head and b"\r" not in head:
+            if len(head) > MAX_HEADER_BYTES:
+                raise SegmentationError(
+                    f"{name}'s first line is longer than {MAX_HEADER_BYTES // 2**20} MB: either it has far more than "
+                    f"{MAX_COLUMNS:,} columns or it is not a table with a header row. Save the columns you need to a "
+                    "new file and load that.")
+            block = handle.read(_SNIFF_BYTES)
+            if not block:
+                break
+            head += block
+    return head
 
 
 def _count_lines(opener, stop_after: int) -> int:
@@ -305,7 +328,10 @@ def sniff_delimiter(lines: list[str]) -> str:
     """
     best, best_score = ",", (0.0, 1)
     for delimiter in _CANDIDATE_DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        try:
+            widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:  # a field over the csv module's 128 KiB limit: not this delimiter
+            continue
         width, count = Counter(widths).most_common(1)[0]
         score = (count / len(widths), width)
         if width > 1 and score > best_score:

@@ -1,6 +1,7 @@
 """Component ids shared by pages/ and callbacks/, so a typo is an import error rather than a silent no-op."""
 
-SESSION = "session-id"
+# Shell
+APP_ALERT = "app-alert"  # what a failed callback says (dashboard.failures)
 
 # Data page
 UPLOAD = "data-upload"

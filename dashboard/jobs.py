@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from dash import DiskcacheManager
 from dash.background_callback.managers import BaseBackgroundCallbackManager
 
 from core.atomic import atomic_write_text
+from dashboard.session import request_session
 from dashboard.settings import Settings
 from dashboard.store import ProjectStore
 
@@ -28,12 +30,28 @@ def background_manager(settings: Settings) -> BaseBackgroundCallbackManager:
     if settings.redis_url:
         from dash import CeleryManager
 
-        return CeleryManager(celery_app(settings.redis_url), expire=24 * 3600)
+        class _CeleryJobs(_SessionKeys, CeleryManager):
+            pass
+
+        return _CeleryJobs(celery_app(settings.redis_url), expire=24 * 3600)
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     return _DiskcacheJobs(diskcache.Cache(str(settings.jobs_dir)), expire=24 * 3600)
 
 
-class _DiskcacheJobs(DiskcacheManager):
+class _SessionKeys:
+    """Result keys that include the launching request's session.
+
+    Dash keys a job's result by a hash of the callback's source and inputs; two analysts pressing Run with the same
+    settings would share one key, and each page could collect the other's result. Folding the session (read on the
+    server from the launching request's cookie) into the key keeps every session's jobs apart.
+    """
+
+    def build_cache_key(self, fn, args, cache_args_to_ignore, triggered):
+        key = super().build_cache_key(fn, args, cache_args_to_ignore, triggered)  # type: ignore[misc]
+        return hashlib.sha256(f"{key}:{request_session()}".encode()).hexdigest()
+
+
+class _DiskcacheJobs(_SessionKeys, DiskcacheManager):
     """Dash's diskcache manager, with a job ending that holds up under many analysts at once.
 
     Dash ends a finished job inside a cache write transaction and waits up to a second for it there; the process is

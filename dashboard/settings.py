@@ -27,6 +27,10 @@ class Settings:
             SEGSTUDIO_PASSWORD), else None.
         redis_url: when set (REDIS_URL), background jobs run on Celery workers through this Redis server instead of
             in processes beside the app, so several app servers share one job queue.
+        session_requests: callback requests one browser session may have running at once, on all worker processes
+            of the machine (SEGSTUDIO_SESSION_REQUESTS; default 3).
+        session_wait: how long a request beyond that waits for a free slot before it is refused with 429
+            (SEGSTUDIO_SESSION_WAIT, seconds; default 1).
     """
 
     data_dir: Path
@@ -38,6 +42,8 @@ class Settings:
     max_queued: int = 20
     login: tuple[str, str] | None = None
     redis_url: str | None = None
+    session_requests: int = 3
+    session_wait: float = 1.0
 
     @property
     def read_limits(self) -> dict:
@@ -70,4 +76,6 @@ def load_settings() -> Settings:
         max_parse_seconds=float(os.environ.get("SEGSTUDIO_MAX_PARSE_SECONDS", "60")),
         login=(username, password) if username else None,
         redis_url=os.environ.get("REDIS_URL") or None,
+        session_requests=max(1, int(os.environ.get("SEGSTUDIO_SESSION_REQUESTS", "3"))),
+        session_wait=max(0.0, float(os.environ.get("SEGSTUDIO_SESSION_WAIT", "1"))),
     )

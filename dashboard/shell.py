@@ -1,4 +1,7 @@
-"""The app shell: navigation bar, the session id, the result token every page redraws on, the page container."""
+"""The app shell: navigation bar, the result token every page redraws on, the page container.
+
+It holds no session id: the server knows the session from the cookie (dashboard.session).
+"""
 from __future__ import annotations
 
 import dash
@@ -7,7 +10,6 @@ import flask
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.session import current_session_id
 
 NAV = [("Data", "/"), ("Explore", "/explore"), ("Model", "/model"), ("Compare", "/compare"), ("Map", "/map"),
        ("Segments", "/segments"), ("Predict", "/predict"), ("Export", "/export")]
@@ -21,14 +23,13 @@ def _is_review() -> bool:
 
 
 def layout() -> html.Div:
-    """Built per page load, so each browser session gets (and keeps, via its cookie) its own id."""
+    """Built per page load (review links show no navigation into the analyst's pages)."""
     review = _is_review()
     links = [] if review else [
         dbc.Nav([dbc.NavItem(dbc.NavLink(label, href=href, active="exact")) for label, href in NAV], navbar=True)
     ]
     return html.Div(
         [
-            dcc.Store(id=ids.SESSION, data=current_session_id()),
             dcc.Store(id=ids.RESULT_TOKEN),
             dbc.Navbar(
                 dbc.Container(
@@ -41,6 +42,7 @@ def layout() -> html.Div:
                 sticky="top",
                 className="mb-4 shadow-sm",
             ),
-            dbc.Container(dash.page_container, fluid=True, className="page-body"),
+            dbc.Container([dbc.Alert(id=ids.APP_ALERT, color="danger", is_open=False, dismissable=True,
+                                     className="app-alert"), dash.page_container], fluid=True, className="page-body"),
         ]
     )

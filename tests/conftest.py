@@ -1,38 +1,14 @@
-"""Shared fixtures: seeded demo data, the real datasets in ../shared/data, a live app server and a browser."""
+"""Shared fixtures: seeded demo data, an app data folder and session, a live app server and a browser."""
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import requests
 
 from core.demo import make_demo_customers
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-# The columns every labelled_customers.csv ends with: a contract other tools read.
-LABELLED_OUTPUTS = ["cluster", "segment", "confidence", "meta_cluster", "assignment_stability", "outlier_excluded"]
-SHARED_FILES = {
-    "mall": SHARED_DATA / "mall_customers" / "Mall_Customers.csv",
-    "wholesale": SHARED_DATA / "wholesale_customers" / "Wholesale customers data.csv",
-    "cc_general": SHARED_DATA / "cc_general" / "CC GENERAL.csv",
-}
-ARTIFACTS = ROOT / "tests" / "artifacts"
-# Files no reader can use, with the message each must give (core, command line and upload alike).
-UNREADABLE_FILES = [
-    ("empty.csv", b"", "empty.csv is empty"),
-    ("header.csv", b"a,b,c\n", "header.csv has a header but no data rows"),
-    ("binary.csv", b"\x00\x01\x02PK\x00" * 50, "binary.csv does not look like a text table"),
-    ("notes.docx", b"hello", "the format '.docx' is not supported"),
-    ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
-]
+from tests.helpers import ARTIFACTS, as_session, serving_app
 
 
 @pytest.fixture(scope="session")
@@ -61,76 +37,9 @@ def session(data_dir: Path) -> str:
     """A new browser session of the app, with its own projects under ``data_dir``."""
     from dashboard.session import new_session_id
 
-    return new_session_id()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class LiveServer(str):
-    """The server's base URL (usable as a string), plus its process id."""
-
-    def __new__(cls, url: str, pid: int) -> LiveServer:
-        server = super().__new__(cls, url)
-        server.pid = pid
-        return server
-
-    def job_processes(self) -> list:
-        """Background-job processes: children of the gunicorn workers (which are children of the arbiter)."""
-        import psutil
-
-        workers = psutil.Process(self.pid).children()
-        jobs = [job for worker in workers for job in worker.children(recursive=True)]
-        alive = []
-        for job in jobs:
-            try:
-                if job.status() != psutil.STATUS_ZOMBIE:  # a finished job nobody has reaped yet
-                    alive.append(job)
-            except psutil.NoSuchProcess:
-                pass
-        return alive
-
-
-@contextlib.contextmanager
-def serving_app(folder: Path, **env: str):
-    """The app served by gunicorn (as an operator would run it) on a free local port, with extra environment.
-
-    Yields a :class:`LiveServer`: its base URL, and a way to see the background jobs it is running.
-    """
-    port = free_port()
-    log = open(folder / "server.log", "w+")
-    env = {**os.environ, "SEGSTUDIO_DATA_DIR": str(folder / "server-data"), **env}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "300"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if requests.get(url, timeout=10).status_code == 200:
-                break
-        except requests.RequestException:  # not listening yet, or busy starting up
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait(timeout=20)
-            log.seek(0)
-            output = log.read()
-            log.close()
-            pytest.fail(f"the app server did not start:\n{output}")
-        time.sleep(0.3)
-    try:
-        yield LiveServer(url, process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.seek(0)
-        print(log.read()[-5000:])  # shown by pytest when the test failed
-        log.close()
+    session_id = new_session_id()
+    as_session(session_id)  # callbacks called by the test run for this session
+    return session_id
 
 
 @pytest.fixture()
@@ -179,3 +88,21 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app (app.py, the real request handling) imported in this process on its own data folder; its Flask
+    server, with ``data_dir``. Call it with helpers.InProcessHTTP (Flask's test client) and bench.dash_client."""
+    import importlib
+
+    folder = tmp_path_factory.mktemp("app-server")
+    old = os.environ.get("SEGSTUDIO_DATA_DIR")
+    os.environ["SEGSTUDIO_DATA_DIR"] = str(folder)
+    server = importlib.import_module("app").server
+    server.data_dir = folder
+    yield server
+    if old is None:
+        os.environ.pop("SEGSTUDIO_DATA_DIR", None)
+    else:
+        os.environ["SEGSTUDIO_DATA_DIR"] = old

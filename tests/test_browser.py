@@ -2,105 +2,20 @@
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import numpy as np
-from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 from core.demo import make_demo_customers
-from tests.conftest import LABELLED_OUTPUTS, serving_app
+from tests.helpers import (LABELLED_OUTPUTS, choose, click, console_errors, downloaded, go, legend,
+                           rename_first_segment, run_and_wait, serving_app, set_role, text_present, toggle_column,
+                           upload, wait)
 
 pytestmark = pytest.mark.browser
-
-
-def wait(driver, seconds: float = 30) -> WebDriverWait:
-    return WebDriverWait(driver, seconds, poll_frequency=0.2)
-
-
-def text_present(selector: str, text: str):
-    return EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text)
-
-
-def console_errors(driver) -> list[dict]:
-    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-
-
-def upload(driver, path: Path) -> None:
-    driver.find_element(By.CSS_SELECTOR, "#data-upload input[type=file]").send_keys(str(path))
-
-
-def toggle_column(driver, column: str) -> None:
-    """Tick or untick a column in the Data page's column grid."""
-    click(driver, (By.CSS_SELECTOR, f'#data-columns .ag-row[row-id="{column}"] input[type=checkbox]'))
-
-
-def set_role(driver, column: str, role: str) -> None:
-    """Change a column's role in the Data page's grid (AG Grid's select editor: open it, pick the role)."""
-    cell = (By.CSS_SELECTOR, f'#data-columns .ag-row[row-id="{column}"] .ag-cell[col-id="role"]')
-    click(driver, cell)
-    click(driver, (By.CSS_SELECTOR, "#data-columns .ag-cell-editor .ag-picker-field-wrapper"))
-    click(driver, (By.XPATH, f'//div[contains(@class, "ag-list-item")][normalize-space()="{role}"]'))
-    wait(driver).until(text_present(f'#data-columns .ag-row[row-id="{column}"] .ag-cell[col-id="role"]', role))
-
-
-def click(driver, target: str | tuple[str, str]) -> None:
-    """Bring an element (an id, or a locator) to the middle of the window, clear of the sticky navigation bar, and
-    click it; again while the page is still settling (a grid laying out new rows)."""
-    locator = (By.ID, target) if isinstance(target, str) else target
-
-    def attempt(d) -> bool:
-        element = d.find_element(*locator)
-        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
-        element.click()
-        return True
-
-    WebDriverWait(driver, 15, poll_frequency=0.3,
-                  ignored_exceptions=[ElementClickInterceptedException, StaleElementReferenceException]).until(attempt)
-
-
-def rename_first_segment(driver, name: str) -> None:
-    """Rename segment 0 in the Segments page's names grid and wait for its card to show the new name."""
-    cell = driver.find_element(By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"] .ag-cell[col-id="name"]')
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
-    cell.click()
-    editor = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-names .ag-cell-editor input")))
-    editor.send_keys(Keys.CONTROL, "a")
-    editor.send_keys(name, Keys.ENTER)
-    card_title = (By.CSS_SELECTOR, """[id='{"cluster":0,"type":"segment-card-name"}']""")
-    wait(driver, 60).until(EC.text_to_be_present_in_element_value(card_title, name))
-    driver.execute_script("document.activeElement.blur(); window.getSelection().removeAllRanges();")
-
-
-def go(driver, page: str) -> None:
-    """Follow a navigation-bar link (the app stays loaded: the shell and its stores persist)."""
-    click(driver, (By.LINK_TEXT, page))
-
-
-def run_and_wait(driver, headline: str, seconds: float = 180) -> None:
-    go(driver, "Model")
-    wait(driver).until(EC.element_to_be_clickable((By.ID, "seg-run"))).click()
-    wait(driver, seconds).until(text_present("#model-summary", headline))
-
-
-def downloaded(folder: Path, name: str, seconds: float = 30) -> Path:
-    deadline = time.monotonic() + seconds
-    target = folder / name
-    while time.monotonic() < deadline:
-        if target.exists() and not list(folder.glob("*.crdownload")):
-            return target
-        time.sleep(0.2)
-    raise AssertionError(f"{name} was not downloaded; the folder holds {list(folder.iterdir())}")
-
-
-def legend(driver, graph: str) -> list[str]:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f"#{graph} .legendtext")]
 
 
 def test_the_whole_journey(live_server, browser, tmp_path):
@@ -270,33 +185,6 @@ def test_transaction_log_to_rfm_segments(live_server, browser, tmp_path):
     wait(browser).until(text_present("#data-selection-note", "3 column(s) selected"))
     run_and_wait(browser, "of 150 customers from 3 features")
     assert console_errors(browser) == []
-
-
-def choose(driver, dropdown_id: str, value: str) -> None:
-    """Open a dcc.Dropdown and click the option with this value."""
-    wait(driver).until(EC.element_to_be_clickable((By.ID, dropdown_id))).click()
-    option = wait(driver).until(EC.element_to_be_clickable(
-        (By.XPATH, f'//label[@role="option"][.//input[@value="{value}"]]')))
-    option.click()
-    wait(driver).until(text_present(f"#{dropdown_id}", value))
-    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-
-
-def test_a_callback_request_naming_another_session_is_refused(live_server):
-    import requests
-
-    mine, theirs = requests.Session(), requests.Session()
-    mine.get(live_server + "/")
-    mine.get(live_server + "/_dash-layout")  # the layout request gives the browser its session cookie
-    theirs.get(live_server + "/")
-    theirs.get(live_server + "/_dash-layout")
-    other = theirs.cookies.get("segstudio_session")
-    assert other and other != mine.cookies.get("segstudio_session")
-    payload = {"output": "data-status.children", "outputs": {"id": "data-status", "property": "children"},
-               "inputs": [{"id": "data-version", "property": "data", "value": None}],
-               "state": [{"id": "session-id", "property": "data", "value": other}], "changedPropIds": []}
-    answer = mine.post(live_server + "/_dash-update-component", json=payload)
-    assert answer.status_code == 403 and "another session" in answer.text
 
 
 def test_markup_in_a_file_and_in_segment_names_shows_as_text_on_every_page(live_server, browser, tmp_path):

@@ -1,76 +1,19 @@
 """Callbacks called directly as functions, without a browser."""
 from __future__ import annotations
 
-import base64
 import io
-import json
 
 import pandas as pd
 import pytest
 from dash import no_update
-from dash._callback_context import context_value
-from dash._utils import AttributeDict
 
-from callbacks.data import edit_features, load_data, remember_columns, show_data
+from callbacks.data import edit_features, remember_columns
 from callbacks.predict import build_form, predict_one, score_file
 from callbacks.compare import show_comparison
-from callbacks.model import run_job
-from core.algorithms import ALGORITHMS
 from dashboard import ids
 from dashboard.session import new_session_id
 from dashboard.store import project_store
-from tests.conftest import UNREADABLE_FILES
-
-
-def triggered(component_id: str | dict | None, prop: str = "n_clicks") -> None:
-    """Set what dash.ctx reports, as the Dash testing docs do (pattern-matching ids as Dash encodes them)."""
-    if isinstance(component_id, dict):
-        component_id = json.dumps(component_id, sort_keys=True, separators=(",", ":"))
-    inputs = [{"prop_id": f"{component_id}.{prop}", "value": 1}] if component_id else []
-    context_value.set(AttributeDict(triggered_inputs=inputs))
-
-
-def upload_contents(data: bytes) -> str:
-    return "data:text/csv;base64," + base64.b64encode(data).decode()
-
-
-def text_of(component) -> str:
-    """All the text in a Dash component tree, as the user would read it (white space collapsed)."""
-    return " ".join(_text(component).split())
-
-
-def _text(component) -> str:
-    if component is None:
-        return ""
-    if isinstance(component, (str, int, float)):
-        return str(component)
-    if isinstance(component, (list, tuple)):
-        return " ".join(_text(c) for c in component)
-    return _text(getattr(component, "children", None))
-
-
-def find(component, component_id: str):
-    if getattr(component, "id", None) == component_id:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and not isinstance(child, (str, int, float)):
-            found = find(child, component_id)
-            if found is not None:
-                return found
-    return None
-
-
-def load(session, trigger, contents=None, filename=None, **rfm):
-    """Call the Data page's loader as the page would."""
-    triggered(trigger, "contents" if trigger == ids.UPLOAD else "n_clicks")
-    fields = [rfm.get(k) for k in ("customer", "date", "amount", "quantity", "price", "invoice", "as_of")]
-    return load_data(contents, None, None, None, filename, *fields, session)
-
-
-def shown(session):
-    triggered(None)
-    return show_data(None, session)
+from tests.helpers import UNREADABLE_FILES, form_values, load, run, shown, text_of, triggered, upload_contents
 
 
 def test_a_new_session_starts_on_the_demo_data(session):
@@ -111,14 +54,14 @@ def test_semicolon_latin1_upload(session):
 
 def test_selection_and_roles_are_saved_server_side(session):
     triggered(ids.COLUMN_GRID, "selectedRows")
-    note = remember_columns([{"column": "income"}, {"column": "channel"}, {"column": "customer_id"}], None, session)
+    note = remember_columns([{"column": "income"}, {"column": "channel"}, {"column": "customer_id"}], None)
     assert "2 column(s) selected" in text_of(note) and "Ignored as features" in text_of(note)
     assert project_store().selection(session) == ["income", "channel", "customer_id"]
     triggered(ids.COLUMN_GRID, "cellValueChanged")
-    remember_columns(None, [{"value": "categorical", "data": {"column": "visits_per_month"}}], session)
+    remember_columns(None, [{"value": "categorical", "data": {"column": "visits_per_month"}}])
     assert project_store().roles(session)["visits_per_month"] == "categorical"
     triggered(ids.COLUMN_GRID, "selectedRows")
-    assert "Choose at least one" in text_of(remember_columns([], None, session))
+    assert "Choose at least one" in text_of(remember_columns([], None))
 
 
 def test_transaction_log_becomes_an_rfm_table(session):
@@ -132,7 +75,7 @@ def test_transaction_log_becomes_an_rfm_table(session):
     assert "RFM of log.csv · 30 rows" in text_of(status) and "300 transactions of 30 customers" in text_of(status)
     assert selected == {"ids": ["recency_days", "frequency", "monetary"]}
     token, alert = run(session, k=(2, 4), algorithms=("kmeans",))
-    *_, baseline, baseline_style = show_comparison(token, session)
+    *_, baseline, baseline_style = show_comparison(token)
     assert baseline_style == {"display": "block"} and "ARI" in baseline.layout.title.text
     load(session, ids.RFM_BACK)
     assert len(project_store().table(session)) == 300
@@ -140,24 +83,13 @@ def test_transaction_log_becomes_an_rfm_table(session):
 
 def test_engineered_features_are_added_and_removed(session):
     triggered(ids.FEATURE_ADD)
-    listing, name = edit_features(1, [], "sum", ["groceries_spend", "fashion_spend"], "total_spend", session)
+    listing, name = edit_features(1, [], "sum", ["groceries_spend", "fashion_spend"], "total_spend")
     assert "total_spend = sum(groceries_spend, fashion_spend)" in text_of(listing) and name == ""
-    listing, _ = edit_features(2, [None], "ratio", ["income"], "bad", session)
+    listing, _ = edit_features(2, [None], "ratio", ["income"], "bad")
     assert "ratio takes exactly 2 column(s); got 1" in text_of(listing)
     triggered({"type": ids.FEATURE_REMOVE, "index": 0})
-    listing, _ = edit_features(2, [1], None, None, None, session)
+    listing, _ = edit_features(2, [1], None, None, None)
     assert "No engineered features yet" in text_of(listing)
-
-
-def run(session, *, k=(2, 6), algorithms=("kmeans", "gmm"), criterion="silhouette", params=None, outliers="keep",
-        transform="none", classifier="logistic", impute="median", scale="standard"):
-    """Call the Model page's background job as the page would, parameter controls at their defaults unless given."""
-    triggered(ids.RUN_BUTTON)
-    param_ids = [{"type": "algo-param", "algorithm": a, "name": p.name} for a in ALGORITHMS
-                 for p in ALGORITHMS[a].params]
-    values = [(params or {}).get(a, {}).get(p.name, p.default) for a in ALGORITHMS for p in ALGORITHMS[a].params]
-    return run_job(1, list(k), list(algorithms), criterion, values, param_ids, impute, scale, "iqr", outliers,
-                   transform, classifier, session)
 
 
 def test_sessions_do_not_see_each_other(data_dir, demo):
@@ -171,7 +103,7 @@ def test_sessions_do_not_see_each_other(data_dir, demo):
 def test_explore_page_figures(session):
     from callbacks.explore import show_distribution, show_matrix, show_overview
 
-    note, stats, columns, missing, correlation, options, first, matrix_options, matrix = show_overview(True, session)
+    note, stats, columns, missing, correlation, options, first, matrix_options, matrix = show_overview(True)
     assert "Demo customers (built in): 2,000 rows × 12 columns." in note
     by_column = {row["column"]: row for row in stats}
     assert by_column["income"]["missing"] == 83 and by_column["income"]["mean"] > 0
@@ -179,11 +111,11 @@ def test_explore_page_figures(session):
     assert list(missing.data[0].x)[:2] == ["customer_id", "income"]
     assert correlation.data[0].z.shape == (7, 7)
     assert first == "income" and matrix == ["income", "groceries_spend", "electronics_spend", "fashion_spend"]
-    histogram = show_distribution("income", session)
+    histogram = show_distribution("income")
     assert {t.type for t in histogram.data} == {"histogram", "box", "scatter"}  # histogram, box, density curve
-    counts = show_distribution("channel", session)
+    counts = show_distribution("channel")
     assert counts.data[0].type == "bar" and sum(counts.data[0].y) == 2000
-    assert len(show_matrix(["income", "recency_days"], session).data[0].dimensions) == 2
+    assert len(show_matrix(["income", "recency_days"]).data[0].dimensions) == 2
 
 
 @pytest.mark.parametrize("name, data, message", UNREADABLE_FILES)
@@ -193,26 +125,12 @@ def test_upload_errors_are_shown_on_the_page(session, name, data, message):
     assert "Could not load this file." in text_of(alert) and message in text_of(alert)
 
 
-def form_values(form) -> tuple[list, list, list, list]:
-    """The values and ids of the predict form's fields, as the page would send them."""
-    values, value_ids, dates, date_ids = [], [], [], []
-    for column in form[1].children:
-        control = column.children.children[1]
-        if control.id["type"] == ids.PREDICT_DATE:
-            dates.append(control.date)
-            date_ids.append(control.id)
-        else:
-            values.append(control.value)
-            value_ids.append(control.id)
-    return values, value_ids, dates, date_ids
-
-
 def test_predict_form_assigns_a_customer_and_flags_a_far_one(session):
-    empty, style, *_ = build_form(True, session)
+    empty, style, *_ = build_form(True)
     assert "No segmentation yet" in text_of(empty) and style == {"display": "none"}
     project_store().save_selection(session, ["income", "fashion_spend", "channel", "customer_since"])
     run(session, k=(4, 4), algorithms=("kmeans",))
-    empty, style, form, figure = build_form(True, session)
+    empty, style, form, figure = build_form(True)
     assert empty is None and style == {"display": "block"}
     assert "New customers are assigned by logistic regression, cross-validated accuracy" in form[0].children
     fields = [column.children.children for column in form[1].children]
@@ -225,23 +143,22 @@ def test_predict_form_assigns_a_customer_and_flags_a_far_one(session):
     values = [float(typical["income"].iloc[0]), float(typical["fashion_spend"].iloc[0]), typical["channel"].iloc[0]]
     dates = [typical["customer_since"].iloc[0].strftime("%Y-%m-%d")]
     triggered(ids.PREDICT_BUTTON)
-    message, figure = predict_one(1, values, value_ids, dates, date_ids, session)
+    message, figure = predict_one(1, values, value_ids, dates, date_ids)
     result = project_store().result(session)
     expected = result.names[int(result.labels[5])]
     assert f"Segment: {expected}" in text_of(message) and "confidence" in text_of(message)
     assert figure.data[-1].name == f"New customer: {expected}" and figure.data[-1].marker.symbol == "diamond"
 
     values[0], values[1] = 9_000_000.0, 80_000.0
-    message, _ = predict_one(1, values, value_ids, dates, date_ids, session)
+    message, _ = predict_one(1, values, value_ids, dates, date_ids)
     assert "Segment: No good fit" in text_of(message) and "the closest is" in text_of(message)
 
 
 def test_batch_scoring_returns_the_file_with_segments_and_names_missing_columns(session, demo):
     run(session, k=(3, 3), algorithms=("kmeans",), classifier="forest")
-    assert "random forest, cross-validated accuracy" in build_form(True, session)[2][0].children
+    assert "random forest, cross-validated accuracy" in build_form(True)[2][0].children
     new = demo[0].head(40)
-    status, download, cleared = score_file(upload_contents(new.to_csv(index=False).encode()), "new shop.csv",
-                                           session)
+    status, download, cleared = score_file(upload_contents(new.to_csv(index=False).encode()), "new shop.csv")
     assert "Scored 40 customers from new shop.csv" in text_of(status) and cleared is None
     assert download["filename"] == "new shop_segments.csv"
     scored = pd.read_csv(io.StringIO(download["content"]))
@@ -251,5 +168,5 @@ def test_batch_scoring_returns_the_file_with_segments_and_names_missing_columns(
     assert (scored.loc[fitted, "cluster"] == labels[fitted.to_numpy()]).mean() > 0.95
 
     status, download, _ = score_file(upload_contents(new.drop(columns=["income"]).to_csv(index=False).encode()),
-                                     "broken.csv", session)
+                                     "broken.csv")
     assert "The new file lacks column(s) the model needs: income." in text_of(status) and download is no_update

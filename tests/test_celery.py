@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from bench.dash_client import DashClient
-from tests.conftest import LABELLED_OUTPUTS, ROOT, free_port, serving_app
+from tests.helpers import LABELLED_OUTPUTS, ROOT, free_port, serving_app
 
 
 @pytest.fixture()
@@ -128,7 +128,7 @@ def test_the_cancel_button_stops_a_fit_on_the_celery_worker_which_then_runs_the_
     from selenium.webdriver.support import expected_conditions as EC
 
     from core.demo import make_demo_customers
-    from tests.test_browser import click, go, text_present, upload, wait
+    from tests.helpers import click, go, text_present, upload, wait
 
     big = tmp_path / "many customers.csv"
     make_demo_customers(60_000, random_state=2).to_csv(big, index=False)

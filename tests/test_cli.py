@@ -9,7 +9,7 @@ import pytest
 
 from core.cli import main
 from core.readers import read_table
-from tests.conftest import LABELLED_OUTPUTS, SHARED_FILES, UNREADABLE_FILES
+from tests.helpers import LABELLED_OUTPUTS, DATA_FILES, UNREADABLE_FILES
 
 FILES = ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "model.joblib", "run.json", "report.html"]
 LEADERBOARD = ["algorithm", "params", "n_clusters", "noise_share", "smallest_share", "largest_share", "silhouette",
@@ -37,7 +37,7 @@ def expected_summary_columns(run, labelled):
 
 @pytest.mark.parametrize("dataset", ["demo", "mall", "wholesale", "cc_general"])
 def test_run_writes_the_six_files_with_exact_columns(tmp_path, demo_csv, dataset):
-    data = demo_csv if dataset == "demo" else SHARED_FILES[dataset]
+    data = demo_csv if dataset == "demo" else DATA_FILES[dataset]
     out = tmp_path / "out"
     assert main(["run", str(data), "--out", str(out), "--k", "2-6", "--algorithms", "kmeans,hdbscan"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)

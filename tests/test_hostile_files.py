@@ -21,7 +21,7 @@ from core.errors import SegmentationError
 from core.readers import read_table
 from dashboard import ids
 from dashboard.store import project_store
-from tests.test_callbacks import load, text_of, upload_contents
+from tests.helpers import load, text_of, upload_contents
 
 HTML = "<img src=x onerror=alert(1)>"
 
@@ -80,6 +80,12 @@ CORPUS = [
      "has 10,000 columns; Segmentation Studio reads at most 2,000"),
     ("huge cell.csv", ("id,note,spend,visits\n" + f"C0,{'x' * 1_000_000},1,2\n" + _rows(30).replace(",", ",n,", 1)
                        ).encode(), None),
+    ("long header.csv", (",".join(f"column_{i}_{'n' * 90}" for i in range(4_000)) + "\n"
+                         + ",".join(["1"] * 4_000) + "\n").encode(),
+     "has 4,000 columns; Segmentation Studio reads at most 2,000"),  # a header longer than the first 256 KiB
+    ("one long field.csv", b"x" * 200_000 + b"\n" + b"y" * 10 + b"\n",
+     "does not look like a table with a header row"),  # over the csv module's 128 KiB field limit
+    ("endless header.csv", b"a" * 3_000_000, "first line is longer than 2 MB"),
     ("duplicate names.csv", b"id,spend,spend\n1,2,3\n", "duplicate column names: 'spend'"),
     ("empty names.csv", b",spend,\n1,2,3\n4,5,6\n", None),
     ("html and formulas.csv", (f"id,{HTML},=SUM(A1),+cmd\n" + _rows(40).replace("\n", ",1\n")).encode(), None),

@@ -11,7 +11,7 @@ from core.config import RunConfig
 from core.demo import make_demo_customers
 from core.naming import carry_names
 from core.pipeline import run_segmentation
-from tests.test_browser import console_errors
+from tests.helpers import console_errors
 
 FIGURES = 6  # map, importance, importance per segment, stability, elbow, metrics
 

@@ -18,13 +18,17 @@ from callbacks.map import compute_umap, show_map
 from callbacks.model import poll_job, show_summary
 from callbacks.segments import rename_segment, show_segments
 from core.errors import SegmentationError
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
 from dashboard import ids
+from dashboard.session import COOKIE
 from dashboard.jobs import (CANCEL_FILE, JobCancelled, job_progress, job_status, request_cancel, running_jobs,
                             start_job)
 from dashboard.review import review_view
 from dashboard.store import project_store
-from tests.conftest import LABELLED_OUTPUTS
-from tests.test_callbacks import run, text_of, triggered
+from tests.helpers import LABELLED_OUTPUTS
+from tests.helpers import run, set_context, text_of, triggered
 
 COMPARE = ["empty", "style", "headline", "board_rows", "board_cols", "elbow", "metrics", "silhouette", "stability",
            "agreement", "k_distance", "k_style", "baseline", "baseline_style"]
@@ -39,11 +43,11 @@ def views(callback, names, *args) -> dict:
 
 
 def test_every_result_page_says_there_is_nothing_yet(session):
-    assert "No segmentation yet" in text_of(show_summary(None, session))
+    assert "No segmentation yet" in text_of(show_summary(None))
     for callback, names in ((show_comparison, COMPARE), (show_segments, SEGMENTS)):
-        shown = views(callback, names, None, session)
+        shown = views(callback, names, None)
         assert "No segmentation yet" in text_of(shown["empty"]) and shown["style"] == {"display": "none"}
-    empty, style, *_ = show_map(None, "pca", 3, None, session)
+    empty, style, *_ = show_map(None, "pca", 3, None)
     assert "No segmentation yet" in text_of(empty)
 
 
@@ -53,12 +57,12 @@ def test_run_then_compare_map_and_segments(session):
     assert token is not None and alert is None
     status = job_status(project_store(), session)
     assert status["state"] == "done" and status["progress"] == 100
-    progress, label, text, run_disabled, cancel_disabled, seen, redraw = poll_job(1, "running", session)
+    progress, label, text, run_disabled, cancel_disabled, seen, redraw = poll_job(1, "running")
     assert (progress, label, run_disabled, cancel_disabled, seen) == (100, "100%", False, True, "done")
     assert text.startswith("Done:") and redraw is not no_update  # a job seen to end redraws the result
-    assert "segments of 2,000 customers from 4 features" in text_of(show_summary(token, session))
+    assert "segments of 2,000 customers from 4 features" in text_of(show_summary(token))
 
-    compare = views(show_comparison, COMPARE, token, session)
+    compare = views(show_comparison, COMPARE, token)
     result = project_store().result(session)
     names = [result.names[i] for i in sorted(result.names)]
     assert [r["row"] for r in compare["board_rows"]] == list(range(10))  # k = 2..6 for two algorithms
@@ -69,14 +73,14 @@ def test_run_then_compare_map_and_segments(session):
     assert compare["agreement"].data[0].z.shape == (2, 2)
     assert compare["baseline_style"] == {"display": "none"}  # not an RFM table
 
-    empty, style, figure, note = show_map(token, "pca", 3, None, session)
+    empty, style, figure, note = show_map(token, "pca", 3, None)
     assert [t.name for t in figure.data] == names and sum(len(t.x) for t in figure.data) == 2000
     assert "Every customer is drawn" in note
     assert figure.data[0].customdata[0].startswith("customer_id: C1")  # hover: id, then key features
-    _, _, flat, _ = show_map(token, "pca", 2, None, session)
+    _, _, flat, _ = show_map(token, "pca", 2, None)
     assert flat.data[0].type == "scattergl"
 
-    segments = views(show_segments, SEGMENTS, token, session)
+    segments = views(show_segments, SEGMENTS, token)
     assert [r["name"] for r in segments["names"]] == names and all(r["rule"] for r in segments["names"])
     assert repr(segments["cards"]).count("Rule: ") == len(names)
     assert list(segments["effects"].data[0].y) == names
@@ -86,31 +90,31 @@ def test_run_then_compare_map_and_segments(session):
 
 def test_umap_is_computed_once_in_the_background_and_cached(session):
     token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
-    empty, style, figure, note = show_map(token, "umap", 2, None, session)
+    empty, style, figure, note = show_map(token, "umap", 2, None)
     assert figure is no_update and "Computing the UMAP projection" in note
-    map_token, _ = compute_umap("umap", 2, token, session)
+    map_token, _ = compute_umap("umap", 2, token)
     assert map_token is not no_update
-    _, _, figure, note = show_map(token, "umap", 2, map_token, session)
+    _, _, figure, note = show_map(token, "umap", 2, map_token)
     assert [t.name for t in figure.data] == [project_store().result(session).names[i] for i in range(3)]
     assert "UMAP of a stratified sample of 2,000 customers" in note
-    assert compute_umap("umap", 2, token, session) == (no_update, no_update)  # cached: nothing to do
+    assert compute_umap("umap", 2, token) == (no_update, no_update)  # cached: nothing to do
 
 
 def test_renaming_a_segment_reaches_every_view_and_export(session):
     token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
-    token, status = rename_segment([{"value": "Big spenders", "data": {"cluster": 1}}], session)
+    token, status = rename_segment([{"value": "Big spenders", "data": {"cluster": 1}}])
     assert status is None
-    segments = views(show_segments, SEGMENTS, token, session)
+    segments = views(show_segments, SEGMENTS, token)
     assert segments["names"][1]["name"] == "Big spenders" and "Big spenders" in repr(segments["cards"])
     assert "Big spenders" in [c["headerName"] for c in segments["profile_cols"]]
-    assert show_map(token, "pca", 3, None, session)[2].data[1].name == "Big spenders"
-    assert views(show_comparison, COMPARE, token, session)["silhouette"].data[1].name == "Big spenders"
+    assert show_map(token, "pca", 3, None)[2].data[1].name == "Big spenders"
+    assert views(show_comparison, COMPARE, token)["silhouette"].data[1].name == "Big spenders"
     triggered({"type": ids.EXPORT_BUTTON, "file": "labelled_customers.csv"})
-    labelled = pd.read_csv(io.StringIO(download([1, None, None, None, None, None], session)["content"]))
+    labelled = pd.read_csv(io.StringIO(download([1, None, None, None, None, None])["content"]))
     assert (labelled.loc[labelled["cluster"] == 1, "segment"] == "Big spenders").all()
 
     first = project_store().result(session).names[0]
-    token, status = rename_segment([{"value": first, "data": {"cluster": 2}}], session)
+    token, status = rename_segment([{"value": first, "data": {"cluster": 2}}])
     assert f"Segments 0 and 2 would both be called '{first}'" in text_of(status)
     assert project_store().result(session).names[2] != first
 
@@ -119,9 +123,9 @@ def test_renaming_a_segment_reaches_every_view_and_export(session):
                                   "model.joblib", "run.json"])
 def test_every_export_downloads(session, demo, name):
     run(session, k=(3, 3), algorithms=("kmeans",))
-    assert show_export(None, session)[1] == {"display": "block"}
+    assert show_export(None)[1] == {"display": "block"}
     triggered({"type": ids.EXPORT_BUTTON, "file": name})
-    sent = download([1], session)
+    sent = download([1])
     assert sent["filename"] == name
     if name == "labelled_customers.csv":
         assert list(pd.read_csv(io.StringIO(sent["content"])).columns) == [*demo[0].columns, *LABELLED_OUTPUTS]
@@ -141,12 +145,12 @@ def test_the_analyst_picks_another_leaderboard_row(session):
     run(session, k=(2, 5), algorithms=("kmeans",))
     assert project_store().result(session).segmenter.n_clusters_ == 4
     progress = []
-    token, status = use_model(progress.append, 1, [{"row": 1}], session)
+    token, status = use_model(progress.append, 1, [{"row": 1}])
     assert status == "Now using leaderboard row 1."
     result = project_store().result(session)
     assert result.segmenter.n_clusters_ == 3 and result.leaderboard["selected"].tolist() == [False, True, False, False]
     assert progress and progress[-1][0] == 100
-    token, status = use_model(progress.append, 1, None, session)
+    token, status = use_model(progress.append, 1, None)
     assert "Select a row of the leaderboard first" in text_of(status)
 
 
@@ -163,7 +167,7 @@ def test_run_errors_and_parameters(session):
     assert result.config.params == {"gmm": {"covariance_type": "diag"}}
     assert (result.config.impute, result.config.scale, result.config.outliers["action"]) == ("knn", "robust",
                                                                                               "exclude")
-    assert "left out of fitting, then assigned" in text_of(show_summary(token, session))
+    assert "left out of fitting, then assigned" in text_of(show_summary(token))
     token, alert = run(session, algorithms=("kmeans",), params={"kmeans": {"n_init": 0}})
     assert "kmeans parameter 'n_init' must be between 1 and 50; got 0" in text_of(alert)
 
@@ -186,7 +190,7 @@ def test_a_job_whose_process_died_is_not_waited_for(session):
     status = json.loads(store.path(session, "job.json").read_text())
     store.path(session, "job.json").write_text(json.dumps({**status, "pid": 999_999_999}))
     assert job_status(store, session)["state"] == "failed"
-    progress, _, text, run_disabled, *_ = poll_job(1, "running", session)
+    progress, _, text, run_disabled, *_ = poll_job(1, "running")
     assert not run_disabled and "stopped unexpectedly" in text
 
 
@@ -204,8 +208,8 @@ def test_a_job_on_another_machine_counts_as_running_until_it_falls_silent(sessio
 
 def test_review_link_opens_a_read_only_view_of_the_project(session):
     run(session, k=(3, 3), algorithms=("kmeans",))
-    rename_segment([{"value": "Loyal", "data": {"cluster": 0}}], session)
-    link = create_review_link(1, session)
+    rename_segment([{"value": "Loyal", "data": {"cluster": 0}}])
+    link = create_review_link(1)
     url = link.children[1].href
     token = url.rsplit("/", 1)[1]
     assert len(token) == 22
@@ -213,7 +217,7 @@ def test_review_link_opens_a_read_only_view_of_the_project(session):
     assert "Loyal" in text_of(view) and "Rule:" in text_of(view)
     assert "Download the full report" in text_of(view)
     assert "not valid" in text_of(review_view("x" * 22)) and "not valid" in text_of(review_view("../../etc"))
-    assert create_review_link(1, session).children[1].href == url  # one link per project
+    assert create_review_link(1).children[1].href == url  # one link per project
 
 
 def test_projects_are_separate_and_reopened(session, demo):
@@ -238,31 +242,30 @@ def test_a_file_from_the_servers_data_folder_opens_without_upload(session, data_
     folder.mkdir(parents=True)
     demo[0].head(300).to_csv(folder / "big customers.csv", index=False)
     (folder / "notes.md").write_text("not a table")
-    *_, files = show_projects(None, session)
+    *_, files = show_projects(None)
     assert [f["value"] for f in files] == ["big customers.csv"]
-    version, alert = open_server_file(1, "big customers.csv", session)
+    version, alert = open_server_file(1, "big customers.csv")
     assert alert is None and len(project_store().table(session)) == 300
     assert project_store().meta(session)["name"] == "big customers.csv"
     outside = data_dir / "secret.csv"
     demo[0].head(5).to_csv(outside, index=False)
     (folder / "link.csv").symlink_to(outside)  # a link out of the folder is neither listed nor opened
-    *_, files = show_projects(None, session)
+    *_, files = show_projects(None)
     assert [f["value"] for f in files] == ["big customers.csv"]
     for bad in ("../../etc/passwd", "missing.csv", None, str(outside), "link.csv"):
-        version, alert = open_server_file(1, bad, session)
+        version, alert = open_server_file(1, bad)
         assert version is no_update and "Choose one of the files listed" in text_of(alert)
 
 
-@pytest.mark.parametrize("forged", ["../../etc", "abc", None, "A" * 32])
-def test_forged_session_ids_are_refused(data_dir, forged):
+@pytest.mark.parametrize("forged", ["../../etc", "abc", None, "A" * 32, "a" * 32, "a" * 32 + "." + "0" * 64])
+def test_a_cookie_the_server_did_not_sign_names_no_session(data_dir, forged):
+    """A bare id (never issued, so it has no folder), a path or a wrong signature: the callback refuses to run."""
+    context_value.set(AttributeDict(cookies={COOKIE: forged} if forged else {}, triggered_inputs=[]))
     with pytest.raises(SegmentationError, match="lost its session"):
-        show_segments(None, forged)
+        show_segments(None)
 
 
 def test_a_segment_is_renamed_from_its_card(session):
-    from dash._callback_context import context_value
-    from dash._utils import AttributeDict
-
     from callbacks.segments import rename_from_card
 
     run(session, k=(3, 3), algorithms=("kmeans",))
@@ -276,9 +279,9 @@ def test_a_segment_is_renamed_from_its_card(session):
 
     def edit(cluster: int):
         prop = json.dumps({"cluster": cluster, "type": ids.CARD_NAME}, separators=(",", ":"))
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{prop}.value", "value": values[cluster]}],
-                                        inputs_list=[fields], states_list=[shown, {}]))
-        return rename_from_card(values, drawn, session)
+        set_context(triggered_inputs=[{"prop_id": f"{prop}.value", "value": values[cluster]}],
+                    inputs_list=[fields], states_list=[shown])
+        return rename_from_card(values, drawn)
 
     token, status = edit(1)
     assert status is None and project_store().result(session).names[1] == "Weekend shoppers"
@@ -289,7 +292,7 @@ def test_a_segment_is_renamed_from_its_card(session):
     assert project_store().result(session).names[1] == "Weekend shoppers"
     drawn[1] = shown[1]["value"] = "Weekend shoppers"  # the redraw shows the current name
     values[1] = fields[1]["value"] = "Weekend shoppers"
-    cards = views(show_segments, SEGMENTS, token, session)["cards"]
+    cards = views(show_segments, SEGMENTS, token)["cards"]
     assert "Weekend shoppers" in repr(cards)
     assert edit(0) == (no_update, no_update)  # drawing the cards (value unchanged) renames nothing
     values[2] = values[0]
@@ -306,15 +309,15 @@ def test_a_result_saved_by_an_older_version_asks_for_a_new_run(session):
     run(session, k=(3, 3), algorithms=("kmeans",))
     store = project_store()
     store.save_result(session, replace(store.result(session), explanation=None, pca=None))
-    assert "run the segmentation again" in text_of(show_export(None, session)[0])
-    assert "run the segmentation again" in text_of(views(show_segments, SEGMENTS, None, session)["empty"])
+    assert "run the segmentation again" in text_of(show_export(None)[0])
+    assert "run the segmentation again" in text_of(views(show_segments, SEGMENTS, None)["empty"])
     triggered({"type": ids.EXPORT_BUTTON, "file": "report.html"})
-    assert download([1], session) is no_update
+    assert download([1]) is no_update
     from callbacks.predict import build_form
-    from tests.test_callbacks import form_values
+    from tests.helpers import form_values
 
     triggered(ids.PREDICT_BUTTON)
-    message, figure = predict_one(1, *form_values(build_form(True, session)[2]), session)
+    message, figure = predict_one(1, *form_values(build_form(True)[2]))
     assert "Segment:" in text_of(message) and figure is no_update  # no projection kept: no place on the map
 
 
@@ -350,7 +353,7 @@ def test_fits_beyond_the_limit_wait_in_line_and_beyond_the_line_the_server_says_
     waiting.start()
     status = wait_for("queued")
     assert status["message"] == "Waiting for a free slot: 1 fit(s) running on this server; this run is next."
-    progress, _, text, run_disabled, cancel_disabled, *_ = poll_job(1, "idle", session)
+    progress, _, text, run_disabled, cancel_disabled, *_ = poll_job(1, "idle")
     assert text == status["message"] and run_disabled and not cancel_disabled
     request_cancel(store, session)  # the analyst gives up waiting
     waiting.join(timeout=30)
@@ -370,15 +373,15 @@ def test_a_rename_from_a_stale_tab_is_refused_and_the_tab_told(session):
     run(session)
     store = project_store()
     before = store.result(session).names[0]
-    token, status = rename_segment([{"value": "From tab A", "oldValue": before, "data": {"cluster": 0}}], session)
+    token, status = rename_segment([{"value": "From tab A", "oldValue": before, "data": {"cluster": 0}}])
     assert status is None and store.result(session).names[0] == "From tab A"
     # Tab B still shows the old name and renames the same segment: refused, told, redrawn with the current names.
-    token, status = rename_segment([{"value": "From tab B", "oldValue": before, "data": {"cluster": 0}}], session)
+    token, status = rename_segment([{"value": "From tab B", "oldValue": before, "data": {"cluster": 0}}])
     assert token is not no_update and "another tab or window renamed it first" in text_of(status)
     assert "segment 0 is now 'From tab A'" in text_of(status)
     assert store.result(session).names[0] == "From tab A"
     # Other segments renamed in tab B keep tab A's change.
     other = store.result(session).names[1]
-    rename_segment([{"value": "From tab B", "oldValue": other, "data": {"cluster": 1}}], session)
+    rename_segment([{"value": "From tab B", "oldValue": other, "data": {"cluster": 1}}])
     names = store.result(session).names
     assert names[0] == "From tab A" and names[1] == "From tab B"

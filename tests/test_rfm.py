@@ -5,7 +5,7 @@ import pytest
 from core.errors import SegmentationError
 from core.readers import read_table
 from core.rfm import build_rfm
-from tests.conftest import SHARED_DATA
+from tests.helpers import DATA
 
 LOG = pd.DataFrame(
     {
@@ -65,7 +65,7 @@ def test_rfm_errors(kwargs, message):
 
 
 def test_cdnow_transaction_log():
-    log = read_table(SHARED_DATA / "cdnow" / "CDNOW_master.txt")
+    log = read_table(DATA / "cdnow" / "CDNOW_master.txt")
     table, report = build_rfm(log, "customer_id", "date", amount="dollar_value")
     assert report.customers == 23_570 and report.transactions == 69_659
     assert table["monetary"].sum() == pytest.approx(2_500_315.63, abs=0.01)

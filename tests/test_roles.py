@@ -2,7 +2,7 @@ import pytest
 
 from core.readers import read_table
 from core.roles import infer_roles
-from tests.conftest import SHARED_DATA, SHARED_FILES
+from tests.helpers import DATA, DATA_FILES
 
 
 def test_demo_roles(demo):
@@ -22,12 +22,12 @@ def test_demo_roles(demo):
     ],
 )
 def test_roles_on_real_datasets(dataset, expected):
-    roles = infer_roles(read_table(SHARED_FILES[dataset]))
+    roles = infer_roles(read_table(DATA_FILES[dataset]))
     assert {c: roles[c] for c in expected} == expected
 
 
 def test_transaction_log_columns():
-    roles = infer_roles(read_table(SHARED_DATA / "cdnow" / "CDNOW_master.txt"))
+    roles = infer_roles(read_table(DATA / "cdnow" / "CDNOW_master.txt"))
     assert roles == {"customer_id": "id", "date": "date", "number_of_cds": "numeric", "dollar_value": "numeric"}
 
 

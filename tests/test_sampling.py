@@ -73,14 +73,14 @@ def test_the_model_page_estimates_a_run_before_it_starts(session):
     from callbacks.model import show_estimate
     from dashboard.store import project_store
 
-    text = show_estimate(["kmeans", "hdbscan"], [2, 8], session)
+    text = show_estimate(["kmeans", "hdbscan"], [2, 8])
     assert text.startswith("Estimate for 2,000 customers and ")
     assert "GiB of memory" in text and "sample" not in text  # the demo table is small: nothing is sampled
     big, _ = separated_customers(150_000)
     project_store().save_table(session, big, "big.csv")
-    text = show_estimate(["kmeans"], [2, 4], session)
+    text = show_estimate(["kmeans"], [2, 4])
     assert "150,000 customers and 5 model features" in text  # 3 numbers, 2 channels and "100,000-row sample" in text
-    assert show_estimate([], [2, 4], session) == "Choose at least one algorithm."
+    assert show_estimate([], [2, 4]) == "Choose at least one algorithm."
 
 
 def test_estimates_grow_with_rows_features_and_candidates():

@@ -157,25 +157,25 @@ def test_markup_in_columns_categories_and_names_is_drawn_as_text_in_every_chart(
     from callbacks.segments import rename_segment, show_segments
     from core.demo import make_demo_customers
     from dashboard import ids
-    from tests.test_callbacks import form_values, load, run, triggered, upload_contents
+    from tests.helpers import form_values, load, run, triggered, upload_contents
 
     table = make_demo_customers(600, random_state=1)[["customer_id", "income", "fashion_spend", "channel"]]
     table = table.rename(columns={"fashion_spend": MARKUP_COLUMN, "customer_id": HOSTILE})
     table["channel"] = table["channel"].where(table["channel"] != "Online", MARKUP_CATEGORY)
     load(session, ids.UPLOAD, upload_contents(table.to_csv(index=False).encode()), "markup.csv")
     run(session, k=(3, 3), algorithms=("kmeans",))
-    rename_segment([{"value": MARKUP_NAME, "data": {"cluster": 0}}], session)
+    rename_segment([{"value": MARKUP_NAME, "data": {"cluster": 0}}])
 
     triggered(None)
-    outputs = [show_overview(True, session), show_matrix(["income", MARKUP_COLUMN], session),
-               show_comparison(1, session), show_segments(1, session)]
-    outputs += [show_distribution(column, session) for column in ("income", MARKUP_COLUMN, "channel")]
-    outputs += [show_map(1, "pca", dims, None, session) for dims in (3, 2)]
-    form = build_form(True, session)
+    outputs = [show_overview(True), show_matrix(["income", MARKUP_COLUMN]),
+               show_comparison(1), show_segments(1)]
+    outputs += [show_distribution(column) for column in ("income", MARKUP_COLUMN, "channel")]
+    outputs += [show_map(1, "pca", dims, None) for dims in (3, 2)]
+    form = build_form(True)
     values, value_ids, dates, date_ids = form_values(form[2])
     triggered(ids.PREDICT_BUTTON)
     outputs += [form, predict_one(1, [float(table["income"].iloc[0]), float(table[MARKUP_COLUMN].iloc[0]),
-                                      MARKUP_CATEGORY], value_ids, dates, date_ids, session)]
+                                      MARKUP_CATEGORY], value_ids, dates, date_ids)]
     figures = _figures(outputs)
     assert len(figures) >= 12
     drawn = [s for figure in figures for s in _strings(figure)]
@@ -191,15 +191,16 @@ def test_a_session_cannot_open_another_sessions_project_by_its_id(data_dir):
     from dashboard import ids
     from dashboard.session import new_session_id
     from dashboard.store import project_store
-    from tests.test_callbacks import triggered
+    from tests.helpers import as_session, triggered
 
     store = project_store()
     mine, theirs = new_session_id(), new_session_id()
     their_project = store.new_project(theirs, "Their customers")
     my_project = store.current_project(mine)
+    as_session(mine)
     for forged in (their_project, f"../{theirs}/projects/{their_project}", "/etc"):
         triggered(ids.PROJECT_SELECT, "value")
-        version, message, _ = change_project(forged, None, None, mine)
+        version, message, _ = change_project(forged, None, None)
         assert version is no_update and message == "That project does not exist (any more)."
     assert store.current_project(mine) == my_project
     assert [p["name"] for p in store.projects(mine)] != ["Their customers"]

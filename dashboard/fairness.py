@@ -1,0 +1,62 @@
+"""A fair share of the server per browser session: at most a few of its callback requests run at once.
+
+One session sending many heavy requests (a script, or a page reloaded in a loop) would otherwise take every worker
+thread and core, and other analysts' pages would crawl. Each session gets SEGSTUDIO_SESSION_REQUESTS slots (default
+3), shared by every worker process on the machine: a slot is an exclusive lock on a small file, held for the
+request and released when it ends (or when its process dies). A request that finds no free slot waits up to
+SEGSTUDIO_SESSION_WAIT seconds (default 1: a page's burst of light callbacks waits its turn), then is answered 429
+with a message, without reading its body or running anything, so a flood costs the server almost nothing.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+
+import flask
+
+from dashboard.session import CALLBACK_PATH
+from dashboard.settings import load_settings
+
+BUSY = ("This browser is already running {slots} requests on the server; wait for them to finish (the page "
+        "retries when you act again).")
+
+
+def share_per_session(server: flask.Flask) -> None:
+    """Bound the callback requests each session runs at once (after the session is known: establish_sessions)."""
+
+    @server.before_request
+    def take_slot() -> flask.Response | None:
+        if not flask.request.path.endswith(CALLBACK_PATH) or not flask.g.get("session"):
+            return None
+        settings = load_settings()
+        descriptor = _acquire(settings.data_dir / "slots" / flask.g.session, settings.session_requests,
+                              settings.session_wait)
+        if descriptor is None:
+            return flask.Response(BUSY.format(slots=settings.session_requests), 429, mimetype="text/plain",
+                                  headers={"Retry-After": "1"})
+        flask.g.slot = descriptor
+        return None
+
+    @server.teardown_request
+    def free_slot(_error: BaseException | None) -> None:
+        descriptor = flask.g.pop("slot", None)
+        if descriptor is not None:
+            os.close(descriptor)  # closing the file releases its lock
+
+
+def _acquire(folder, slots: int, wait: float) -> int | None:
+    """An open, exclusively locked slot file of this session, or None when all stay taken for ``wait`` seconds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    while True:
+        for slot in range(slots):
+            descriptor = os.open(folder / str(slot), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return descriptor
+            except BlockingIOError:
+                os.close(descriptor)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
