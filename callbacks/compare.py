@@ -16,16 +16,15 @@ from core.charts import (
     silhouette_figure,
 )
 from core.errors import SegmentationError
-from core.naming import carry_names
 from core.pipeline import choose_model
 from core.quality import silhouette_values
 from core.rfm import compare_with_rules
 from dashboard import ids
 from dashboard.figures import stability_figure
 from dashboard.headline import empty_alert, headline_alert
-from dashboard.jobs import ACTIVE, JobCancelled, claim_slot, finish_job, job_progress, job_status
+from core.segmenter import Progress
+from dashboard.runner import Job, run_project_job
 from dashboard.session import request_session
-from dashboard.settings import load_settings
 from dashboard.store import project_store
 from dashboard.tables import grid_props, leaderboard_frame
 
@@ -88,34 +87,32 @@ def show_comparison(_token):
 )
 def use_model(set_progress, n_clicks, selected_rows):
     """Make the selected leaderboard row the active model (refit it, rename, explain), in the background."""
-    store = project_store()
-    session_id = request_session()
-    result = store.result(session_id)
-    if result is None or not selected_rows:
+    row = _selected_row(selected_rows)
+    if row is None:
         return no_update, dbc.Alert("Select a row of the leaderboard first.", color="warning", className="mb-0 py-1")
-    if job_status(store, session_id)["state"] in ACTIVE:
-        return no_update, dbc.Alert("A run is going (or waiting) for this project; wait for it first.",
-                                    color="warning", className="mb-0 py-1")
-    try:
-        busy = claim_slot(store, session_id, "choose", load_settings(), on_wait=lambda m: set_progress((0, m)))
-    except JobCancelled:
-        finish_job(store, session_id, "cancelled", "Cancelled.")
+
+    def work(job: Job, report: Progress) -> str:
+        result = job.store.result(job.session)
+        if result is None:
+            raise SegmentationError("There is no segmentation to choose a model from; run one first.")
+        chosen = choose_model(job.store.table(job.session), result, row, report)
+        report(1.0, "Saving the result")
+        job.store.save_result(job.session, chosen.with_names_from(result.explanation, result.names)[0])
+        return f"Now using leaderboard row {row}."
+
+    outcome = run_project_job("choose", work, on_wait=lambda m: set_progress((0, m)),
+                              on_progress=lambda f, m: set_progress((round(100 * f), m)))
+    if outcome.done:
+        return time.time(), outcome.message
+    if outcome.state == "cancelled":
         return no_update, "Cancelled."
-    if busy:
-        return no_update, dbc.Alert(busy, color="warning", className="mb-0 py-1")
-    record = job_progress(store, session_id)
+    return no_update, dbc.Alert(outcome.message, color="danger" if outcome.state == "failed" else "warning",
+                                className="mb-0 py-1")
 
-    def report(fraction: float, message: str) -> None:
-        record(fraction, message)
-        set_progress((round(100 * fraction), message))
 
-    try:
-        chosen = choose_model(store.table(session_id), result, int(selected_rows[0]["row"]), report)
-    except SegmentationError as exc:
-        finish_job(store, session_id, "failed", str(exc))
-        return no_update, dbc.Alert(str(exc), color="danger", className="mb-0 py-1")
-    chosen.names = carry_names(result.explanation, result.names, chosen.explanation, chosen.names)[0] \
-        if result.explanation is not None else chosen.names
-    store.save_result(session_id, chosen)
-    finish_job(store, session_id, "done", f"Using leaderboard row {int(selected_rows[0]['row'])}")
-    return time.time(), f"Now using leaderboard row {int(selected_rows[0]['row'])}."
+def _selected_row(selected_rows: object) -> int | None:
+    """The leaderboard row number the grid reports as selected, if it is one."""
+    if not isinstance(selected_rows, list) or not selected_rows or not isinstance(selected_rows[0], dict):
+        return None
+    row = selected_rows[0].get("row")
+    return row if isinstance(row, int) and not isinstance(row, bool) else None

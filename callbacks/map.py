@@ -16,7 +16,9 @@ from core.explain import readable_number
 from core.pipeline import SegmentationResult
 from core.projection import UMAP_MAX_ROWS, umap_coordinates
 from dashboard import ids
+from core.segmenter import Progress
 from dashboard.headline import empty_alert
+from dashboard.runner import Job, run_project_job
 from dashboard.session import request_session
 from dashboard.store import ProjectStore, project_store
 
@@ -115,24 +117,34 @@ def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray
     prevent_initial_call="initial_duplicate",
 )
 def compute_umap(projection, dims, _token):
-    """Compute and keep the UMAP projection of the current result (once per result and view)."""
+    """Compute and keep the UMAP projection of the current result (once per result and view), as a project job."""
     if projection != "umap":
         return no_update, no_update
-    store = project_store()
-    session_id = request_session()
+    dims = 3 if dims not in (2, 3) else dims
+    store, session_id = project_store(), request_session()
     result = store.result(session_id)
-    dims = int(dims or 3)
     if result is None or _cached_umap(store, session_id, result, dims) is not None:
         return no_update, no_update
-    rows = map_sample(result.labels, limit=UMAP_MAX_ROWS, seed=result.config.seed)
-    try:
-        Z = result.segmenter.transform_features(result.prepared(store.table(session_id).iloc[rows]))
-        coords = umap_coordinates(Z, n_components=dims, seed=result.config.seed)
-    except (SegmentationError, ValueError) as exc:  # e.g. too few customers for a neighbour graph
-        return no_update, f"UMAP could not be computed for these customers ({exc}); PCA still works."
-    def write(path) -> None:
-        with open(path, "wb") as handle:
-            np.savez(handle, rows=rows, coords=coords, key=np.array(_fingerprint(result)))
 
-    atomic_write(_umap_path(store, session_id, dims), write)
-    return time.time(), no_update
+    def work(job: Job, report: Progress) -> str:
+        rows = map_sample(result.labels, limit=UMAP_MAX_ROWS, seed=result.config.seed)
+        report(0.1, f"Computing the UMAP map of {len(rows):,} customers")
+        Z = result.segmenter.transform_features(result.prepared(job.store.table(job.session).iloc[rows]))
+        try:
+            coords = umap_coordinates(Z, n_components=dims, seed=result.config.seed)
+        except ValueError as exc:  # e.g. too few customers for a neighbour graph
+            raise SegmentationError(f"UMAP could not be computed for these customers ({exc}); PCA still works.") \
+                from None
+        report(1.0, "Saving the UMAP map")
+
+        def write(path) -> None:
+            with open(path, "wb") as handle:
+                np.savez(handle, rows=rows, coords=coords, key=np.array(_fingerprint(result)))
+
+        atomic_write(_umap_path(job.store, job.session, dims), write)
+        return "UMAP map ready"
+
+    outcome = run_project_job("umap", work)
+    if outcome.done:
+        return time.time(), no_update
+    return no_update, outcome.message if outcome.state != "cancelled" else "UMAP cancelled; PCA still works."

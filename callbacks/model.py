@@ -7,19 +7,17 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, html, no_update
 
 from core.config import RunConfig
-from core.errors import SegmentationError
 from core.estimate import estimate_run, model_features
 from core.explore import column_profile
-from core.naming import carry_names
 from core.pipeline import run_segmentation
 from core.roles import feature_columns
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
 from dashboard.headline import empty_alert, headline_alert, next_steps
-from dashboard.jobs import (ACTIVE, RUNNING, JobCancelled, claim_slot, finish_job, job_progress, job_status,
-                            request_cancel)
+from core.segmenter import Progress
+from dashboard.jobs import ACTIVE, RUNNING, job_status, request_cancel
+from dashboard.runner import Job, run_project_job
 from dashboard.session import request_session
-from dashboard.settings import load_settings
 from dashboard.store import project_store
 
 
@@ -52,20 +50,11 @@ def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids,
 
     Progress goes to the project's job file (the page polls it), so leaving the page does not lose the job.
     """
-    store = project_store()
-    session_id = request_session()
-    if job_status(store, session_id)["state"] in ACTIVE:
-        return no_update, dbc.Alert("A run is already going (or waiting) for this project; wait for it or cancel it.",
-                                    color="warning")
-    previous = store.result(session_id)
-    try:
-        busy = claim_slot(store, session_id, "run", load_settings())
-        if busy:
-            return no_update, dbc.Alert(busy, color="warning")
-        report = job_progress(store, session_id)
-        settings = store.settings(session_id)
+
+    def work(job: Job, report: Progress) -> str:
+        settings = job.store.settings(job.session)
         config = RunConfig(
-            columns=store.selection(session_id),
+            columns=job.store.selection(job.session),
             roles=settings.get("roles", {}),
             features=settings.get("features", []),
             impute=impute or "median",
@@ -73,24 +62,35 @@ def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids,
             outliers={"method": outlier_method or "iqr", "action": outlier_action or "keep"},
             transform=transform or "none",
             classifier=classifier or "logistic",
-            k_min=int(k_range[0]),
-            k_max=int(k_range[1]),
+            k_min=k_range[0],
+            k_max=k_range[1],
             algorithms=list(algorithms or []),
             params=parameters_from_controls(param_values, param_ids, algorithms or []),
             criterion=criterion,
         )
-        result = run_segmentation(store.table(session_id), config, progress=report)
-    except SegmentationError as exc:
-        finish_job(store, session_id, "failed", str(exc))
-        return no_update, dbc.Alert([html.Strong("Could not segment. "), str(exc)], color="danger")
-    except JobCancelled:
-        finish_job(store, session_id, "cancelled", "Cancelled; the previous result is kept.")
+        result = run_segmentation(job.store.table(job.session), config, progress=report)
+        report(1.0, "Saving the result")
+        previous = job.store.result(job.session)
+        if previous is not None:  # segments that reappear keep their names
+            result = result.with_names_from(previous.explanation, previous.names)[0]
+        job.store.save_result(job.session, result)
+        return f"Done: {result.segmenter.n_clusters_} segments"
+
+    if not _is_range(k_range):
+        return no_update, dbc.Alert("Choose the range of segments to try.", color="warning")
+    outcome = run_project_job("run", work)
+    if outcome.done:
+        return time.time(), None
+    if outcome.state == "cancelled":
         return no_update, None
-    if previous is not None and previous.explanation is not None:  # segments that reappear keep their names
-        result.names = carry_names(previous.explanation, previous.names, result.explanation, result.names)[0]
-    store.save_result(session_id, result)
-    finish_job(store, session_id, "done", f"Done: {result.segmenter.n_clusters_} segments")
-    return time.time(), None
+    if outcome.state == "failed":
+        return no_update, dbc.Alert([html.Strong("Could not segment. "), outcome.message], color="danger")
+    return no_update, dbc.Alert(outcome.message, color="warning")
+
+
+def _is_range(value: object) -> bool:
+    return (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
 
 
 @callback(

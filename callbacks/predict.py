@@ -13,11 +13,9 @@ from core.csv_out import to_csv_text
 from core.pipeline import SegmentationResult, map_position
 from core.predict import NO_GOOD_FIT_NAME, assign, input_columns, score_customers, scoring_bundle, segment_label
 from core.predictor import NO_GOOD_FIT
-from core.readers import read_table
 from dashboard import ids
 from dashboard.figures import scatter_3d, with_new_customer
 from dashboard.session import request_session
-from dashboard.settings import load_settings
 from dashboard.store import project_store
 from dashboard.uploads import read_upload
 

@@ -1,6 +1,7 @@
 """One segmentation run from a table to a result: the function both the app and the command line call."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -12,7 +13,7 @@ from core.errors import SegmentationError
 from core.explain import SegmentExplainer
 from core.features import FeatureSpec, add_features, skewed_columns
 from core.outliers import METHODS as OUTLIER_THRESHOLDS
-from core.naming import NOISE_NAME, auto_names
+from core.naming import NOISE_NAME, auto_names, carry_names
 from core.outliers import outlier_counts
 from core.predictor import SegmentPredictor
 from core.roles import feature_columns, infer_roles
@@ -87,6 +88,16 @@ class SegmentationResult:
             fitted = np.flatnonzero(~self.excluded) if self.excluded is not None else np.arange(len(self.labels))
             out[fitted[stability.rows]] = stability.per_customer
         return out
+
+    def with_names_from(self, explanation: SegmentExplainer | None,
+                        names: dict[int, str]) -> tuple[SegmentationResult, dict[int, int]]:
+        """This result with the earlier names of the segments that reappear (a refit, a chosen leaderboard row, a
+        new batch): the one place names are carried over. Returns the result and which earlier segment each
+        matched segment came from."""
+        if explanation is None or self.explanation is None:
+            return self, {}
+        carried, matched = carry_names(explanation, names, self.explanation, self.names)
+        return replace(self, names=carried), matched
 
     def segment_names(self) -> np.ndarray:
         """The name of each row's segment, in input order ("Unassigned" for noise)."""
@@ -242,7 +253,9 @@ def choose_model(
     excluded = result.excluded
     fitted = table[~excluded] if excluded is not None else table
     report = progress or ignore_progress
-    segmenter = result.segmenter.choose(fitted, row, lambda f, m: report(0.9 * f, m))
+    # A copy: the result may be shared (a worker's cache of loaded results), and a cancelled refit must leave it as
+    # it was.
+    segmenter = copy.deepcopy(result.segmenter).choose(fitted, row, lambda f, m: report(0.9 * f, m))
     labels = segmenter.labels_.astype(np.int32)
     if excluded is not None:
         labels = np.empty(len(table), dtype=np.int32)

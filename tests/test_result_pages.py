@@ -1,6 +1,7 @@
 """The pages that run and show a result (Model, Compare, Map, Segments, Export, review), called as functions."""
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import os
@@ -152,6 +153,58 @@ def test_the_analyst_picks_another_leaderboard_row(session):
     assert progress and progress[-1][0] == 100
     token, status = use_model(progress.append, 1, None)
     assert "Select a row of the leaderboard first" in text_of(status)
+
+
+def test_cancelling_a_use_selected_model_refit_from_the_model_page_ends_it_cleanly(session):
+    """The analyst presses Cancel on the Model page while the chosen row is refitted: the job ends cancelled, the
+    page says so, and the previous result is kept (the refit used to end in an uncaught exception)."""
+    from callbacks.model import cancel_job
+
+    run(session, k=(2, 5), algorithms=("kmeans",))
+    before = project_store().result(session)
+    seen = []
+
+    def progress(update):  # the Compare page's progress bar; Cancel is pressed as the refit reports its first step
+        seen.append(update)
+        if len(seen) == 1:
+            triggered(ids.CANCEL_BUTTON)
+            assert cancel_job(1) == "Cancelling…"
+
+    token, status = use_model(progress, 1, [{"row": 1}])
+    assert token is no_update and status == "Cancelled."
+    assert job_status(project_store(), session)["state"] == "cancelled"
+    after = project_store().result(session)
+    assert after.segmenter.n_clusters_ == before.segmenter.n_clusters_ == 4 and after.config.select is None
+
+
+def test_cancelling_a_umap_job_from_the_model_page_keeps_nothing_half_done(session):
+    from callbacks.model import cancel_job
+
+    token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
+    answer = []
+    context = contextvars.copy_context()  # the thread calls the callback in this session, as Dash would
+    worker = threading.Thread(target=lambda: answer.append(context.run(compute_umap, "umap", 2, token)))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while job_status(project_store(), session).get("kind") != "umap" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    triggered(ids.CANCEL_BUTTON)
+    cancel_job(1)
+    worker.join(180)
+    assert answer == [(no_update, "UMAP cancelled; PCA still works.")]
+    assert job_status(project_store(), session)["state"] == "cancelled"
+    assert not list(project_store().path(session, "").glob("umap*.npz"))
+
+
+def test_a_second_job_on_the_same_project_is_refused_with_what_runs(session):
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    from dashboard.jobs import start_job
+
+    start_job(project_store(), session, "umap")  # this process plays the running UMAP job
+    token, alert = run(session, k=(3, 3), algorithms=("kmeans",))
+    assert token is no_update and "A UMAP map is already going (or waiting) for this project" in text_of(alert)
+    token, status = use_model(lambda _: None, 1, [{"row": 0}])
+    assert "A UMAP map is already going" in text_of(status)
 
 
 def test_run_errors_and_parameters(session):
