@@ -7,20 +7,15 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, no_update
 
-from core.charts import (
-    agreement_figure,
-    baseline_figure,
-    elbow_figure,
-    k_distance_figure,
-    metrics_figure,
-    silhouette_figure,
-)
 from core.errors import SegmentationError
 from core.pipeline import choose_model
 from core.quality import silhouette_values
 from core.rfm import compare_with_rules
 from dashboard import ids
-from dashboard.figures import stability_figure
+from dashboard.figures import (agreement_figure, baseline_figure, elbow_figure, k_distance_figure,
+                               metrics_figure, result_stability, silhouette_figure)
+from dashboard.jobs import job_status
+from dashboard.outputs import named
 from dashboard.headline import empty_alert, headline_alert
 from core.segmenter import Progress
 from dashboard.runner import Job, run_project_job
@@ -31,48 +26,52 @@ from dashboard.tables import grid_props, leaderboard_frame
 HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
 
 
-@callback(
-    Output(ids.COMPARE_EMPTY, "children"),
-    Output(ids.COMPARE_AREA, "style"),
-    Output(ids.COMPARE_HEADLINE, "children"),
-    Output(ids.LEADERBOARD, "rowData"),
-    Output(ids.LEADERBOARD, "columnDefs"),
-    Output(ids.ELBOW, "figure"),
-    Output(ids.METRICS, "figure"),
-    Output(ids.SILHOUETTE, "figure"),
-    Output(ids.STABILITY, "figure"),
-    Output(ids.AGREEMENT, "figure"),
-    Output(ids.K_DISTANCE, "figure"),
-    Output(ids.K_DISTANCE_BOX, "style"),
-    Output(ids.BASELINE, "figure"),
-    Output(ids.BASELINE_BOX, "style"),
-    Input(ids.COMPARE_TOKEN, "data"),
+COMPARISON = dict(
+    empty=Output(ids.COMPARE_EMPTY, "children"),
+    area=Output(ids.COMPARE_AREA, "style"),
+    headline=Output(ids.COMPARE_HEADLINE, "children"),
+    board_rows=Output(ids.LEADERBOARD, "rowData"),
+    board_columns=Output(ids.LEADERBOARD, "columnDefs"),
+    elbow=Output(ids.ELBOW, "figure"),
+    metrics=Output(ids.METRICS, "figure"),
+    silhouette=Output(ids.SILHOUETTE, "figure"),
+    stability=Output(ids.STABILITY, "figure"),
+    agreement=Output(ids.AGREEMENT, "figure"),
+    k_distance=Output(ids.K_DISTANCE, "figure"),
+    k_distance_box=Output(ids.K_DISTANCE_BOX, "style"),
+    baseline=Output(ids.BASELINE, "figure"),
+    baseline_box=Output(ids.BASELINE_BOX, "style"),
 )
-def show_comparison(_token):
-    """Draw the stored result's model comparison (also when the page is opened again later)."""
+
+
+@callback(output=COMPARISON, inputs=[Input(ids.COMPARE_TOKEN, "data"), Input(ids.RESULT_TOKEN, "data")])
+def show_comparison(_token, _result_token):
+    """Draw the stored result's model comparison (also when the page is opened again, or a job ends)."""
     store = project_store()
     session_id = request_session()
     result = store.result(session_id)
     if result is None:
-        return (empty_alert(), HIDDEN, *([no_update] * 9), HIDDEN, no_update, HIDDEN)
+        return named(COMPARISON, empty=empty_alert(job_status(store, session_id)), area=HIDDEN,
+                     k_distance_box=HIDDEN, baseline_box=HIDDEN)
     table = store.table(session_id)
     segmenter = result.segmenter
     board = result.leaderboard
     rows, columns = grid_props(leaderboard_frame(board))
     values, labels = silhouette_values(lambda rows: segmenter.transform_features(result.prepared(table.iloc[rows])),
                                        result.labels, seed=result.config.seed)
+    figures = dict(elbow=elbow_figure(board), metrics=metrics_figure(board),
+                   silhouette=silhouette_figure(values, labels, result.names), stability=result_stability(result),
+                   agreement=agreement_figure(segmenter.agreement_))
     k_distance = segmenter.k_distance_
-    k_figure = (k_distance_figure(k_distance["distances"], k_distance["eps"], k_distance["min_samples"])
-                if k_distance else no_update)
-    baseline = no_update
+    if k_distance:
+        figures["k_distance"] = k_distance_figure(k_distance["distances"], k_distance["eps"],
+                                                  k_distance["min_samples"])
     if "rfm_segment" in table.columns:  # an RFM table: compare with the classic rule-based segments
-        baseline = baseline_figure(*compare_with_rules(pd.Series(result.segment_names()), table["rfm_segment"]))
-    return (
-        None, SHOWN, headline_alert(result, len(table)), rows, columns, elbow_figure(board), metrics_figure(board),
-        silhouette_figure(values, labels, result.names), stability_figure(result),
-        agreement_figure(segmenter.agreement_), k_figure, SHOWN if k_distance else HIDDEN, baseline,
-        HIDDEN if baseline is no_update else SHOWN,
-    )
+        figures["baseline"] = baseline_figure(*compare_with_rules(pd.Series(result.segment_names()),
+                                                                  table["rfm_segment"]))
+    return named(COMPARISON, empty=None, area=SHOWN, headline=headline_alert(result, len(table)), board_rows=rows,
+                 board_columns=columns, k_distance_box=SHOWN if k_distance else HIDDEN,
+                 baseline_box=SHOWN if "baseline" in figures else HIDDEN, **figures)
 
 
 @callback(

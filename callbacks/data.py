@@ -14,6 +14,7 @@ from core.rfm import RFM_FEATURES, build_rfm
 from core.roles import FEATURE_ROLES, ROLES
 from dashboard import ids
 from dashboard.session import request_session
+from dashboard.outputs import named
 from dashboard.settings import load_settings
 from dashboard.uploads import read_upload
 from dashboard.store import project_store
@@ -80,22 +81,26 @@ def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, custom
     return time.time(), None, None
 
 
-@callback(
-    Output(ids.DATA_STATUS, "children"),
-    Output(ids.COLUMN_GRID, "rowData"),
-    Output(ids.COLUMN_GRID, "selectedRows"),
-    Output(ids.PREVIEW_GRID, "rowData"),
-    Output(ids.PREVIEW_GRID, "columnDefs"),
-    Output(ids.RFM_CUSTOMER, "options"),
-    Output(ids.RFM_DATE, "options"),
-    Output(ids.RFM_AMOUNT, "options"),
-    Output(ids.RFM_QUANTITY, "options"),
-    Output(ids.RFM_PRICE, "options"),
-    Output(ids.RFM_INVOICE, "options"),
-    Output(ids.FEATURE_COLUMNS, "options"),
-    Output(ids.FEATURE_LIST, "children"),
-    Input(ids.DATA_VERSION, "data"),
+DATA = dict(
+    status=Output(ids.DATA_STATUS, "children"),
+    columns=Output(ids.COLUMN_GRID, "rowData"),
+    selected=Output(ids.COLUMN_GRID, "selectedRows"),
+    preview_rows=Output(ids.PREVIEW_GRID, "rowData"),
+    preview_columns=Output(ids.PREVIEW_GRID, "columnDefs"),
+    rfm_customer=Output(ids.RFM_CUSTOMER, "options"),
+    rfm_date=Output(ids.RFM_DATE, "options"),
+    rfm_amount=Output(ids.RFM_AMOUNT, "options"),
+    rfm_quantity=Output(ids.RFM_QUANTITY, "options"),
+    rfm_price=Output(ids.RFM_PRICE, "options"),
+    rfm_invoice=Output(ids.RFM_INVOICE, "options"),
+    feature_columns=Output(ids.FEATURE_COLUMNS, "options"),
+    features=Output(ids.FEATURE_LIST, "children"),
 )
+COLUMN_CHOICES = ("rfm_customer", "rfm_date", "rfm_amount", "rfm_quantity", "rfm_price", "rfm_invoice",
+                  "feature_columns")
+
+
+@callback(output=DATA, inputs=[Input(ids.DATA_VERSION, "data")])
 def show_data(_version):
     """Show the session's table: banner, columns with roles and the chosen ones, preview, form options."""
     store = project_store()
@@ -110,10 +115,11 @@ def show_data(_version):
     if meta.get("source"):
         banner.append(html.Div(f"Read as: {meta['source']}" if not meta.get("rfm") else meta["source"],
                                className="small text-muted"))
-    status = dbc.Alert(banner, color="light", className="mb-3 dataset-banner")
     options = [{"label": c, "value": c} for c in table.columns]
-    return (status, overview.to_dict("records"), {"ids": chosen}, rows, column_defs, *([options] * 7),
-            _feature_list(store.settings(session_id).get("features", [])))
+    return named(DATA, status=dbc.Alert(banner, color="light", className="mb-3 dataset-banner"),
+                 columns=overview.to_dict("records"), selected={"ids": chosen}, preview_rows=rows,
+                 preview_columns=column_defs, features=_feature_list(store.settings(session_id).get("features", [])),
+                 **{choice: options for choice in COLUMN_CHOICES})
 
 
 @callback(

@@ -5,12 +5,13 @@ from dash import Input, Output, callback, no_update
 
 from core.explore import PLOT_SAMPLE, STATS_SAMPLE, correlations, describe, missing_by_column, plot_sample
 from dashboard import ids
-from dashboard.explore_figures import (
+from dashboard.figures import (
     correlation_figure,
     distribution_figure,
     missing_figure,
     scatter_matrix_figure,
 )
+from dashboard.outputs import named
 from dashboard.session import request_session
 from dashboard.store import project_store
 from dashboard.tables import grid_props
@@ -18,18 +19,20 @@ from dashboard.tables import grid_props
 MATRIX_DEFAULT = 4
 
 
-@callback(
-    Output(ids.EXPLORE_NOTE, "children"),
-    Output(ids.EXPLORE_STATS, "rowData"),
-    Output(ids.EXPLORE_STATS, "columnDefs"),
-    Output(ids.EXPLORE_MISSING, "figure"),
-    Output(ids.EXPLORE_CORRELATION, "figure"),
-    Output(ids.EXPLORE_COLUMN, "options"),
-    Output(ids.EXPLORE_COLUMN, "value"),
-    Output(ids.EXPLORE_MATRIX_COLUMNS, "options"),
-    Output(ids.EXPLORE_MATRIX_COLUMNS, "value"),
-    Input(ids.EXPLORE_INIT, "data"),
+OVERVIEW = dict(
+    note=Output(ids.EXPLORE_NOTE, "children"),
+    stats_rows=Output(ids.EXPLORE_STATS, "rowData"),
+    stats_columns=Output(ids.EXPLORE_STATS, "columnDefs"),
+    missing=Output(ids.EXPLORE_MISSING, "figure"),
+    correlation=Output(ids.EXPLORE_CORRELATION, "figure"),
+    column_options=Output(ids.EXPLORE_COLUMN, "options"),
+    column=Output(ids.EXPLORE_COLUMN, "value"),
+    matrix_options=Output(ids.EXPLORE_MATRIX_COLUMNS, "options"),
+    matrix_columns=Output(ids.EXPLORE_MATRIX_COLUMNS, "value"),
 )
+
+
+@callback(output=OVERVIEW, inputs=[Input(ids.EXPLORE_INIT, "data")])
 def show_overview(_init):
     """Statistics of every column, missing values and correlations; the choices for the other charts."""
     store = project_store()
@@ -45,10 +48,12 @@ def show_overview(_init):
         f"values use every row, the other statistics a sample of {min(len(table), STATS_SAMPLE):,}."
         if sampled else "")
     plotted = [c for c in table.columns if roles.get(c) in ("numeric", "categorical", "date")]
-    options = [{"label": f"{c} ({roles.get(c)})", "value": c} for c in plotted]
     correlation = correlation_figure(correlations(table, numeric)) if len(numeric) >= 2 else no_update
-    return (note, rows, column_defs, missing_figure(missing_by_column(table)), correlation, options,
-            plotted[0] if plotted else None, [{"label": c, "value": c} for c in numeric], numeric[:MATRIX_DEFAULT])
+    return named(OVERVIEW, note=note, stats_rows=rows, stats_columns=column_defs,
+                 missing=missing_figure(missing_by_column(table)), correlation=correlation,
+                 column_options=[{"label": f"{c} ({roles.get(c)})", "value": c} for c in plotted],
+                 column=plotted[0] if plotted else None, matrix_options=[{"label": c, "value": c} for c in numeric],
+                 matrix_columns=numeric[:MATRIX_DEFAULT])
 
 
 @callback(

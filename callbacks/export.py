@@ -24,6 +24,7 @@ from core.exports import (
 from core.csv_out import to_csv_text
 from core.report import render_report
 from dashboard import ids
+from dashboard.jobs import job_status
 from dashboard.headline import empty_alert
 from dashboard.session import request_session
 from dashboard.store import ProjectStore, project_store
@@ -42,7 +43,7 @@ def show_export(_token):
     session_id = request_session()
     result = store.result(session_id)
     if result is None:
-        return empty_alert(), HIDDEN, no_update
+        return empty_alert(job_status(store, session_id)), HIDDEN, no_update
     if result.explanation is None:
         return dbc.Alert("This result was made by an older version: run the segmentation again to export it.",
                          color="info"), HIDDEN, no_update

@@ -6,24 +6,23 @@ import json
 import time
 
 import numpy as np
-import pandas as pd
 from dash import Input, Output, callback, no_update
 
 from core.atomic import atomic_write
-from core.charts import map_sample, plot_text, plot_text_column, scatter_map
 from core.errors import SegmentationError
-from core.explain import readable_number
 from core.pipeline import SegmentationResult
 from core.projection import UMAP_MAX_ROWS, umap_coordinates
 from dashboard import ids
 from core.segmenter import Progress
+from dashboard.jobs import job_status
+from dashboard.figures import map_sample, result_map
+from dashboard.outputs import named
 from dashboard.headline import empty_alert
 from dashboard.runner import Job, run_project_job
 from dashboard.session import request_session
 from dashboard.store import ProjectStore, project_store
 
 HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
-HOVER_FEATURES = 3
 
 
 def _umap_path(store: ProjectStore, session_id: str, dims: int):
@@ -46,65 +45,37 @@ def _cached_umap(store: ProjectStore, session_id: str, result: SegmentationResul
     return cached["rows"], cached["coords"]
 
 
-@callback(
-    Output(ids.MAP_EMPTY, "children"),
-    Output(ids.MAP_AREA, "style"),
-    Output(ids.MAP_GRAPH, "figure"),
-    Output(ids.MAP_STATUS, "children"),
-    Input(ids.RESULT_TOKEN, "data"),
-    Input(ids.MAP_PROJECTION, "value"),
-    Input(ids.MAP_DIMS, "value"),
-    Input(ids.MAP_TOKEN, "data"),
+MAP = dict(
+    empty=Output(ids.MAP_EMPTY, "children"),
+    area=Output(ids.MAP_AREA, "style"),
+    figure=Output(ids.MAP_GRAPH, "figure"),
+    note=Output(ids.MAP_STATUS, "children"),
 )
+
+
+@callback(output=MAP, inputs=[Input(ids.RESULT_TOKEN, "data"), Input(ids.MAP_PROJECTION, "value"),
+                              Input(ids.MAP_DIMS, "value"), Input(ids.MAP_TOKEN, "data")])
 def show_map(_token, projection, dims, _map_token):
     """The map in the chosen space; UMAP comes from the cache, or waits for the background job."""
     store = project_store()
     session_id = request_session()
     result = store.result(session_id)
     if result is None:
-        return empty_alert(), HIDDEN, no_update, ""
-    dims = int(dims or 3)
+        return named(MAP, empty=empty_alert(job_status(store, session_id)), area=HIDDEN, note="")
+    dims = 3 if dims not in (2, 3) else dims
     table = store.table(session_id)
     if projection == "umap":
         cached = _cached_umap(store, session_id, result, dims)
         if cached is None:
-            return None, SHOWN, no_update, "Computing the UMAP projection in the background (about a minute)…"
-        rows, coords = cached
-        axes = [f"UMAP {i + 1}" for i in range(3)]
-        note = f"UMAP of a stratified sample of {len(rows):,} customers (computed once, kept with the project)."
-    else:
-        rows = map_sample(result.labels, seed=result.config.seed)
-        coords = result.embedding[rows]
-        axes = [f"PC{i + 1} ({result.explained_variance[i]:.0%} of variance)" for i in range(3)]
-        note = ("Every customer is drawn." if len(rows) == len(result.labels) else
-                f"A stratified sample of {len(rows):,} customers is drawn (every segment in proportion).")
-    figure = scatter_map(coords, result.labels[rows], result.names, axes, hover_text(result, table, rows),
-                         projection.upper(), total=len(result.labels), dims=dims)
-    return None, SHOWN, figure, note
-
-
-def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """Per drawn customer: its id and the values of the features that separate the segments most."""
-    prepared = result.prepared(table.iloc[rows])  # engineered features are row by row: prepare the drawn rows only
-    id_column = result.id_column
-    lines = [(f"{plot_text(id_column)}: " + plot_text_column(prepared[id_column])) if id_column else
-             pd.Series([f"row {r + 1}" for r in rows], index=prepared.index)]
-    if result.explanation is not None:
-        top = result.explanation.importance_.sort_values(["importance", "impurity"], ascending=False)["feature"]
-        for feature in top.head(HOVER_FEATURES):
-            values = prepared[feature]
-            if result.roles.get(feature) == "numeric":
-                shown = pd.to_numeric(values, errors="coerce").map(
-                    lambda v: "" if pd.isna(v) else readable_number(float(v)))
-            elif result.roles.get(feature) == "date":
-                shown = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
-            else:
-                shown = values.astype(str)
-            lines.append(f"{plot_text(feature)}: " + plot_text_column(shown))
-    text = lines[0].astype(str)
-    for line in lines[1:]:  # column by column: a row-wise join of 50,000 rows takes a second
-        text = text + "<br>" + line.astype(str)
-    return text.to_numpy(dtype=object)
+            return named(MAP, empty=None, area=SHOWN,
+                         note="Computing the UMAP projection in the background (about a minute)…")
+        note = f"UMAP of a stratified sample of {len(cached[0]):,} customers (computed once, kept with the project)."
+        return named(MAP, empty=None, area=SHOWN, figure=result_map(result, table, dims, umap=cached), note=note)
+    figure = result_map(result, table, dims)
+    drawn = len(map_sample(result.labels, seed=result.config.seed))  # the rows result_map draws
+    note = ("Every customer is drawn." if drawn == len(result.labels) else
+            f"A stratified sample of {drawn:,} customers is drawn (every segment in proportion).")
+    return named(MAP, empty=None, area=SHOWN, figure=figure, note=note)
 
 
 @callback(

@@ -16,7 +16,8 @@ from dashboard.controls import PARAM_TYPE, parameters_from_controls
 from dashboard.headline import empty_alert, headline_alert, next_steps
 from core.segmenter import Progress
 from dashboard.jobs import ACTIVE, RUNNING, job_status, request_cancel
-from dashboard.runner import Job, run_project_job
+from dashboard.outputs import named
+from dashboard.runner import KINDS, Job, run_project_job
 from dashboard.session import request_session
 from dashboard.store import project_store
 
@@ -106,29 +107,33 @@ def cancel_job(n_clicks):
     return "Cancelling…"
 
 
-@callback(
-    Output(ids.PROGRESS, "value"),
-    Output(ids.PROGRESS, "label"),
-    Output(ids.PROGRESS_TEXT, "children"),
-    Output(ids.RUN_BUTTON, "disabled", allow_duplicate=True),
-    Output(ids.CANCEL_BUTTON, "disabled", allow_duplicate=True),
-    Output(ids.JOB_SEEN, "data"),
-    Output(ids.MODEL_TOKEN, "data", allow_duplicate=True),
-    Input(ids.JOB_POLL, "n_intervals"),
-    State(ids.JOB_SEEN, "data"),
-    prevent_initial_call="initial_duplicate",
+JOB = dict(
+    progress=Output(ids.PROGRESS, "value"),
+    label=Output(ids.PROGRESS, "label"),
+    text=Output(ids.PROGRESS_TEXT, "children"),
+    run_disabled=Output(ids.RUN_BUTTON, "disabled", allow_duplicate=True),
+    cancel_disabled=Output(ids.CANCEL_BUTTON, "disabled", allow_duplicate=True),
+    seen=Output(ids.JOB_SEEN, "data"),
+    redraw=Output(ids.MODEL_TOKEN, "data", allow_duplicate=True),
 )
+
+
+@callback(output=JOB, inputs=[Input(ids.JOB_POLL, "n_intervals")], state=[State(ids.JOB_SEEN, "data")],
+          prevent_initial_call="initial_duplicate")
 def poll_job(_n, seen):
     """Show the project's job as it stands; when a job is seen to end, redraw the result."""
     status = job_status(project_store(), request_session())
     state = status["state"]
     running = state in ACTIVE
     progress = int(status.get("progress", 0)) if state in (RUNNING, "done") else 0
-    token = time.time() if seen in ACTIVE and not running else no_update
     text = status.get("message", "") if state != "idle" else ""
     if state == "failed":
         text = f"Failed: {text}"
-    return progress, f"{progress}%" if progress else "", text, running, not running, state, token
+    if running and status.get("kind") in KINDS and status.get("kind") != "run":
+        text = f"{KINDS[status['kind']].capitalize()}: {text}"
+    return named(JOB, progress=progress, label=f"{progress}%" if progress else "", text=text, run_disabled=running,
+                 cancel_disabled=not running, seen=state,
+                 redraw=time.time() if seen in ACTIVE and not running else no_update)
 
 
 @callback(
@@ -141,7 +146,7 @@ def show_summary(_token):
     session_id = request_session()
     result = store.result(session_id)
     if result is None:
-        return empty_alert()
+        return empty_alert(job_status(store, session_id))
     return [headline_alert(result, len(result.labels)), next_steps()]
 
 

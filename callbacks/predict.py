@@ -14,7 +14,10 @@ from core.pipeline import SegmentationResult, map_position
 from core.predict import NO_GOOD_FIT_NAME, assign, input_columns, score_customers, scoring_bundle, segment_label
 from core.predictor import NO_GOOD_FIT
 from dashboard import ids
-from dashboard.figures import scatter_3d, with_new_customer
+from dashboard.figures import result_map, with_new_customer
+from dashboard.headline import empty_alert
+from dashboard.jobs import job_status
+from dashboard.outputs import named
 from dashboard.session import request_session
 from dashboard.store import project_store
 from dashboard.uploads import read_upload
@@ -23,27 +26,31 @@ HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
 MAX_LEVELS = 200  # dropdown entries; rarer values can still be scored from a file
 
 
-@callback(
-    Output(ids.PREDICT_EMPTY, "children"),
-    Output(ids.PREDICT_AREA, "style"),
-    Output(ids.PREDICT_FORM, "children"),
-    Output(ids.PREDICT_MAP, "figure"),
-    Input(ids.PREDICT_INIT, "data"),
+FORM = dict(
+    empty=Output(ids.PREDICT_EMPTY, "children"),
+    area=Output(ids.PREDICT_AREA, "style"),
+    form=Output(ids.PREDICT_FORM, "children"),
+    map=Output(ids.PREDICT_MAP, "figure"),
 )
-def build_form(_init):
+
+
+@callback(output=FORM, inputs=[Input(ids.PREDICT_INIT, "data"), Input(ids.RESULT_TOKEN, "data")])
+def build_form(_init, _token=None):
     """One field per input column of the model: numbers with their observed range, categories as dropdowns."""
     store = project_store()
     session_id = request_session()
     result = store.result(session_id)
-    if result is None or result.predictor is None:
-        why = ("No segmentation yet: run one on the Segments page first." if result is None else
-               "The current segmentation has a single segment; there is nothing to assign customers to.")
-        return dbc.Alert(why, color="info"), HIDDEN, no_update, no_update
+    if result is None:
+        return named(FORM, empty=empty_alert(job_status(store, session_id)), area=HIDDEN)
+    if result.predictor is None:
+        return named(FORM, empty=dbc.Alert("The current segmentation has a single segment; there is nothing to "
+                                           "assign customers to.", color="info"), area=HIDDEN)
     table = result.prepared(store.table(session_id))
     fields = [dbc.Col(_field(column, result.roles.get(column, "numeric"), table[column]), md=6)
               for column in input_columns(scoring_bundle(result))]
     note = html.P(f"New customers are assigned by {result.predictor.describe()}.", className="small text-muted")
-    return None, SHOWN, [note, dbc.Row(fields, className="g-2")], scatter_3d(result, store.table(session_id))
+    return named(FORM, empty=None, area=SHOWN, form=[note, dbc.Row(fields, className="g-2")],
+                 map=result_map(result, store.table(session_id)))
 
 
 def _field(column: str, role: str, values: pd.Series):
@@ -115,7 +122,7 @@ def predict_one(n_clicks, values, value_ids, dates, date_ids):
     colour = "warning" if cluster == NO_GOOD_FIT else "success"
     figure = no_update
     if result.pca is not None:  # results saved before the map kept its projection cannot place new customers
-        figure = with_new_customer(scatter_3d(result, store.table(session_id)), map_position(result, Z)[0],
+        figure = with_new_customer(result_map(result, store.table(session_id)), map_position(result, Z)[0],
                                    NO_GOOD_FIT_NAME if cluster == NO_GOOD_FIT else name)
     return dbc.Alert(message, color=colour, className="mb-0 shadow-sm"), figure
 

@@ -7,11 +7,13 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
-from core.charts import effects_figure, importance_figure, segment_importance_figure
+from dashboard.figures import effects_figure, importance_figure, segment_importance_figure
 from core.errors import SegmentationError
 from core.exports import segment_summary
 from core.rename import renamed
 from dashboard import ids
+from dashboard.jobs import job_status
+from dashboard.outputs import named
 from dashboard.headline import empty_alert, headline_alert
 from dashboard.segment_cards import segment_cards
 from dashboard.session import request_session
@@ -21,30 +23,32 @@ from dashboard.tables import grid_props, profile_grid_frame
 HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
 
 
-@callback(
-    Output(ids.SEG_EMPTY, "children"),
-    Output(ids.SEG_AREA, "style"),
-    Output(ids.RESULT_HEADLINE, "children"),
-    Output(ids.NAMES_GRID, "rowData"),
-    Output(ids.SEGMENT_CARDS, "children"),
-    Output(ids.EFFECTS, "figure"),
-    Output(ids.IMPORTANCE, "figure"),
-    Output(ids.SEGMENT_IMPORTANCE, "figure"),
-    Output(ids.SEGMENT_GRID, "rowData"),
-    Output(ids.SEGMENT_GRID, "columnDefs"),
-    Input(ids.RESULT_TOKEN, "data"),
+SEGMENTS = dict(
+    empty=Output(ids.SEG_EMPTY, "children"),
+    area=Output(ids.SEG_AREA, "style"),
+    headline=Output(ids.RESULT_HEADLINE, "children"),
+    names=Output(ids.NAMES_GRID, "rowData"),
+    cards=Output(ids.SEGMENT_CARDS, "children"),
+    effects=Output(ids.EFFECTS, "figure"),
+    importance=Output(ids.IMPORTANCE, "figure"),
+    segment_importance=Output(ids.SEGMENT_IMPORTANCE, "figure"),
+    profile_rows=Output(ids.SEGMENT_GRID, "rowData"),
+    profile_columns=Output(ids.SEGMENT_GRID, "columnDefs"),
 )
+
+
+@callback(output=SEGMENTS, inputs=[Input(ids.RESULT_TOKEN, "data")])
 def show_segments(_token):
     """Draw the stored result's segments (also when the page is opened again later)."""
     store = project_store()
     session_id = request_session()
     result = store.result(session_id)
     if result is None:
-        return (empty_alert(), HIDDEN, *([no_update] * 8))
+        return named(SEGMENTS, empty=empty_alert(job_status(store, session_id)), area=HIDDEN)
     explanation = result.explanation
     if explanation is None:
         note = dbc.Alert("This result predates segment explanations: run the segmentation again.", color="info")
-        return (note, HIDDEN, *([no_update] * 8))
+        return named(SEGMENTS, empty=note, area=HIDDEN)
     table = store.table(session_id)
     summary = segment_summary(table, result)
     names = [
@@ -57,10 +61,11 @@ def show_segments(_token):
     cards = segment_cards(explanation, result.names, sizes, stability.per_segment if stability else {}, editable=True)
     profile_rows, profile_cols = grid_props(profile_grid_frame(summary))
     profile_cols[0].update(pinned="left", minWidth=200)
-    return (
-        None, SHOWN, headline_alert(result, len(table)), names, cards,
-        effects_figure(explanation.profile_, result.names), importance_figure(explanation.importance_),
-        segment_importance_figure(explanation.segment_importance_, result.names), profile_rows, profile_cols,
+    return named(
+        SEGMENTS, empty=None, area=SHOWN, headline=headline_alert(result, len(table)), names=names, cards=cards,
+        effects=effects_figure(explanation.profile_, result.names), importance=importance_figure(explanation.importance_),
+        segment_importance=segment_importance_figure(explanation.segment_importance_, result.names),
+        profile_rows=profile_rows, profile_columns=profile_cols,
     )
 
 

@@ -66,18 +66,20 @@ def map_sample(labels: np.ndarray, limit: int = MAX_MAP_POINTS, seed: int = 0) -
     return np.sort(np.concatenate(picks))
 
 
-def scatter_3d(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], explained: list[float],
-               hover_ids: np.ndarray, id_label: str, total: int | None = None) -> go.Figure:
-    """Customers in 3D PCA space, one trace (and legend entry) per segment; ``total`` is the number of customers
-    the drawn points were sampled from."""
-    hover = (f"{plot_text(id_label)}: " + plot_text_column(pd.Series(hover_ids))).to_numpy(dtype=object)
-    axes = [f"PC{i + 1} ({explained[i]:.0%})" for i in range(3)]
-    return scatter_map(coords, labels, names, axes, hover, "PCA", total)
+def pca_axes(explained: list[float]) -> list[str]:
+    """Axis titles of the PCA map: 'PC1 (23% of variance)'."""
+    return [f"PC{i + 1} ({explained[i]:.0%} of variance)" for i in range(3)]
 
 
-def scatter_map(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], axes: list[str],
+def id_hover(id_label: str, ids: np.ndarray) -> np.ndarray:
+    """Hover text naming each drawn customer by its id (escaped for Plotly)."""
+    return (f"{plot_text(id_label)}: " + plot_text_column(pd.Series(ids))).to_numpy(dtype=object)
+
+
+def customer_map(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], axes: list[str],
                 hover: np.ndarray, space: str, total: int | None = None, dims: int = 3) -> go.Figure:
-    """Customers in a 2D or 3D space, one trace (and legend entry) per segment, coloured as everywhere else.
+    """Customers in a 2D or 3D space, one trace (and legend entry) per segment, coloured as everywhere else: the one
+    map of the app and the report.
 
     Args:
         coords: one row per drawn customer (at least ``dims`` columns).

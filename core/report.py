@@ -53,9 +53,10 @@ def render_report(bundle: dict[str, Any]) -> str:
     per_segment = stability.per_segment if stability is not None else {}
     map_data = bundle["map"]
     figures = {
-        "map": charts.scatter_3d(np.asarray(map_data["coords"]), np.asarray(map_data["labels"]), names,
-                                 map_data["explained"], np.asarray(map_data["ids"]), map_data["id_label"],
-                                 total=map_data["total"]),
+        "map": charts.customer_map(np.asarray(map_data["coords"]), np.asarray(map_data["labels"]), names,
+                                   charts.pca_axes(map_data["explained"]),
+                                   charts.id_hover(map_data["id_label"], np.asarray(map_data["ids"])), "PCA",
+                                   total=map_data["total"]),
         "importance": charts.importance_figure(explanation.importance_),
         "segment_importance": charts.segment_importance_figure(explanation.segment_importance_, names),
         "stability": charts.stability_figure(per_segment, names),

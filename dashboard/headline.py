@@ -7,6 +7,8 @@ from dash import html
 from core.algorithms import ALGORITHMS
 from core.pipeline import SegmentationResult
 from core.quality import UNSTABLE_BELOW
+from dashboard.jobs import ACTIVE, QUEUED
+from dashboard.runner import KINDS
 
 NO_RESULT = "No segmentation yet. Choose the columns on the Data page, then run one on the Model page."
 
@@ -42,8 +44,20 @@ def headline_alert(result: SegmentationResult, rows: int) -> dbc.Alert:
     return dbc.Alert(headline(result, rows), color="success", className="mb-3 result-headline")
 
 
-def empty_alert() -> dbc.Alert:
+def empty_alert(job: dict | None = None) -> dbc.Alert:
+    """What a result page shows without a result: the job that will make one, if one runs, else how to make one."""
+    if job is not None and job.get("state") in ACTIVE:
+        return dbc.Alert([html.Strong(job_line(job)), " Its result is drawn here when it ends."],
+                         color="primary", className="result-empty result-pending")
     return dbc.Alert(NO_RESULT, color="info", className="result-empty")
+
+
+def job_line(job: dict) -> str:
+    """'A segmentation run is going: 45%, Fitting KMeans with k=3 (2 of 27).' (or waiting in line)."""
+    what = KINDS.get(job.get("kind", ""), "job")
+    if job.get("state") == QUEUED:
+        return f"A {what} is waiting: {job.get('message', '')}"
+    return f"A {what} is going: {int(job.get('progress', 0))}%, {job.get('message', '')}."
 
 
 def next_steps() -> html.Div:

@@ -2,6 +2,9 @@
 
 # Shell
 APP_ALERT = "app-alert"  # what a failed callback says (dashboard.failures)
+JOB_WATCH = "shell-job-watch"  # every page follows the project's job: a poll, what it saw, a banner
+JOB_WATCH_STATE = "shell-job-state"
+JOB_BANNER = "shell-job-banner"
 
 # Data page
 UPLOAD = "data-upload"

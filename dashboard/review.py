@@ -6,10 +6,9 @@ import flask
 import pandas as pd
 from dash import dcc, html
 
-from core.charts import effects_figure
 from core.exports import model_bundle
 from core.report import render_report
-from dashboard.figures import scatter_3d
+from dashboard.figures import effects_figure, result_map
 from dashboard.headline import headline
 from dashboard.segment_cards import segment_cards
 from dashboard.store import project_store
@@ -36,7 +35,7 @@ def review_view(token: str | None) -> html.Div:
             html.A("Download the full report (HTML)", href=f"/review/{token}/report.html", className="btn btn-primary "
                    "btn-sm mb-3", id="review-report"),
             *segment_cards(result.explanation, result.names, sizes, stability.per_segment if stability else {}),
-            dbc.Row([dbc.Col(dbc.Card(dcc.Graph(figure=scatter_3d(result, table), config=graph)), lg=6),
+            dbc.Row([dbc.Col(dbc.Card(dcc.Graph(figure=result_map(result, table), config=graph)), lg=6),
                      dbc.Col(dbc.Card(dcc.Graph(figure=effects_figure(result.explanation.profile_, result.names),
                                                 config=graph)), lg=6)], className="g-3"),
         ],

@@ -43,6 +43,9 @@ def layout() -> html.Div:
                 className="mb-4 shadow-sm",
             ),
             dbc.Container([dbc.Alert(id=ids.APP_ALERT, color="danger", is_open=False, dismissable=True,
-                                     className="app-alert"), dash.page_container], fluid=True, className="page-body"),
+                                     className="app-alert"), html.Div(id=ids.JOB_BANNER), dash.page_container],
+                          fluid=True, className="page-body"),
+            # The project's background job, followed from every page (not on a review link: its visitor has none).
+            *([] if review else [dcc.Interval(id=ids.JOB_WATCH, interval=1500), dcc.Store(id=ids.JOB_WATCH_STATE)]),
         ]
     )

@@ -17,7 +17,9 @@ from tests.helpers import UNREADABLE_FILES, form_values, load, run, shown, text_
 
 
 def test_a_new_session_starts_on_the_demo_data(session):
-    status, columns, selected, rows, column_defs, *options, features = shown(session)
+    data = shown(session)
+    status, columns, selected = data["status"], data["columns"], data["selected"]
+    rows, column_defs, features = data["preview_rows"], data["preview_columns"], data["features"]
     assert "Demo customers (built in) · 2,000 rows × 12 columns" in text_of(status)
     by_name = {c["column"]: c for c in columns}
     assert by_name["customer_id"]["role"] == "id" and by_name["income"]["missing"] > 0
@@ -32,7 +34,7 @@ def test_upload_replaces_the_data_and_a_bad_upload_is_explained(session, demo):
                                     "my customers.csv")
     assert version is not None and alert is None
     assert contents is None  # cleared, so the same file can be chosen again
-    status, *_ = shown(session)
+    status = shown(session)["status"]
     assert "my customers.csv · 300 rows × 12 columns" in text_of(status)
     assert "comma-separated" in text_of(status)
     assert len(project_store().table(session)) == 300
@@ -40,14 +42,14 @@ def test_upload_replaces_the_data_and_a_bad_upload_is_explained(session, demo):
     version, alert, _ = load(session, ids.UPLOAD, upload_contents(b""), "broken.csv")
     assert version is no_update
     assert "Could not load this file. broken.csv is empty." in text_of(alert)
-    assert "my customers.csv" in text_of(shown(session)[0])  # the previous data is still there
+    assert "my customers.csv" in text_of(shown(session)["status"])  # the previous data is still there
 
 
 def test_semicolon_latin1_upload(session):
     text = "Kunde;Umsatz;Stadt\n" + "".join(f"K{i};{i},5;Köln\n" for i in range(40))
     version, alert, _ = load(session, ids.UPLOAD, upload_contents(text.encode("cp1252")), "kunden.csv")
     assert alert is None
-    status, columns, *_ = shown(session)
+    status = shown(session)["status"]
     assert "semicolon-separated, encoding cp1252, decimal commas" in text_of(status)
     assert project_store().table(session)["Umsatz"].iloc[1] == 1.5
 
@@ -71,12 +73,13 @@ def test_transaction_log_becomes_an_rfm_table(session):
     assert "Choose the customer id and the date" in text_of(alert) or alert is not None
     version, alert, _ = load(session, ids.RFM_BUILD, customer="cust", date="day", amount="amount")
     assert alert is None
-    status, columns, selected, *_ = shown(session)
+    data = shown(session)
+    status, selected = data["status"], data["selected"]
     assert "RFM of log.csv · 30 rows" in text_of(status) and "300 transactions of 30 customers" in text_of(status)
     assert selected == {"ids": ["recency_days", "frequency", "monetary"]}
     token, alert = run(session, k=(2, 4), algorithms=("kmeans",))
-    *_, baseline, baseline_style = show_comparison(token)
-    assert baseline_style == {"display": "block"} and "ARI" in baseline.layout.title.text
+    compare = show_comparison(token, None)
+    assert compare["baseline_box"] == {"display": "block"} and "ARI" in compare["baseline"].layout.title.text
     load(session, ids.RFM_BACK)
     assert len(project_store().table(session)) == 300
 
@@ -95,7 +98,7 @@ def test_engineered_features_are_added_and_removed(session):
 def test_sessions_do_not_see_each_other(data_dir, demo):
     first, second = new_session_id(), new_session_id()
     load(first, ids.UPLOAD, upload_contents(demo[0].head(50).to_csv(index=False).encode()), "private.csv")
-    status, *_ = shown(second)
+    status = shown(second)["status"]
     assert "private.csv" not in text_of(status)
     assert len(project_store().table(second)) == 2000
 
@@ -103,7 +106,9 @@ def test_sessions_do_not_see_each_other(data_dir, demo):
 def test_explore_page_figures(session):
     from callbacks.explore import show_distribution, show_matrix, show_overview
 
-    note, stats, columns, missing, correlation, options, first, matrix_options, matrix = show_overview(True)
+    overview = show_overview(True)
+    note, stats, missing, correlation = (overview[k] for k in ("note", "stats_rows", "missing", "correlation"))
+    first, matrix = overview["column"], overview["matrix_columns"]
     assert "Demo customers (built in): 2,000 rows × 12 columns." in note
     by_column = {row["column"]: row for row in stats}
     assert by_column["income"]["missing"] == 83 and by_column["income"]["mean"] > 0
@@ -126,11 +131,13 @@ def test_upload_errors_are_shown_on_the_page(session, name, data, message):
 
 
 def test_predict_form_assigns_a_customer_and_flags_a_far_one(session):
-    empty, style, *_ = build_form(True)
+    form = build_form(True)
+    empty, style = form["empty"], form["area"]
     assert "No segmentation yet" in text_of(empty) and style == {"display": "none"}
     project_store().save_selection(session, ["income", "fashion_spend", "channel", "customer_since"])
     run(session, k=(4, 4), algorithms=("kmeans",))
-    empty, style, form, figure = build_form(True)
+    shown_form = build_form(True)
+    empty, style, form, figure = (shown_form[k] for k in ("empty", "area", "form", "map"))
     assert empty is None and style == {"display": "block"}
     assert "New customers are assigned by logistic regression, cross-validated accuracy" in form[0].children
     fields = [column.children.children for column in form[1].children]
@@ -156,7 +163,7 @@ def test_predict_form_assigns_a_customer_and_flags_a_far_one(session):
 
 def test_batch_scoring_returns_the_file_with_segments_and_names_missing_columns(session, demo):
     run(session, k=(3, 3), algorithms=("kmeans",), classifier="forest")
-    assert "random forest, cross-validated accuracy" in build_form(True)[2][0].children
+    assert "random forest, cross-validated accuracy" in build_form(True)["form"][0].children
     new = demo[0].head(40)
     status, download, cleared = score_file(upload_contents(new.to_csv(index=False).encode()), "new shop.csv")
     assert "Scored 40 customers from new shop.csv" in text_of(status) and cleared is None

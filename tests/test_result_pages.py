@@ -31,25 +31,12 @@ from dashboard.store import project_store
 from tests.helpers import LABELLED_OUTPUTS
 from tests.helpers import run, set_context, text_of, triggered
 
-COMPARE = ["empty", "style", "headline", "board_rows", "board_cols", "elbow", "metrics", "silhouette", "stability",
-           "agreement", "k_distance", "k_style", "baseline", "baseline_style"]
-SEGMENTS = ["empty", "style", "headline", "names", "cards", "effects", "importance", "segment_importance",
-            "profile_rows", "profile_cols"]
-
-
-def views(callback, names, *args) -> dict:
-    outputs = callback(*args)
-    assert len(outputs) == len(names)
-    return dict(zip(names, outputs))
 
 
 def test_every_result_page_says_there_is_nothing_yet(session):
     assert "No segmentation yet" in text_of(show_summary(None))
-    for callback, names in ((show_comparison, COMPARE), (show_segments, SEGMENTS)):
-        shown = views(callback, names, None)
-        assert "No segmentation yet" in text_of(shown["empty"]) and shown["style"] == {"display": "none"}
-    empty, style, *_ = show_map(None, "pca", 3, None)
-    assert "No segmentation yet" in text_of(empty)
+    for shown in (show_comparison(None, None), show_segments(None), show_map(None, "pca", 3, None)):
+        assert "No segmentation yet" in text_of(shown["empty"]) and shown["area"] == {"display": "none"}
 
 
 def test_run_then_compare_map_and_segments(session):
@@ -58,30 +45,32 @@ def test_run_then_compare_map_and_segments(session):
     assert token is not None and alert is None
     status = job_status(project_store(), session)
     assert status["state"] == "done" and status["progress"] == 100
-    progress, label, text, run_disabled, cancel_disabled, seen, redraw = poll_job(1, "running")
-    assert (progress, label, run_disabled, cancel_disabled, seen) == (100, "100%", False, True, "done")
-    assert text.startswith("Done:") and redraw is not no_update  # a job seen to end redraws the result
+    job = poll_job(1, "running")
+    assert [job[k] for k in ("progress", "label", "run_disabled", "cancel_disabled", "seen")] == \
+        [100, "100%", False, True, "done"]
+    assert job["text"].startswith("Done:") and job["redraw"] is not no_update  # a job seen to end redraws the result
     assert "segments of 2,000 customers from 4 features" in text_of(show_summary(token))
 
-    compare = views(show_comparison, COMPARE, token)
+    compare = show_comparison(token, None)
     result = project_store().result(session)
     names = [result.names[i] for i in sorted(result.names)]
     assert [r["row"] for r in compare["board_rows"]] == list(range(10))  # k = 2..6 for two algorithms
-    assert {c["headerName"] for c in compare["board_cols"]} >= {"silhouette", "stability", "dbcv", "noise %"}
+    assert {c["headerName"] for c in compare["board_columns"]} >= {"silhouette", "stability", "dbcv", "noise %"}
     assert [t.name for t in compare["elbow"].data if t.showlegend is not False] == ["KMeans", "Gaussian mixture"]
     assert [t.name for t in compare["silhouette"].data] == names
     assert list(compare["stability"].data[0].x) == names
     assert compare["agreement"].data[0].z.shape == (2, 2)
-    assert compare["baseline_style"] == {"display": "none"}  # not an RFM table
+    assert compare["baseline_box"] == {"display": "none"}  # not an RFM table
 
-    empty, style, figure, note = show_map(token, "pca", 3, None)
+    shown = show_map(token, "pca", 3, None)
+    figure, note = shown["figure"], shown["note"]
     assert [t.name for t in figure.data] == names and sum(len(t.x) for t in figure.data) == 2000
     assert "Every customer is drawn" in note
     assert figure.data[0].customdata[0].startswith("customer_id: C1")  # hover: id, then key features
-    _, _, flat, _ = show_map(token, "pca", 2, None)
+    flat = show_map(token, "pca", 2, None)["figure"]
     assert flat.data[0].type == "scattergl"
 
-    segments = views(show_segments, SEGMENTS, token)
+    segments = show_segments(token)
     assert [r["name"] for r in segments["names"]] == names and all(r["rule"] for r in segments["names"])
     assert repr(segments["cards"]).count("Rule: ") == len(names)
     assert list(segments["effects"].data[0].y) == names
@@ -91,11 +80,13 @@ def test_run_then_compare_map_and_segments(session):
 
 def test_umap_is_computed_once_in_the_background_and_cached(session):
     token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
-    empty, style, figure, note = show_map(token, "umap", 2, None)
+    shown = show_map(token, "umap", 2, None)
+    figure, note = shown["figure"], shown["note"]
     assert figure is no_update and "Computing the UMAP projection" in note
     map_token, _ = compute_umap("umap", 2, token)
     assert map_token is not no_update
-    _, _, figure, note = show_map(token, "umap", 2, map_token)
+    shown = show_map(token, "umap", 2, map_token)
+    figure, note = shown["figure"], shown["note"]
     assert [t.name for t in figure.data] == [project_store().result(session).names[i] for i in range(3)]
     assert "UMAP of a stratified sample of 2,000 customers" in note
     assert compute_umap("umap", 2, token) == (no_update, no_update)  # cached: nothing to do
@@ -105,11 +96,11 @@ def test_renaming_a_segment_reaches_every_view_and_export(session):
     token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
     token, status = rename_segment([{"value": "Big spenders", "data": {"cluster": 1}}])
     assert status is None
-    segments = views(show_segments, SEGMENTS, token)
+    segments = show_segments(token)
     assert segments["names"][1]["name"] == "Big spenders" and "Big spenders" in repr(segments["cards"])
-    assert "Big spenders" in [c["headerName"] for c in segments["profile_cols"]]
-    assert show_map(token, "pca", 3, None)[2].data[1].name == "Big spenders"
-    assert views(show_comparison, COMPARE, token)["silhouette"].data[1].name == "Big spenders"
+    assert "Big spenders" in [c["headerName"] for c in segments["profile_columns"]]
+    assert show_map(token, "pca", 3, None)["figure"].data[1].name == "Big spenders"
+    assert show_comparison(token, None)["silhouette"].data[1].name == "Big spenders"
     triggered({"type": ids.EXPORT_BUTTON, "file": "labelled_customers.csv"})
     labelled = pd.read_csv(io.StringIO(download([1, None, None, None, None, None])["content"]))
     assert (labelled.loc[labelled["cluster"] == 1, "segment"] == "Big spenders").all()
@@ -243,7 +234,8 @@ def test_a_job_whose_process_died_is_not_waited_for(session):
     status = json.loads(store.path(session, "job.json").read_text())
     store.path(session, "job.json").write_text(json.dumps({**status, "pid": 999_999_999}))
     assert job_status(store, session)["state"] == "failed"
-    progress, _, text, run_disabled, *_ = poll_job(1, "running")
+    job = poll_job(1, "running")
+    progress, text, run_disabled = job["progress"], job["text"], job["run_disabled"]
     assert not run_disabled and "stopped unexpectedly" in text
 
 
@@ -345,7 +337,7 @@ def test_a_segment_is_renamed_from_its_card(session):
     assert project_store().result(session).names[1] == "Weekend shoppers"
     drawn[1] = shown[1]["value"] = "Weekend shoppers"  # the redraw shows the current name
     values[1] = fields[1]["value"] = "Weekend shoppers"
-    cards = views(show_segments, SEGMENTS, token)["cards"]
+    cards = show_segments(token)["cards"]
     assert "Weekend shoppers" in repr(cards)
     assert edit(0) == (no_update, no_update)  # drawing the cards (value unchanged) renames nothing
     values[2] = values[0]
@@ -363,14 +355,14 @@ def test_a_result_saved_by_an_older_version_asks_for_a_new_run(session):
     store = project_store()
     store.save_result(session, replace(store.result(session), explanation=None, pca=None))
     assert "run the segmentation again" in text_of(show_export(None)[0])
-    assert "run the segmentation again" in text_of(views(show_segments, SEGMENTS, None)["empty"])
+    assert "run the segmentation again" in text_of(show_segments(None)["empty"])
     triggered({"type": ids.EXPORT_BUTTON, "file": "report.html"})
     assert download([1]) is no_update
     from callbacks.predict import build_form
     from tests.helpers import form_values
 
     triggered(ids.PREDICT_BUTTON)
-    message, figure = predict_one(1, *form_values(build_form(True)[2]))
+    message, figure = predict_one(1, *form_values(build_form(True)["form"]))
     assert "Segment:" in text_of(message) and figure is no_update  # no projection kept: no place on the map
 
 
@@ -406,7 +398,9 @@ def test_fits_beyond_the_limit_wait_in_line_and_beyond_the_line_the_server_says_
     waiting.start()
     status = wait_for("queued")
     assert status["message"] == "Waiting for a free slot: 1 fit(s) running on this server; this run is next."
-    progress, _, text, run_disabled, cancel_disabled, *_ = poll_job(1, "idle")
+    job = poll_job(1, "idle")
+    progress, text, run_disabled, cancel_disabled = (job[k] for k in ("progress", "text", "run_disabled",
+                                                                      "cancel_disabled"))
     assert text == status["message"] and run_disabled and not cancel_disabled
     request_cancel(store, session)  # the analyst gives up waiting
     waiting.join(timeout=30)

@@ -131,8 +131,10 @@ def _figures(value) -> list[dict]:
     if isinstance(value, Component):
         graph = getattr(value, "figure", None)
         return _figures(graph) + _figures(getattr(value, "children", None))
-    if isinstance(value, dict):
-        return [value] if "data" in value and "layout" in value else []
+    if isinstance(value, dict) and "data" in value and "layout" in value:
+        return [value]
+    if isinstance(value, dict):  # a callback's named outputs
+        return [f for v in value.values() for f in _figures(v)]
     if isinstance(value, (list, tuple)):
         return [figure for item in value for figure in _figures(item)]
     return []
@@ -168,11 +170,11 @@ def test_markup_in_columns_categories_and_names_is_drawn_as_text_in_every_chart(
 
     triggered(None)
     outputs = [show_overview(True), show_matrix(["income", MARKUP_COLUMN]),
-               show_comparison(1), show_segments(1)]
+               show_comparison(1, None), show_segments(1)]
     outputs += [show_distribution(column) for column in ("income", MARKUP_COLUMN, "channel")]
     outputs += [show_map(1, "pca", dims, None) for dims in (3, 2)]
     form = build_form(True)
-    values, value_ids, dates, date_ids = form_values(form[2])
+    values, value_ids, dates, date_ids = form_values(form["form"])
     triggered(ids.PREDICT_BUTTON)
     outputs += [form, predict_one(1, [float(table["income"].iloc[0]), float(table[MARKUP_COLUMN].iloc[0]),
                                       MARKUP_CATEGORY], value_ids, dates, date_ids)]
