@@ -1,6 +1,7 @@
 """Segmentation Studio: the Dash app. `python app.py` serves it on http://127.0.0.1:8050; gunicorn serves `server`."""
 from __future__ import annotations
 
+import logging
 import os
 
 import dash
@@ -24,6 +25,12 @@ class StudioDash(dash.Dash):
     def _get_signing_secret(self) -> bytes:
         return session_signing_key(super()._get_signing_secret())
 
+
+# The server's log: jobs' start, end, duration and failures, callback errors (no data values, no credentials).
+# Under gunicorn it goes to gunicorn's error log (stderr).
+if not logging.getLogger().handlers:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("segstudio").setLevel(os.environ.get("SEGSTUDIO_LOG_LEVEL", "INFO").upper())
 
 settings = load_settings()
 manager = background_manager(settings)

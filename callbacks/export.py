@@ -9,25 +9,16 @@ import flask
 import joblib
 from dash import ALL, Input, Output, callback, ctx, dcc, html, no_update
 
-from core.exports import (
-    LABELLED_FILE,
-    LEADERBOARD_FILE,
-    MODEL_FILE,
-    REPORT_FILE,
-    RUN_FILE,
-    SEGMENTS_FILE,
-    labelled_customers,
-    model_bundle,
-    run_record,
-    segment_summary,
-)
+from core.bundle import ModelBundle
+from core.contracts import LABELLED_FILE, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
+from core.exports import labelled_customers, run_record, segment_summary
 from core.csv_out import to_csv_text
 from core.report import render_report
 from dashboard import ids
 from dashboard.jobs import job_status
 from dashboard.headline import empty_alert
 from dashboard.session import request_session
-from dashboard.store import ProjectStore, project_store
+from dashboard.store import project_store
 
 HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
 
@@ -75,10 +66,10 @@ def download(clicks):
         return dcc.send_string(to_csv_text(segment_summary(table, result)), name)
     if name == LEADERBOARD_FILE:
         return dcc.send_string(to_csv_text(result.leaderboard), name)
-    source = _source(store, session_id, len(result.labels))
+    source = store.source(session_id)
     if name == RUN_FILE:
         return dcc.send_string(json.dumps(run_record(result, source), indent=2), name)
-    bundle = model_bundle(result, table, source)
+    bundle = ModelBundle.of(result, table, source)
     if name == REPORT_FILE:
         return dcc.send_string(render_report(bundle), name)
     if name == MODEL_FILE:
@@ -86,12 +77,6 @@ def download(clicks):
         joblib.dump(bundle, buffer)
         return dcc.send_bytes(buffer.getvalue(), name)
     return no_update
-
-
-def _source(store: ProjectStore, session_id: str, rows: int) -> dict:
-    meta = store.meta(session_id)
-    return {"file": meta.get("name", ""), "rows": rows, "columns": meta.get("columns", []),
-            "read_as": meta.get("source", "")}
 
 
 @callback(

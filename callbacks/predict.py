@@ -11,7 +11,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from core.errors import SegmentationError
 from core.csv_out import to_csv_text
 from core.pipeline import SegmentationResult, map_position
-from core.predict import NO_GOOD_FIT_NAME, assign, input_columns, score_customers, scoring_bundle, segment_label
+from core.predict import NO_GOOD_FIT_NAME, Scorer
 from core.predictor import NO_GOOD_FIT
 from dashboard import ids
 from dashboard.figures import result_map, with_new_customer
@@ -47,7 +47,7 @@ def build_form(_init, _token=None):
                                            "assign customers to.", color="info"), area=HIDDEN)
     table = result.prepared(store.table(session_id))
     fields = [dbc.Col(_field(column, result.roles.get(column, "numeric"), table[column]), md=6)
-              for column in input_columns(scoring_bundle(result))]
+              for column in Scorer.of(result).input_columns()]
     note = html.P(f"New customers are assigned by {result.predictor.describe()}.", className="small text-muted")
     return named(FORM, empty=None, area=SHOWN, form=[note, dbc.Row(fields, className="g-2")],
                  map=result_map(result, store.table(session_id)))
@@ -104,17 +104,17 @@ def predict_one(n_clicks, values, value_ids, dates, date_ids):
     row.update({i["feature"]: v for i, v in zip(date_ids, dates)})
     customer = _customer_frame(result, row)
     try:
-        bundle = scoring_bundle(result)
-        clusters, confidence, Z = assign(bundle, customer)
+        scorer = Scorer.of(result)
+        clusters, confidence, Z = scorer.assign(customer)
     except SegmentationError as exc:
         return dbc.Alert(str(exc), color="danger"), no_update
     cluster = int(clusters[0])
-    name = segment_label(bundle, cluster)
+    name = scorer.label(cluster)
     blanks = [c for c, v in row.items() if v is None or v == ""]
     message = [html.Div(["Segment: ", html.Strong(name)], className="predict-result"),
                html.Div(f"confidence {confidence[0]:.0%}", className="text-muted")]
     if cluster == NO_GOOD_FIT:
-        closest = segment_label(bundle, int(result.predictor.model_.predict(Z)[0]))
+        closest = scorer.label(int(result.predictor.model_.predict(Z)[0]))
         message.append(html.Div(f"This customer lies farther from every segment than 99% of its members; the "
                                 f"closest is \"{closest}\".", className="small mt-1"))
     if blanks:
@@ -159,7 +159,7 @@ def score_file(contents: str | None, filename: str | None):
         if result is None or result.predictor is None:
             raise SegmentationError("There is no segmentation with two or more segments to assign customers to.")
         table, filename = read_upload(contents, filename)
-        scored, extra = score_customers(scoring_bundle(result), table)
+        scored, extra = Scorer.of(result).score(table)
     except SegmentationError as exc:
         return dbc.Alert([html.Strong("Could not score this file. "), str(exc)], color="danger"), no_update, None
     unfit = int((scored["cluster"] == NO_GOOD_FIT).sum())

@@ -10,13 +10,18 @@
                 [--as-of YYYY-MM-DD] --out FILE
     segment predict --model DIR/model.joblib DATA --out FILE
     segment algorithms          (lists the algorithms and their parameters)
+    segment demo --out FILE [--rows 2000] [--seed 0]    (writes the built-in demo customers)
+    segment [-v | -vv | -q] ...  (say each step on stderr, or print only warnings and errors)
 
 Bad input exits with status 2 and one line on stderr; nothing the user can cause prints a traceback.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -24,29 +29,35 @@ from typing import Sequence
 
 from core.algorithms import ALGORITHMS
 from core.config import DEFAULT_ALGORITHMS, RunConfig, parse_k_range
+from core.demo import make_demo_customers
 from core.errors import SegmentationError
 from core.atomic import atomic_write_text
 from core.csv_out import to_csv_text
+from core.bundle import ModelBundle, SourceRecord
+from core.contracts import MODEL_FILE
 from core.exports import sha256_file, write_outputs
 from core.features import KINDS, parse_feature
-from core.predict import NO_GOOD_FIT_NAME, load_model, score_customers
-from core.naming import carry_names
+from core.predict import NO_GOOD_FIT_NAME
 from core.predictor import CLASSIFIERS, NO_GOOD_FIT
 from core.rename import parse_renames
 from core.rename_outputs import rename_run
 from core.preprocess import IMPUTERS, SCALERS, TRANSFORMS
 from core.rfm import build_rfm
-from core.pipeline import run_segmentation
+from core.pipeline import SegmentationResult, run_segmentation
 from core.quality import UNSTABLE_BELOW
 from core.readers import describe_source, read_table
 from core.segmenter import CRITERIA
 
 EXIT_BAD_INPUT = 2
+log = logging.getLogger("segstudio.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segment", description="Segment customers from a table.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="say what is happening on stderr (-v: each step of a run; -vv: details)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="segment a customer table and write the results")
     run.add_argument("data", help="customer table: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
@@ -80,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     rename.add_argument("folder", help="the --out folder of `segment run`")
     rename.add_argument("renames", nargs="+", metavar="SEGMENT=NAME", help='e.g. 2="Big spenders"')
     commands.add_parser("algorithms", help="list the algorithms and their parameters")
+    demo = commands.add_parser("demo", help="write the built-in demo customers (the app's demo data) to a file")
+    demo.add_argument("--out", required=True, help="CSV file to write")
+    demo.add_argument("--rows", type=int, default=2_000, help="customers to make (default 2,000)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0: the app's demo data)")
     rfm = commands.add_parser("rfm", help="turn a transaction log into one RFM row per customer")
     rfm.add_argument("data", help="transaction log: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
     rfm.add_argument("--customer", required=True, help="customer id column")
@@ -99,6 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
+    _configure_logging(level)
+    with contextlib.redirect_stdout(io.StringIO()) if args.quiet else contextlib.nullcontext():
+        return _dispatch(args)
+
+
+def _configure_logging(level: int) -> None:
+    """Log lines on stderr, prefixed like the command's own messages; the command's logger only."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("segment: %(message)s"))
+    logger = logging.getLogger("segstudio")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
             return _run(args)
@@ -111,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "algorithms":
             print(describe_algorithms())
             return 0
+        if args.command == "demo":
+            return _demo(args)
     except SegmentationError as exc:
         print(f"segment: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -168,25 +202,21 @@ def _run(args: argparse.Namespace) -> int:
     config = RunConfig.from_dict(settings)
 
     table = read_table(data)
-    source = {
-        "file": data.name,
-        "path": str(data.resolve()),
-        "sha256": sha256_file(data),
-        "rows": int(len(table)),
-        "columns": [str(c) for c in table.columns],
-        "read_as": describe_source(table),
-    }
+    source = SourceRecord(file=data.name, path=str(data.resolve()), sha256=sha256_file(data), rows=int(len(table)),
+                          columns=[str(c) for c in table.columns], read_as=describe_source(table))
     if args.config:
         expected = _load_json(args.config, "configuration").get("input", {}).get("sha256")
-        if expected and expected != source["sha256"]:
+        if expected and expected != source.sha256:
             print(f"segment: warning: {data.name} differs from the file {args.config} was made from.", file=sys.stderr)
-    previous = load_model(args.names_from, need_predictor=False) if args.names_from else None
-    result = run_segmentation(table, config)
-    kept = {}
-    if previous is not None and previous.get("explanation") is not None:
-        names, kept = carry_names(previous["explanation"], {int(k): v for k, v in previous["names"].items()},
-                                  result.explanation, result.names)
-        result = replace(result, names=names)
+    names_from = args.names_from or _model_beside(args.config)
+    previous = ModelBundle.load(names_from, need_predictor=False) if names_from else None
+    log.info("segmenting %s rows x %s columns", f"{len(table):,}", table.shape[1])
+    result = run_segmentation(table, config, progress=_log_progress)
+    kept: dict[int, int] = {}
+    if previous is not None:
+        result, kept = result.with_names_from(previous.explanation, previous.names)
+    elif args.config:  # a replay without its model: the names run.json had, where the segments are the same ones
+        result = _names_of_record(args.config, result)
     paths = write_outputs(args.out, table, result, source)
     board = result.leaderboard
     chosen = board[board["selected"]].iloc[0]
@@ -200,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     if unstable:
         print(f"  warning: segment(s) {', '.join(unstable)} are unstable under resampling (Jaccard < {UNSTABLE_BELOW}).")
     if previous is not None:
-        print(f"  kept the names of {len(kept)} of {result.segmenter.n_clusters_} segments from {args.names_from}")
+        print(f"  kept the names of {len(kept)} of {result.segmenter.n_clusters_} segments from {names_from}")
     for path in paths.values():
         print(f"  wrote {path}")
     return 0
@@ -240,9 +270,20 @@ def _rfm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    if not 10 <= args.rows <= 10_000_000:
+        raise SegmentationError(f"--rows must be between 10 and 10,000,000; got {args.rows:,}.")
+    table = make_demo_customers(n_customers=args.rows, random_state=args.seed)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, to_csv_text(table))
+    print(f"Wrote {len(table):,} demo customers x {table.shape[1]} columns to {out}")
+    return 0
+
+
 def _predict(args: argparse.Namespace) -> int:
-    bundle = load_model(args.model)
-    scored, extra = score_customers(bundle, read_table(Path(args.data)))
+    bundle = ModelBundle.load(args.model)
+    scored, extra = bundle.scorer.score(read_table(Path(args.data)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, to_csv_text(scored))
@@ -275,6 +316,26 @@ def _load_json(path: str, what: str) -> dict:
         raise SegmentationError(f"{path}: {what} not found.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SegmentationError(f"{path}: {what} is not valid JSON ({exc}).") from None
+
+
+def _model_beside(config: str | None) -> Path | None:
+    """The model.joblib in the folder of a replayed run.json, whose names the replay keeps."""
+    if not config:
+        return None
+    model = Path(config).parent / MODEL_FILE
+    return model if model.is_file() else None
+
+
+def _names_of_record(config: str, result: SegmentationResult) -> SegmentationResult:
+    """The segment names a run.json records, when they name exactly this result's segments."""
+    names = {int(k): str(v) for k, v in (_load_json(config, "configuration").get("segments") or {}).items()}
+    if set(names) != set(result.names):
+        return result
+    return replace(result, names=names)
+
+
+def _log_progress(fraction: float, message: str) -> None:
+    log.info("%3.0f%% %s", 100 * fraction, message)
 
 
 def _load_config(path: str) -> dict:

@@ -12,26 +12,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
-from core.atomic import atomic_write, atomic_write_text
-from core.charts import map_sample
+from core.atomic import atomic_write_text
+from core.bundle import ModelBundle, SourceRecord
+from core.contracts import (LABELLED_COLUMNS, LABELLED_FILE, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE,
+                            SEGMENT_COLUMNS, SEGMENTS_FILE)
 from core.csv_out import write_csv
 from core.pipeline import SegmentationResult
-from core.predict import scoring_bundle
 from core.report import render_report
 from core.quality import stability_table
 
-LABELLED_FILE = "labelled_customers.csv"
-SEGMENTS_FILE = "segments.csv"
-LEADERBOARD_FILE = "leaderboard.csv"
-MODEL_FILE = "model.joblib"
-RUN_FILE = "run.json"
-REPORT_FILE = "report.html"
-REPORT_MAP_POINTS = 5_000
-OUTPUT_COLUMNS = ("cluster", "segment", "confidence", "meta_cluster", "assignment_stability", "outlier_excluded")
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
 
 
@@ -44,7 +36,7 @@ def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.Da
     An input column already called like an output column (a re-run on an export) is kept as ``<name>_input``.
     """
     prepared = result.prepared(table)
-    out = prepared.rename(columns={c: f"{c}_input" for c in OUTPUT_COLUMNS if c in prepared.columns})
+    out = prepared.rename(columns={c: f"{c}_input" for c in LABELLED_COLUMNS if c in prepared.columns})
     out["cluster"] = result.labels
     out["segment"] = result.segment_names()
     out["confidence"] = result.confidence if result.confidence is not None else np.nan
@@ -116,7 +108,7 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
             for level in shares.columns:
                 block[f"share_{column}={level}"] = shares[level].round(4).to_numpy()
         blocks.append(block)
-    return pd.concat([summary, *blocks], axis=1)
+    return pd.concat([summary[list(SEGMENT_COLUMNS)], *blocks], axis=1)
 
 
 def _as_dates(days: np.ndarray) -> np.ndarray:
@@ -142,7 +134,7 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def run_record(result: SegmentationResult, source: dict[str, Any]) -> dict[str, Any]:
+def run_record(result: SegmentationResult, source: SourceRecord) -> dict[str, Any]:
     """The run.json content: configuration, input fingerprint, roles, outcome and library versions."""
     selected = result.leaderboard[result.leaderboard["selected"]].iloc[0]
     segmenter = result.segmenter
@@ -151,7 +143,7 @@ def run_record(result: SegmentationResult, source: dict[str, Any]) -> dict[str, 
         "version": 1,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": result.config.to_dict(),
-        "input": source,
+        "input": source.to_dict(),
         "roles": result.roles,
         "features": result.features,
         "selected": {
@@ -179,39 +171,18 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and np.isnan(value) else float(value)
 
 
-def write_outputs(out_dir: str | Path, table: pd.DataFrame, result: SegmentationResult, source: dict[str, Any]) -> dict[str, Path]:
+def write_outputs(out_dir: str | Path, table: pd.DataFrame, result: SegmentationResult,
+                  source: SourceRecord) -> dict[str, Path]:
     """Write the six files of a run into ``out_dir`` (created if needed); each file appears whole or not at all."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE, REPORT_FILE)
-    paths = {name: out / name for name in names}
-    bundle = model_bundle(result, table, source)
+    paths = {name: out / name for name in (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE,
+                                           REPORT_FILE)}
+    bundle = ModelBundle.of(result, table, source)
     write_csv(paths[LABELLED_FILE], labelled_customers(table, result))
     write_csv(paths[SEGMENTS_FILE], segment_summary(table, result))
     write_csv(paths[LEADERBOARD_FILE], result.leaderboard)
-    atomic_write(paths[MODEL_FILE], lambda path: joblib.dump(bundle, path))
+    bundle.save(paths[MODEL_FILE])
     atomic_write_text(paths[RUN_FILE], json.dumps(run_record(result, source), indent=2))
     atomic_write_text(paths[REPORT_FILE], render_report(bundle))
     return paths
-
-
-def model_bundle(result: SegmentationResult, table: pd.DataFrame, source: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What model.joblib holds: the fitted pipeline, the predictor for new customers, the segment names, the
-    engineered features and the configuration; and what the report is drawn from (the explanation, a map sample
-    of at most 5,000 customers, segment sizes), so the report can be rebuilt after a rename without the data."""
-    rows = map_sample(result.labels, limit=REPORT_MAP_POINTS, seed=result.config.seed)
-    id_column = result.id_column
-    ids = table[id_column].iloc[rows].astype(str).to_numpy() if id_column else (rows + 1).astype(str)
-    sizes = pd.Series(result.labels).value_counts()
-    return {
-        "format": "segmentation-studio/model",
-        "version": 2,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        **scoring_bundle(result),
-        "config": result.config.to_dict(),
-        "explanation": result.explanation,
-        "sizes": {int(k): int(v) for k, v in sizes.items()},
-        "map": {"coords": result.embedding[rows], "labels": result.labels[rows], "ids": ids,
-                "id_label": id_column or "Row", "explained": result.explained_variance, "total": len(result.labels)},
-        "source": source or {},
-    }

@@ -1,91 +1,93 @@
-"""Score new customers with a saved model (model.joblib written by `segment run`)."""
+"""Score new customers with a fitted segmentation: the part of model.joblib that assigns them."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
 from core.errors import SegmentationError
 from core.features import FeatureSpec, add_features
-from core.pipeline import SegmentationResult
-from core.predictor import NO_GOOD_FIT
+from core.predictor import NO_GOOD_FIT, SegmentPredictor
+from core.segmenter import CustomerSegmenter
+
+if TYPE_CHECKING:
+    from core.pipeline import SegmentationResult
 
 NO_GOOD_FIT_NAME = "No good fit"
 
 
-def load_model(path: str | Path, need_predictor: bool = True) -> dict[str, Any]:
-    """Load a model bundle from a path the operator gives (never from an upload: unpickling runs code)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SegmentationError(f"{path}: model file not found.")
-    try:
-        bundle = joblib.load(path)
-    except Exception as exc:  # a damaged or foreign file can raise almost anything while unpickling
-        raise SegmentationError(f"{path} could not be loaded as a model ({type(exc).__name__}).") from exc
-    if not isinstance(bundle, dict) or bundle.get("format") != "segmentation-studio/model":
-        raise SegmentationError(f"{path} is not a model.joblib written by `segment run`.")
-    if need_predictor and bundle.get("predictor") is None:
-        raise SegmentationError(f"{path} has fewer than two segments; there is nothing to assign customers to.")
-    return bundle
+@dataclass
+class Scorer:
+    """What assigning new customers needs: the fitted preprocessing and model, the classifier, the names.
 
-
-def scoring_bundle(result: SegmentationResult) -> dict[str, Any]:
-    """The parts of a result that scoring new customers needs (what model.joblib holds for it)."""
-    return {
-        "segmenter": result.segmenter,
-        "predictor": result.predictor,
-        "names": dict(result.names),
-        "features": result.features,
-        "engineered": [f.to_dict() for f in result.engineered],
-        "roles": result.roles,
-    }
-
-
-def input_columns(bundle: dict[str, Any]) -> list[str]:
-    """The columns a new customer must have: the model's features, with engineered ones replaced by their inputs."""
-    engineered = [FeatureSpec(**f) for f in bundle.get("engineered", [])]
-    built = {f.name for f in engineered}
-    needed = [c for c in bundle["features"] if c not in built]
-    needed += [c for f in engineered for c in f.columns if c not in needed and c not in built]
-    return needed
-
-
-def assign(bundle: dict[str, Any], table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Segment (NO_GOOD_FIT where none fits), confidence and model-space features of each new customer.
-
-    Raises:
-        SegmentationError: a column the model needs is missing (the message names every one), or the model has
-            fewer than two segments.
+    Attributes:
+        segmenter: the fitted preprocessing and clustering model.
+        predictor: assigns customers with a confidence; None when there are fewer than two segments.
+        names: segment number -> name.
+        features: the model's input features (engineered ones included).
+        engineered: the engineered features, rebuilt from their input columns for every new customer.
+        roles: the role of every column the model was fitted from.
     """
-    if bundle.get("predictor") is None:
-        raise SegmentationError("This segmentation has fewer than two segments; there is nothing to assign to.")
-    missing = [c for c in input_columns(bundle) if c not in table.columns]
-    if missing:
-        raise SegmentationError(f"The new file lacks column(s) the model needs: {', '.join(missing)}.")
-    prepared, _ = add_features(table, [FeatureSpec(**f) for f in bundle.get("engineered", [])])
-    Z = bundle["segmenter"].transform_features(prepared)
-    clusters, confidence = bundle["predictor"].predict(Z, bundle["segmenter"].membership(Z))
-    return clusters, confidence, Z
+
+    segmenter: CustomerSegmenter
+    predictor: SegmentPredictor | None
+    names: dict[int, str]
+    features: list[str]
+    engineered: list[FeatureSpec] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, result: SegmentationResult) -> Scorer:
+        return cls(segmenter=result.segmenter, predictor=result.predictor, names=dict(result.names),
+                   features=list(result.features), engineered=list(result.engineered), roles=dict(result.roles))
+
+    def input_columns(self) -> list[str]:
+        """The columns a new customer must have: the features, with engineered ones replaced by their inputs."""
+        built = {f.name for f in self.engineered}
+        needed = [c for c in self.features if c not in built]
+        needed += [c for f in self.engineered for c in f.columns if c not in needed and c not in built]
+        return needed
+
+    def assign(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Segment (NO_GOOD_FIT where none fits), confidence and model-space features of each new customer.
+
+        Raises:
+            SegmentationError: a column the model needs is missing (the message names every one), or the model
+                has fewer than two segments.
+        """
+        if self.predictor is None:
+            raise SegmentationError("This segmentation has fewer than two segments; there is nothing to assign to.")
+        missing = [c for c in self.input_columns() if c not in table.columns]
+        if missing:
+            raise SegmentationError(f"The new file lacks column(s) the model needs: {', '.join(missing)}.")
+        prepared, _ = add_features(table, self.engineered)
+        Z = self.segmenter.transform_features(prepared)
+        clusters, confidence = self.predictor.predict(Z, self.segmenter.membership(Z))
+        return clusters, confidence, Z
+
+    def label(self, cluster: int) -> str:
+        return NO_GOOD_FIT_NAME if cluster == NO_GOOD_FIT else self.names[cluster]
+
+    def score(self, table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        """The table plus ``cluster``, ``segment`` and ``confidence``; and the columns the model does not use.
+
+        Raises:
+            SegmentationError: a column the model needs is missing (the message names every one).
+        """
+        clusters, confidence, _ = self.assign(table)
+        needed = self.input_columns()
+        extra = [c for c in table.columns if c not in needed]
+        out = table.copy()
+        out["cluster"] = clusters
+        out["segment"] = [self.label(int(c)) for c in clusters]
+        out["confidence"] = confidence
+        return out, extra
 
 
-def segment_label(bundle: dict[str, Any], cluster: int) -> str:
-    return NO_GOOD_FIT_NAME if cluster == NO_GOOD_FIT else {int(k): v for k, v in bundle["names"].items()}[cluster]
-
-
-def score_customers(bundle: dict[str, Any], table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The table plus ``cluster``, ``segment`` and ``confidence``; and the columns the model does not use.
-
-    Raises:
-        SegmentationError: a column the model needs is missing (the message names every one).
-    """
-    clusters, confidence, _ = assign(bundle, table)
-    needed = input_columns(bundle)
-    extra = [c for c in table.columns if c not in needed]
-    out = table.copy()
-    out["cluster"] = clusters
-    out["segment"] = [segment_label(bundle, int(c)) for c in clusters]
-    out["confidence"] = confidence
-    return out, extra
+def legacy_scorer(bundle: dict[str, Any]) -> Scorer:
+    """The scorer of a model.joblib written before bundles were typed (format version 2, a dict)."""
+    return Scorer(segmenter=bundle["segmenter"], predictor=bundle.get("predictor"),
+                  names={int(k): v for k, v in bundle["names"].items()}, features=list(bundle["features"]),
+                  engineered=[FeatureSpec(**f) for f in bundle.get("engineered", [])], roles=dict(bundle["roles"]))

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
 from core.errors import SegmentationError
 from core.csv_out import escape_formulas
-from core.exports import LABELLED_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
-from core.predict import load_model
+from core.bundle import ModelBundle
+from core.contracts import LABELLED_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
 from core.rename import renamed
 from core.report import render_report
 
@@ -28,9 +27,9 @@ def rename_run(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, s
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
         raise SegmentationError(f"{folder} has no {MODEL_FILE}; give the --out folder of `segment run`.")
-    bundle = load_model(model_path, need_predictor=False)
-    names = renamed({int(k): v for k, v in bundle["names"].items()}, changes)
-    bundle["names"] = names
+    bundle = ModelBundle.load(model_path, need_predictor=False)
+    names = renamed(bundle.names, changes)
+    bundle.scorer.names = names
     written = []
     for file in (LABELLED_FILE, SEGMENTS_FILE):
         if (folder / file).is_file():
@@ -41,9 +40,9 @@ def rename_run(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, s
         record["segments"] = {str(k): v for k, v in names.items()}
         atomic_write_text(folder / RUN_FILE, json.dumps(record, indent=2))
         written.append(folder / RUN_FILE)
-    atomic_write(model_path, lambda path: joblib.dump(bundle, path))
+    bundle.save(model_path)
     written.append(model_path)
-    if bundle.get("explanation") is not None:
+    if bundle.explanation is not None:
         atomic_write_text(folder / REPORT_FILE, render_report(bundle))
         written.append(folder / REPORT_FILE)
     return names, written

@@ -1,6 +1,6 @@
 """report.html: one self-contained file a marketing team can open anywhere, offline.
 
-Built from the model bundle alone (see core.exports.model_bundle), so `segment rename` can rewrite it with new names
+Built from the model bundle alone (core.bundle.ModelBundle), so `segment rename` can rewrite it with new names
 without the data. Plotly's JavaScript is inlined once; every figure is drawn from data embedded in the page.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,8 +17,12 @@ from plotly.offline import get_plotlyjs
 
 from core import charts
 from core.algorithms import ALGORITHMS
+from core.errors import SegmentationError
 from core.explain import SegmentExplainer, readable_date, readable_number
 from core.quality import UNSTABLE_BELOW
+
+if TYPE_CHECKING:
+    from core.bundle import ModelBundle, SourceRecord
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222;
@@ -41,30 +45,31 @@ pre { background: #f3f4f6; padding: 12px; overflow-x: auto; font-size: 0.8rem; }
 """
 
 
-def render_report(bundle: dict[str, Any]) -> str:
+def render_report(bundle: ModelBundle) -> str:
     """The whole report as one HTML document (about 4.5 MB, most of it Plotly's JavaScript)."""
-    names = {int(k): v for k, v in bundle["names"].items()}
-    explanation: SegmentExplainer = bundle["explanation"]
-    segmenter = bundle["segmenter"]
+    names = dict(bundle.names)
+    explanation = bundle.explanation
+    if explanation is None:
+        raise SegmentationError("This model was made before segments were explained; run the segmentation again.")
+    segmenter = bundle.scorer.segmenter
     board: pd.DataFrame = segmenter.leaderboard_
-    source = bundle.get("source") or {}
+    source = bundle.source
     chosen = board[board["selected"]].iloc[0]
     stability = segmenter.stability_
     per_segment = stability.per_segment if stability is not None else {}
-    map_data = bundle["map"]
+    sample = bundle.map
     figures = {
-        "map": charts.customer_map(np.asarray(map_data["coords"]), np.asarray(map_data["labels"]), names,
-                                   charts.pca_axes(map_data["explained"]),
-                                   charts.id_hover(map_data["id_label"], np.asarray(map_data["ids"])), "PCA",
-                                   total=map_data["total"]),
+        "map": charts.customer_map(np.asarray(sample.coords), np.asarray(sample.labels), names,
+                                   charts.pca_axes(sample.explained), charts.id_hover(sample.id_label, sample.ids),
+                                   "PCA", total=sample.total),
         "importance": charts.importance_figure(explanation.importance_),
         "segment_importance": charts.segment_importance_figure(explanation.segment_importance_, names),
         "stability": charts.stability_figure(per_segment, names),
         "elbow": charts.elbow_figure(board),
         "metrics": charts.metrics_figure(board),
     }
-    sizes = {int(k): int(v) for k, v in bundle["sizes"].items()}
-    title = f"Customer segments: {source.get('file') or 'customers'}"
+    sizes = dict(bundle.sizes)
+    title = f"Customer segments: {source.file or 'customers'}"
     body = [
         f"<header><h1>{_e(title)}</h1><p>{_e(_summary_line(bundle, chosen, sizes))}</p></header><main>",
         "<h2>Segments at a glance</h2>",
@@ -77,7 +82,7 @@ def render_report(bundle: dict[str, Any]) -> str:
         f"{explanation.forest_accuracy_:.1%} accuracy on customers it did not see. Permutation importance is how much "
         "that accuracy drops when one feature is shuffled; a feature that another one can stand in for may score "
         "low even when it differs a lot between segments, so the effect sizes and tests below complete it.</p>",
-        f"<p>New customers are assigned by {_e(bundle['predictor'].describe())}." if bundle.get("predictor")
+        f"<p>New customers are assigned by {_e(bundle.scorer.predictor.describe())}." if bundle.scorer.predictor
         else "", _figure(figures["importance"]), _figure(figures["segment_importance"]),
         _tests_table(explanation.tests_),
         "<h2>How good the segmentation is</h2>",
@@ -104,12 +109,12 @@ def _figure(figure) -> str:
     return f"<div class='figure'>{inner}</div>"
 
 
-def _summary_line(bundle: dict[str, Any], chosen: pd.Series, sizes: dict[int, int]) -> str:
+def _summary_line(bundle: ModelBundle, chosen: pd.Series, sizes: dict[int, int]) -> str:
     total = sum(sizes.values())
     algorithm = ALGORITHMS[chosen["algorithm"]].label
     segments = sum(1 for c in sizes if c >= 0)
-    created = bundle.get("created") or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"{total:,} customers in {segments} segments, from {len(bundle['features'])} features · "
+    created = bundle.created or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"{total:,} customers in {segments} segments, from {len(bundle.scorer.features)} features · "
             f"{algorithm} (silhouette {chosen['silhouette']:.3f}) · made {created}")
 
 
@@ -207,20 +212,19 @@ def _leaderboard_table(board: pd.DataFrame) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table><p class='muted'>★ the model the segments come from.</p>"
 
 
-def _data_section(bundle: dict[str, Any], source: dict[str, Any]) -> str:
-    roles = bundle["roles"]
+def _data_section(bundle: ModelBundle, source: SourceRecord) -> str:
+    scorer = bundle.scorer
+    roles = scorer.roles
     facts = [
-        ("File", source.get("file", "")), ("Read as", source.get("read_as", "")),
-        ("Rows", f"{source['rows']:,}" if "rows" in source else ""),
-        ("Features", ", ".join(f"{c} ({roles[c]})" for c in bundle["features"])),
-        ("Not used", ", ".join(f"{c} ({r})" for c, r in roles.items() if c not in bundle["features"]) or "none"),
+        ("File", source.file), ("Read as", source.read_as), ("Rows", f"{source.rows:,}" if source.rows else ""),
+        ("Features", ", ".join(f"{c} ({roles[c]})" for c in scorer.features)),
+        ("Not used", ", ".join(f"{c} ({r})" for c, r in roles.items() if c not in scorer.features) or "none"),
     ]
-    engineered = bundle.get("engineered") or []
-    if engineered:
-        facts.append(("Engineered features", ", ".join(f"{f['name']} = {f['kind']}({', '.join(f['columns'])})"
-                                                       for f in engineered)))
+    if scorer.engineered:
+        facts.append(("Engineered features", ", ".join(f"{f.name} = {f.kind}({', '.join(f.columns)})"
+                                                       for f in scorer.engineered)))
     table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if v != "")
-    config = json.dumps(bundle["config"], indent=2, default=str)
+    config = json.dumps(bundle.config, indent=2, default=str)
     return f"<table>{table}</table><h3>Run configuration</h3><pre>{_e(config)}</pre>"
 
 

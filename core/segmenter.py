@@ -24,6 +24,7 @@ from core.algorithms import (
     scaled_value,
     sweep_values,
 )
+from core.contracts import LEADERBOARD_COLUMNS
 from core.consensus import agreement_matrix, consensus_labels
 from core.errors import SegmentationError
 from core.preprocess import build_preprocessor
@@ -37,11 +38,6 @@ from core.quality import (
 from core.roles import FEATURE_ROLES
 
 Progress = Callable[[float, str], None]
-LEADERBOARD_COLUMNS = [
-    "algorithm", "params", "n_clusters", "noise_share", "smallest_share", "largest_share", "silhouette",
-    "davies_bouldin", "calinski_harabasz", "dbcv", "stability", "inertia", "fit_seconds", "fit_rows", "assignment",
-    "note", "selected",
-]
 # Which way is better for each selection criterion.
 CRITERIA = {"silhouette": "max", "davies_bouldin": "min", "calinski_harabasz": "max", "dbcv": "max",
             "stability": "max"}
@@ -150,7 +146,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         board = pd.DataFrame(rows)
         best = self._choose(board)
         board["selected"] = board.index == best
-        self.leaderboard_ = board[LEADERBOARD_COLUMNS]
+        self.leaderboard_ = board[list(LEADERBOARD_COLUMNS)]
         report(0.8, "Labelling every customer with the chosen model")
         full = {best: self._label_chosen(Z, labelings[best], fitted[best][4])}
         self._keep_chosen(full[best], fitted[best])

@@ -6,7 +6,7 @@ import flask
 import pandas as pd
 from dash import dcc, html
 
-from core.exports import model_bundle
+from core.bundle import ModelBundle, SourceRecord
 from core.report import render_report
 from dashboard.figures import effects_figure, result_map
 from dashboard.headline import headline
@@ -54,6 +54,6 @@ def serve_review_reports(server: flask.Flask) -> None:
         if result is None or result.explanation is None:
             flask.abort(404)
         table = store.project_table(*found)
-        html_text = render_report(model_bundle(result, table, {"rows": len(table)}))
+        html_text = render_report(ModelBundle.of(result, table, SourceRecord(rows=len(table))))
         return flask.Response(html_text, mimetype="text/html",
                               headers={"Content-Disposition": 'attachment; filename="report.html"'})

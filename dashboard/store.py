@@ -23,6 +23,7 @@ import joblib
 import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
+from core.bundle import SourceRecord
 from core.demo import make_demo_customers
 from core.pipeline import SegmentationResult
 from core.roles import infer_roles
@@ -204,6 +205,12 @@ class ProjectStore:
         demo = _demo_table()
         return {"name": DEMO_NAME, "rows": len(demo), "columns": list(demo.columns), "roles": infer_roles(demo),
                 "source": "generated in the app", "rfm": None}
+
+    def source(self, session_id: str) -> SourceRecord:
+        """Where the current table came from, as run.json and the report record it."""
+        meta = self.meta(session_id)
+        return SourceRecord(file=meta.get("name", ""), rows=int(meta.get("rows", 0)),
+                            columns=list(meta.get("columns", [])), read_as=meta.get("source", ""))
 
     def roles(self, session_id: str) -> dict[str, str]:
         """Every column's role: inferred, then the analyst's overrides."""

@@ -78,7 +78,7 @@ def test_run_writes_the_six_files_with_exact_columns(tmp_path, demo_csv, dataset
     assert run["config"]["k_min"] == 2 and run["config"]["k_max"] == 6
     assert {"pandas", "scikit-learn", "numpy", "python"} <= set(run["libraries"])
     bundle = joblib.load(out / "model.joblib")
-    assert (bundle["segmenter"].predict(original)[named] == clusters[named]).all()
+    assert (bundle.scorer.segmenter.predict(original)[named] == clusters[named]).all()
 
 
 def test_ids_are_excluded_from_features_but_kept(tmp_path, demo_csv):
@@ -230,3 +230,66 @@ def test_unreadable_files_exit_2_with_their_message(tmp_path, name, data, messag
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_demo_writes_the_apps_demo_customers(tmp_path, capsys, demo):
+    out = tmp_path / "demo.csv"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert "Wrote 2,000 demo customers x 12 columns" in capsys.readouterr().out
+    written = read_table(out)
+    assert list(written.columns) == list(demo[0].columns) and len(written) == 2000
+    assert written["customer_id"].tolist() == demo[0]["customer_id"].astype(str).tolist()
+    assert main(["demo", "--out", str(out), "--rows", "3"]) == 2
+
+
+def test_verbose_says_each_step_and_quiet_prints_nothing(tmp_path, demo_csv, capsys):
+    args = ["run", str(demo_csv), "--k", "3", "--algorithms", "kmeans"]
+    assert main(["-v", *args, "--out", str(tmp_path / "a")]) == 0
+    said = capsys.readouterr()
+    assert "segment: segmenting 2,000 rows x 12 columns" in said.err and "Fitting KMeans" in said.err
+    assert "Segmented 2,000 customers" in said.out
+    assert main(["-q", *args, "--out", str(tmp_path / "b")]) == 0
+    said = capsys.readouterr()
+    assert said.out == "" and said.err == ""
+
+
+def test_a_replayed_run_keeps_the_names_the_run_had(tmp_path, demo_csv):
+    first = tmp_path / "first"
+    assert main(["run", str(demo_csv), "--k", "3", "--algorithms", "kmeans", "--out", str(first)]) == 0
+    assert main(["rename", str(first), '0=Big spenders', "2=Bargain hunters"]) == 0
+    again = tmp_path / "again"
+    assert main(["run", str(demo_csv), "--config", str(first / "run.json"), "--out", str(again)]) == 0
+    names = json.loads((again / "run.json").read_text())["segments"]
+    assert names["0"] == "Big spenders" and names["2"] == "Bargain hunters"
+    (first / "model.joblib").unlink()  # without the model beside it: the names run.json records
+    assert main(["run", str(demo_csv), "--config", str(first / "run.json"), "--out", str(tmp_path / "third")]) == 0
+    assert json.loads((tmp_path / "third" / "run.json").read_text())["segments"]["2"] == "Bargain hunters"
+
+
+def test_model_files_of_other_programs_and_versions_get_a_message(tmp_path, demo_csv, capsys):
+    from core.bundle import ModelBundle
+
+    out = tmp_path / "run"
+    assert main(["run", str(demo_csv), "--k", "3", "--algorithms", "kmeans", "--out", str(out)]) == 0
+    bundle = ModelBundle.load(out / "model.joblib")
+    legacy = {"format": "segmentation-studio/model", "version": 2, "created": bundle.created,
+              "segmenter": bundle.scorer.segmenter, "predictor": bundle.scorer.predictor, "names": bundle.names,
+              "features": bundle.scorer.features, "engineered": [], "roles": bundle.scorer.roles,
+              "config": bundle.config, "explanation": bundle.explanation, "sizes": bundle.sizes,
+              "map": {"coords": bundle.map.coords, "labels": bundle.map.labels, "ids": bundle.map.ids,
+                      "id_label": bundle.map.id_label, "explained": bundle.map.explained, "total": bundle.map.total},
+              "source": {"file": "old.csv", "rows": 2000}}
+    joblib.dump(legacy, tmp_path / "v2.joblib")
+    assert main(["predict", "--model", str(tmp_path / "v2.joblib"), str(demo_csv), "--out",
+                 str(tmp_path / "scored.csv")]) == 0  # version 2 files (dicts) are still read
+    assert len(pd.read_csv(tmp_path / "scored.csv")) == 2000
+    for name, content, message in [("foreign.joblib", {"weights": [1, 2]}, "is not a model.joblib written by"),
+                                   ("v1.joblib", {**legacy, "version": 1}, "has model format 1"),
+                                   ("newer.joblib", None, "written by a newer Segmentation Studio")]:
+        if content is None:
+            bundle.version = 99
+            content = bundle
+        joblib.dump(content, tmp_path / name)
+        code = main(["predict", "--model", str(tmp_path / name), str(demo_csv), "--out", str(tmp_path / "x.csv")])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

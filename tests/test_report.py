@@ -56,7 +56,7 @@ def test_rename_rewrites_every_file_of_a_run(tmp_path, demo_csv):
     segments = pd.read_csv(out / "segments.csv")
     assert segments.set_index("cluster").loc[0, "segment"] == "Big spenders"
     assert json.loads((out / "run.json").read_text())["segments"]["0"] == "Big spenders"
-    assert joblib.load(out / "model.joblib")["names"][0] == "Big spenders"
+    assert joblib.load(out / "model.joblib").names[0] == "Big spenders"
     assert "Big spenders" in (out / "report.html").read_text(encoding="utf-8")
 
 

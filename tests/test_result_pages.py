@@ -128,7 +128,7 @@ def test_every_export_downloads(session, demo, name):
     elif name == "model.joblib":
         import base64
         bundle = joblib.load(io.BytesIO(base64.b64decode(sent["content"])))
-        assert bundle["format"] == "segmentation-studio/model" and len(bundle["names"]) == 3
+        assert bundle.format == "segmentation-studio/model" and len(bundle.names) == 3
     else:
         assert sent["content"]
 
@@ -196,6 +196,27 @@ def test_a_second_job_on_the_same_project_is_refused_with_what_runs(session):
     assert token is no_update and "A UMAP map is already going (or waiting) for this project" in text_of(alert)
     token, status = use_model(lambda _: None, 1, [{"row": 0}])
     assert "A UMAP map is already going" in text_of(status)
+
+
+def test_the_server_log_says_when_each_job_starts_ends_and_why_it_failed(session, caplog, monkeypatch):
+    import callbacks.model
+
+    caplog.set_level("INFO", logger="segstudio")
+    run(session, k=(3, 3), algorithms=("kmeans",))
+    project = project_store().current_project(session)
+    lines = [r.getMessage() for r in caplog.records if r.name == "segstudio.jobs"]
+    assert lines[0] == f"job started: run, project {project}" and lines[-1].startswith(f"job done: run, project {project}")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(callbacks.model, "run_segmentation", broken)
+    caplog.clear()
+    token, alert = run(session, k=(3, 3), algorithms=("kmeans",))
+    assert token is no_update and "the error was logged for the operator" in text_of(alert)
+    failure = [r for r in caplog.records if r.name == "segstudio.jobs" and r.levelname == "ERROR"]
+    assert failure and failure[0].exc_info and "RuntimeError: a defect" in caplog.text
+    assert project_store().result(session).segmenter.n_clusters_ == 3  # the previous result is kept
 
 
 def test_run_errors_and_parameters(session):

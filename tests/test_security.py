@@ -11,7 +11,7 @@ from dash import no_update
 
 from core.config import RunConfig
 from core.csv_out import to_csv_text
-from core.exports import model_bundle
+from core.bundle import ModelBundle, SourceRecord
 from core.pipeline import run_segmentation
 from core.report import render_report
 from dashboard.auth import require_login
@@ -55,7 +55,7 @@ def test_html_in_names_and_columns_is_shown_as_text_in_the_report():
                           "visits": np.r_[rng.normal(0, 1, 200), rng.normal(8, 1, 200)]})
     result = run_segmentation(table, RunConfig(algorithms=["kmeans"], k_min=2, k_max=2, n_bootstrap=2))
     result.names = {0: HOSTILE, 1: "=HYPERLINK(\"http://x\")"}
-    html = render_report(model_bundle(result, table, {"file": HOSTILE + ".csv"}))
+    html = render_report(ModelBundle.of(result, table, SourceRecord(file=HOSTILE + ".csv")))
     assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
