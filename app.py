@@ -1,4 +1,5 @@
 """Segmentation Studio: the Dash app. `python app.py` serves it on http://127.0.0.1:8050; gunicorn serves `server`."""
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,6 @@ from dashboard.review import serve_review_reports
 from dashboard.session import establish_sessions, server_key, session_signing_key
 from dashboard.settings import load_settings
 from dashboard.vendor import BOOTSTRAP_URL, serve_bootstrap
-
 
 
 class StudioDash(dash.Dash):

@@ -3,6 +3,7 @@
 Prints one row per case: wall seconds, peak memory (RSS of the process tree, sampled every 0.1 s) and, for the
 reference case, the speed-up over a seed-style pipeline (sklearn defaults, full-data silhouette for every k).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,25 +71,35 @@ def main() -> None:
         out = folder / f"out-{case}"
         if case == "rfm5m":
             n = int(5_000_000 * args.scale)
-            data = cached_csv(folder, f"rfm-{n}", lambda: rfm_customers(n))
+            data = cached_csv(folder, f"rfm-{n}", lambda n=n: rfm_customers(n))
             wall, peak, code = segment_run(data, out)
             rows.append((case, f"{n:,} x 3 numeric", wall, peak, code, ""))
         elif case == "mixed1m":
             n = int(1_000_000 * args.scale)
-            data = cached_csv(folder, f"mixed-{n}", lambda: mixed_customers(n))
+            data = cached_csv(folder, f"mixed-{n}", lambda n=n: mixed_customers(n))
             wall, peak, code = segment_run(data, out)
             rows.append((case, f"{n:,} x 30 mixed", wall, peak, code, ""))
         elif case == "reference":
             n = int(100_000 * args.scale)
-            data = cached_csv(folder, f"rfm-{n}", lambda: rfm_customers(n, seed=1))
+            data = cached_csv(folder, f"rfm-{n}", lambda n=n: rfm_customers(n, seed=1))
             wall, peak, code = segment_run(data, out)
             chosen = json.loads((out / "run.json").read_text())["selected"]["n_clusters"] if code == 0 else None
             quick, peak_quick, _ = segment_run(data, folder / "out-reference-kmeans", "--algorithms", "kmeans")
             ref_wall, ref_k = reference_pipeline(data)
             rows.append((case, f"{n:,} x 3: reference pipeline", ref_wall, np.nan, 0, f"k={ref_k}"))
-            rows.append((case, "segment run, default algorithms", wall, peak, code,
-                         f"{ref_wall / wall:.1f}x faster, k={chosen}"))
-            rows.append((case, "segment run --algorithms kmeans", quick, peak_quick, 0, f"{ref_wall / quick:.1f}x faster"))
+            rows.append(
+                (
+                    case,
+                    "segment run, default algorithms",
+                    wall,
+                    peak,
+                    code,
+                    f"{ref_wall / wall:.1f}x faster, k={chosen}",
+                )
+            )
+            rows.append(
+                (case, "segment run --algorithms kmeans", quick, peak_quick, 0, f"{ref_wall / quick:.1f}x faster")
+            )
         else:
             raise SystemExit(f"unknown case {case}")
     print(f"{'case':10} {'what':36} {'wall s':>8} {'peak GiB':>9} {'exit':>4}  note (target)")

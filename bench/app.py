@@ -4,6 +4,7 @@ Builds a project of ``--rows`` mixed customers (30 columns) in a temporary data 
 every page's drawing callbacks as the app's server would, each twice: "cold" as a worker that has not read the
 project yet, "warm" as the next request to the same worker. A rename is timed with the redraws it causes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["SEGSTUDIO_DATA_DIR"] = tempfile.mkdtemp(prefix="segstudio-bench-app-")
 
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
     from callbacks.compare import show_comparison
     from callbacks.data import show_data
     from callbacks.explore import show_distribution, show_matrix, show_overview
@@ -37,9 +41,6 @@ def main() -> None:
     from core.config import RunConfig
     from core.pipeline import run_segmentation
     from dashboard import store as store_module
-    from dash._callback_context import context_value
-    from dash._utils import AttributeDict
-
     from dashboard.session import COOKIE, new_session_id, sign
     from dashboard.store import project_store
 
@@ -51,9 +52,11 @@ def main() -> None:
     store.save_table(session, table, "bench customers.csv")
     started = time.perf_counter()
     store.save_result(session, run_segmentation(table, RunConfig(algorithms=["kmeans", "hdbscan"])))
-    print(f"project: {args.rows:,} customers x {table.shape[1]} columns, segmented in "
-          f"{time.perf_counter() - started:.0f} s; result file "
-          f"{store.path(session, 'result.joblib').stat().st_size / 2**20:.0f} MiB")
+    print(
+        f"project: {args.rows:,} customers x {table.shape[1]} columns, segmented in "
+        f"{time.perf_counter() - started:.0f} s; result file "
+        f"{store.path(session, 'result.joblib').stat().st_size / 2**20:.0f} MiB"
+    )
 
     pages = {
         "Data": (show_data, 1),
@@ -84,9 +87,11 @@ def main() -> None:
         others += timed(show_summary, 2)
         times.append((rename, segments, others))
     rename, segments, others = sorted(times, key=lambda t: sum(t))[1]
-    print(f"rename: {rename * 1000:.0f} ms to store, {(rename + segments) * 1000:.0f} ms with the Segments page "
-          f"redrawn, {(rename + segments + others) * 1000:.0f} ms with the Map, Export and Model views too "
-          "(target <= 300 ms)")
+    print(
+        f"rename: {rename * 1000:.0f} ms to store, {(rename + segments) * 1000:.0f} ms with the Segments page "
+        f"redrawn, {(rename + segments + others) * 1000:.0f} ms with the Map, Export and Model views too "
+        "(target <= 300 ms)"
+    )
     assert project_store().result(session).names[0] == "Renamed in the benchmark 2"
 
 

@@ -4,6 +4,7 @@ It reads the page config (the signed page-load token background callbacks are bo
 and calls callbacks by the input that triggers them, as the renderer does; a background callback is polled with its
 signed cache key and job until it answers.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,15 @@ class DashClient:
                 return spec
         raise KeyError(f"no callback triggered by {trigger} with output {output!r}")
 
-    def call(self, trigger: str, value: Any, output: str = "", values: dict[str, Any] | None = None,
-             poll_every: float = 0.5, deadline: float = 600) -> Any:
+    def call(
+        self,
+        trigger: str,
+        value: Any,
+        output: str = "",
+        values: dict[str, Any] | None = None,
+        poll_every: float = 0.5,
+        deadline: float = 600,
+    ) -> Any:
         """Fire ``trigger`` with ``value`` (other inputs and states from ``values``, else None); the response.
 
         A pattern-matching trigger is named by one matched component (``'{"file":"a.csv","type":"button"}.n_clicks'``)
@@ -65,8 +73,11 @@ class DashClient:
         component, _, prop = trigger.rpartition(".")
         if component.startswith("{"):  # the wildcard form the callback was declared with
             wildcard = {key: ["ALL"] for key in json.loads(component) if key != "type"}
-            trigger = json.dumps({**wildcard, "type": json.loads(component)["type"]}, sort_keys=True,
-                                 separators=(",", ":")) + "." + prop
+            trigger = (
+                json.dumps({**wildcard, "type": json.loads(component)["type"]}, sort_keys=True, separators=(",", ":"))
+                + "."
+                + prop
+            )
         spec = self.find(trigger, output)
         values = {**(values or {}), trigger: value}
         body = {
@@ -82,8 +93,11 @@ class DashClient:
             return answer
         # A background callback: the first answer names the job; poll with empty inputs, as the renderer does.
         params = {**params, "cacheKey": answer["cacheKey"], "job": answer["job"]}
-        polled = {**body, "inputs": [_cleared(i) for i in body["inputs"]],
-                  "state": [_cleared(s) for s in body["state"]]}
+        polled = {
+            **body,
+            "inputs": [_cleared(i) for i in body["inputs"]],
+            "state": [_cleared(s) for s in body["state"]],
+        }
         stop = time.monotonic() + deadline
         while time.monotonic() < stop:
             time.sleep(poll_every)
@@ -94,13 +108,15 @@ class DashClient:
 
     def _post(self, body: dict, params: dict) -> Any:
         try:
-            response = self.http.post(self.url + "/_dash-update-component", json=body, params=params,
-                                      timeout=self.timeout)
+            response = self.http.post(
+                self.url + "/_dash-update-component", json=body, params=params, timeout=self.timeout
+            )
         except requests.ConnectionError:
             # The server closed an idle keep-alive connection as this request went out on it; a browser sends
             # the request again on a new connection, and so does this client (once).
-            response = self.http.post(self.url + "/_dash-update-component", json=body, params=params,
-                                      timeout=self.timeout)
+            response = self.http.post(
+                self.url + "/_dash-update-component", json=body, params=params, timeout=self.timeout
+            )
         if response.status_code == 204:
             return None
         if response.status_code != 200:
@@ -115,8 +131,10 @@ def _name(item: dict) -> str:
 def _item(spec: dict, values: dict[str, Any]) -> dict:
     name = _name(spec)
     if spec["id"].startswith("{"):  # a pattern-matching (ALL) dependency: a list of matched components
-        return [{"id": component, "property": spec["property"], "value": v}  # type: ignore[return-value]
-                for component, v in values.get(name, [])]
+        return [
+            {"id": component, "property": spec["property"], "value": v}  # type: ignore[return-value]
+            for component, v in values.get(name, [])
+        ]
     return {"id": spec["id"], "property": spec["property"], "value": values.get(name)}
 
 

@@ -1,4 +1,5 @@
 """Deterministic benchmark tables: RFM-style customers in well-separated groups, and a wide mixed table."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,11 +15,14 @@ def rfm_customers(n: int, seed: int = 0) -> pd.DataFrame:
     recency = np.array([15, 60, 200, 30, 350])[group] * rng.lognormal(0, 0.25, n)
     frequency = np.array([25, 8, 2, 12, 1])[group] * rng.lognormal(0, 0.25, n)
     monetary = np.array([3000, 900, 150, 5000, 60])[group] * rng.lognormal(0, 0.3, n)
-    return pd.DataFrame({
-        "customer_id": np.char.add("C", np.arange(n).astype(str)),
-        "recency_days": recency.round(0), "frequency": np.maximum(1, frequency.round(0)),
-        "monetary": monetary.round(2),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": np.char.add("C", np.arange(n).astype(str)),
+            "recency_days": recency.round(0),
+            "frequency": np.maximum(1, frequency.round(0)),
+            "monetary": monetary.round(2),
+        }
+    )
 
 
 def mixed_customers(n: int, columns: int = 30, seed: int = 0) -> pd.DataFrame:

@@ -6,6 +6,7 @@ page's job poll) every 0.2 s, first on a quiet server, then while one session se
 page's statistics of its 200,000-row table) from many threads as fast as it can. Prints the observers' latency
 (median, p95) quiet and flooded, and how many of the flood's requests ran or were refused (429), for both servers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,12 @@ def measure(slots: int, args) -> tuple[list[float], list[float], dict[str, int]]
         flooder = DashClient(url, timeout=300)
         table = make_demo_customers(n_customers=args.rows, random_state=1)
         encoded = base64.b64encode(table.to_csv(index=False).encode()).decode()
-        flooder.call("data-upload.contents", "data:text/csv;base64," + encoded, output="data-version",
-                     values={"data-upload.filename": "flood.csv"})
+        flooder.call(
+            "data-upload.contents",
+            "data:text/csv;base64," + encoded,
+            output="data-version",
+            values={"data-upload.filename": "flood.csv"},
+        )
         quiet, _ = _phase(url, args.observers, args.seconds / 2, None, 0)
         flooded, counts = _phase(url, args.observers, args.seconds, flooder, args.flood_threads)
     return quiet, flooded, counts
@@ -96,11 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for label, slots in (("bound on (3 per session)", 3), ("bound off (1000 per session)", 1000)):
         results[label] = measure(slots, args)
-    print(f"one session floods with {args.flood_threads} threads of Explore statistics on {args.rows:,} customers; "
-          f"{args.observers} other sessions poll their job every 0.2 s (gunicorn 4 workers x 2 threads)")
+    print(
+        f"one session floods with {args.flood_threads} threads of Explore statistics on {args.rows:,} customers; "
+        f"{args.observers} other sessions poll their job every 0.2 s (gunicorn 4 workers x 2 threads)"
+    )
     for label, (quiet, flooded, counts) in results.items():
-        print(f"{label}: others' light request quiet {_summary(quiet)}; flooded {_summary(flooded)}; "
-              f"flood requests: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+        print(
+            f"{label}: others' light request quiet {_summary(quiet)}; flooded {_summary(flooded)}; "
+            f"flood requests: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        )
     on, off = results["bound on (3 per session)"][1], results["bound off (1000 per session)"][1]
     p95 = lambda t: t[min(len(t) - 1, int(0.95 * len(t)))]  # noqa: E731
     print(f"p95 while flooded, bound off / bound on: {p95(off) / p95(on):.1f}x")

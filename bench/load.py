@@ -2,13 +2,15 @@
 
 Starts the app under gunicorn on 127.0.0.1 (or uses ``--url``) and lets ``--analysts`` simulated analysts, each in
 their own session and thread, at once: open the app, upload their own CSV, run a segmentation (waiting in the
-server's line for a free slot, or retrying when the line is full and the server answers "busy"), and download their labelled customers and segment summary, checking they got their own
-rows back. Speaks Dash's callback protocol over HTTP, as the browser does (bench/dash_client.py).
+server's line for a free slot, or retrying when the line is full and the server answers "busy"), and download
+their labelled customers and segment summary, checking they got their own rows back. Speaks Dash's callback
+protocol over HTTP, as the browser does (bench/dash_client.py).
 
 Prints, per step, the requests, how many succeeded, were answered "busy" or failed, and their latencies; the jobs
 asked for, done and lost; and the peak memory of the server's processes. Exits 1 when a request failed, a job was
 lost, an analyst got someone else's data, or memory went above ``--max-memory-gb``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,8 +79,12 @@ def simulate(analyst: int, url: str, rows: int, tally: Tally, deadline: float) -
         table = analyst_file(analyst, rows)
         encoded = base64.b64encode(table.to_csv(index=False).encode()).decode()
         started = time.perf_counter()
-        answer = client.call("data-upload.contents", "data:text/csv;base64," + encoded, output="data-version",
-                             values={"data-upload.filename": f"analyst-{analyst}.csv"})
+        answer = client.call(
+            "data-upload.contents",
+            "data:text/csv;base64," + encoded,
+            output="data-version",
+            values={"data-upload.filename": f"analyst-{analyst}.csv"},
+        )
         tally.timed(step, started)
         if answer["response"]["data-alert"]["children"] is not None:
             raise RuntimeError(f"upload refused: {answer['response']['data-alert']['children']}")
@@ -86,9 +92,17 @@ def simulate(analyst: int, url: str, rows: int, tally: Tally, deadline: float) -
         step = "run"
         started = time.perf_counter()
         while True:
-            answer = client.call("seg-run.n_clicks", 1, output="model-token", poll_every=1.0, values={
-                "seg-k-range.value": [2, 8], "seg-algorithms.value": ["kmeans", "gmm"],
-                "seg-criterion.value": "silhouette"})
+            answer = client.call(
+                "seg-run.n_clicks",
+                1,
+                output="model-token",
+                poll_every=1.0,
+                values={
+                    "seg-k-range.value": [2, 8],
+                    "seg-algorithms.value": ["kmeans", "gmm"],
+                    "seg-criterion.value": "silhouette",
+                },
+            )
             status = json.dumps((answer or {}).get("response", {}).get("seg-run-status", {}))
             if BUSY not in status:
                 break
@@ -151,13 +165,33 @@ def gunicorn(workers: int, threads: int, max_jobs: int, max_queued: int):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     data = tempfile.mkdtemp(prefix="segstudio-load-")
-    env = {**os.environ, "SEGSTUDIO_DATA_DIR": data, "SEGSTUDIO_MAX_JOBS": str(max_jobs),
-           "SEGSTUDIO_MAX_QUEUED": str(max_queued)}
+    env = {
+        **os.environ,
+        "SEGSTUDIO_DATA_DIR": data,
+        "SEGSTUDIO_MAX_JOBS": str(max_jobs),
+        "SEGSTUDIO_MAX_QUEUED": str(max_queued),
+    }
     log = open(Path(data) / "server.log", "w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "--threads", str(threads), "--timeout", "300"],
-        cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "app:server",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "300",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         with contextlib.suppress(requests.RequestException):
@@ -180,21 +214,27 @@ def gunicorn(workers: int, threads: int, max_jobs: int, max_queued: int):
 
 
 def report(tally: Tally, analysts: int, wall: float, peak: int) -> list[str]:
-    lines = [f"{'step':<9} {'requests':>8} {'ok':>4} {'busy':>5} {'failed':>6} {'median s':>9} {'p95 s':>7} "
-             f"{'max s':>7}"]
+    lines = [
+        f"{'step':<9} {'requests':>8} {'ok':>4} {'busy':>5} {'failed':>6} {'median s':>9} {'p95 s':>7} {'max s':>7}"
+    ]
     for step in STEPS:
         times = sorted(tally.seconds[step])
         failed = sum(f", {step}:" in line for line in tally.failures)
         p95 = times[min(len(times) - 1, int(0.95 * len(times)))] if times else float("nan")
         median = statistics.median(times) if times else float("nan")
-        lines.append(f"{step:<9} {len(times) + failed + tally.busy[step]:>8} {len(times):>4} "
-                     f"{tally.busy[step]:>5} {failed:>6} {median:>9.2f} {p95:>7.2f} "
-                     f"{max(times) if times else float('nan'):>7.2f}")
+        lines.append(
+            f"{step:<9} {len(times) + failed + tally.busy[step]:>8} {len(times):>4} "
+            f"{tally.busy[step]:>5} {failed:>6} {median:>9.2f} {p95:>7.2f} "
+            f"{max(times) if times else float('nan'):>7.2f}"
+        )
     lost = analysts - tally.jobs_done
-    lines.append(f"jobs: {analysts} asked, {tally.jobs_done} done, {lost} lost; "
-                 f"busy answers: {tally.busy['run']} (each retried); analysts given other data: {tally.wrong_data}")
-    lines.append(f"peak memory of the server's processes (proportional set size): {peak / 2**30:.2f} GiB; "
-                 f"wall time {wall:.1f} s")
+    lines.append(
+        f"jobs: {analysts} asked, {tally.jobs_done} done, {lost} lost; "
+        f"busy answers: {tally.busy['run']} (each retried); analysts given other data: {tally.wrong_data}"
+    )
+    lines.append(
+        f"peak memory of the server's processes (proportional set size): {peak / 2**30:.2f} GiB; wall time {wall:.1f} s"
+    )
     return lines
 
 
@@ -222,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         tally = Tally()
         deadline = time.monotonic() + 60 * args.minutes
         started = time.perf_counter()
-        threads = [threading.Thread(target=simulate, args=(n, url, args.rows, tally, deadline))
-                   for n in range(args.analysts)]
+        threads = [
+            threading.Thread(target=simulate, args=(n, url, args.rows, tally, deadline)) for n in range(args.analysts)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -232,13 +273,19 @@ def main(argv: list[str] | None = None) -> int:
         peak = watch.peak if watch else 0
         if watch:
             watch.stopped.set()
-    print(f"{args.analysts} analysts at once, {args.rows:,} customers each; gunicorn {args.workers} workers x "
-          f"{args.threads} threads; at most {args.max_jobs} fits at once and {args.max_queued} waiting")
+    print(
+        f"{args.analysts} analysts at once, {args.rows:,} customers each; gunicorn {args.workers} workers x "
+        f"{args.threads} threads; at most {args.max_jobs} fits at once and {args.max_queued} waiting"
+    )
     print("\n".join(report(tally, args.analysts, wall, peak)))
     for line in tally.failures:
         print("FAILED", line)
-    healthy = (not tally.failures and tally.jobs_done == args.analysts and not tally.wrong_data
-               and peak <= args.max_memory_gb * 2**30)
+    healthy = (
+        not tally.failures
+        and tally.jobs_done == args.analysts
+        and not tally.wrong_data
+        and peak <= args.max_memory_gb * 2**30
+    )
     return 0 if healthy else 1
 
 

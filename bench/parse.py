@@ -4,6 +4,7 @@ The app bounds a file before parsing it (size, columns, rows, unpacked size); wi
 follows the file's size and shape. This prints, for files of about ``--mb`` megabytes, the time ``read_table``
 takes in a fresh process and that process's peak memory, so the bound an operator sets can be chosen from figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,15 +33,26 @@ def make_files(folder: Path, megabytes: int) -> dict[str, Path]:
     files = {}
     numbers = pd.DataFrame(rng.normal(100, 30, (20_000, 10)).round(2), columns=[f"x{i}" for i in range(10)])
     files["numbers, 10 columns"] = folder / "numbers.csv"
-    _repeat_to(files["numbers, 10 columns"], ",".join(numbers.columns) + "\n",
-               numbers.to_csv(index=False, header=False), megabytes)
+    _repeat_to(
+        files["numbers, 10 columns"],
+        ",".join(numbers.columns) + "\n",
+        numbers.to_csv(index=False, header=False),
+        megabytes,
+    )
     mixed = mixed_customers(20_000, seed=1)
     files["mixed, 30 columns (dates, categories)"] = folder / "mixed.csv"
-    _repeat_to(files["mixed, 30 columns (dates, categories)"], ",".join(mixed.columns) + "\n",
-               mixed.to_csv(index=False, header=False), megabytes)
+    _repeat_to(
+        files["mixed, 30 columns (dates, categories)"],
+        ",".join(mixed.columns) + "\n",
+        mixed.to_csv(index=False, header=False),
+        megabytes,
+    )
     files["money and day-first dates"] = folder / "money.csv"
-    body = "".join(f'C{i},"${rng.integers(1, 99)},{rng.integers(100, 999)}.50",{rng.integers(1, 28):02d}/'
-                   f'{rng.integers(1, 12):02d}/2024\n' for i in range(20_000))
+    body = "".join(
+        f'C{i},"${rng.integers(1, 99)},{rng.integers(100, 999)}.50",{rng.integers(1, 28):02d}/'
+        f"{rng.integers(1, 12):02d}/2024\n"
+        for i in range(20_000)
+    )
     _repeat_to(files["money and day-first dates"], "id,spend,joined\n", body, megabytes)
     files["2,000 columns"] = folder / "wide.csv"
     row = ",".join(f"{v:.3f}" for v in rng.normal(size=2000)) + "\n"
@@ -52,16 +64,18 @@ def make_files(folder: Path, megabytes: int) -> dict[str, Path]:
 
 def timed_read(path: Path) -> tuple[float, float, str]:
     """(seconds, peak GiB, outcome) of read_table in a fresh process."""
-    code = ("import resource, sys, time\n"
-            "from core.readers import read_table\n"
-            "from core.errors import SegmentationError\n"
-            "start = time.perf_counter()\n"
-            "try:\n"
-            f"    table = read_table({str(path)!r}, max_rows=10_000_000)\n"
-            "    outcome = f'{len(table):,} rows x {table.shape[1]:,} columns'\n"
-            "except SegmentationError as exc:\n"
-            "    outcome = 'refused: ' + str(exc)[:70]\n"
-            "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, outcome, sep='|')\n")
+    code = (
+        "import resource, sys, time\n"
+        "from core.readers import read_table\n"
+        "from core.errors import SegmentationError\n"
+        "start = time.perf_counter()\n"
+        "try:\n"
+        f"    table = read_table({str(path)!r}, max_rows=10_000_000)\n"
+        "    outcome = f'{len(table):,} rows x {table.shape[1]:,} columns'\n"
+        "except SegmentationError as exc:\n"
+        "    outcome = 'refused: ' + str(exc)[:70]\n"
+        "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, outcome, sep='|')\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     seconds, peak_kb, outcome = out.strip().splitlines()[-1].split("|", 2)
     return float(seconds), int(peak_kb) / 2**20, outcome

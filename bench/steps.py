@@ -3,6 +3,7 @@
 Runs the run's steps in this process and prints, per step (each progress message of the run counts as a step), the
 wall seconds and the process's resident memory at its end and at its peak (sampled every 0.05 s).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import psutil
 
+from core.bundle import SourceRecord
 from core.config import RunConfig
 from core.exports import write_outputs
 from core.pipeline import run_segmentation
@@ -37,8 +39,10 @@ class StepClock:
     def __call__(self, _fraction: float, message: str) -> None:
         now = time.perf_counter()
         rss = self.process.memory_info().rss
-        print(f"{now - self.started:8.1f} s  {rss / 2**30:6.2f} GiB now  {self.peak / 2**30:6.2f} GiB peak  {self.step}",
-              flush=True)
+        print(
+            f"{now - self.started:8.1f} s  {rss / 2**30:6.2f} GiB now  {self.peak / 2**30:6.2f} GiB peak  {self.step}",
+            flush=True,
+        )
         self.step, self.started, self.peak = message, now, rss
 
     def total(self) -> None:
@@ -58,7 +62,7 @@ def main() -> None:
     result = run_segmentation(table, config, progress=clock)
     clock(1, "Writing the outputs")
     with tempfile.TemporaryDirectory() as out:
-        write_outputs(out, table, result, {"file": Path(args.data).name, "rows": len(table)})
+        write_outputs(out, table, result, SourceRecord(file=Path(args.data).name, rows=len(table)))
         clock.total()
 
 

@@ -1,4 +1,5 @@
 """Compare page: the leaderboard and quality charts of the stored result; make another candidate the active one."""
+
 from __future__ import annotations
 
 import time
@@ -11,13 +12,20 @@ from core.errors import SegmentationError
 from core.pipeline import choose_model
 from core.quality import silhouette_values
 from core.rfm import compare_with_rules
+from core.segmenter import Progress
 from dashboard import ids
-from dashboard.figures import (agreement_figure, baseline_figure, elbow_figure, k_distance_figure,
-                               metrics_figure, result_stability, silhouette_figure)
+from dashboard.figures import (
+    agreement_figure,
+    baseline_figure,
+    elbow_figure,
+    k_distance_figure,
+    metrics_figure,
+    result_stability,
+    silhouette_figure,
+)
+from dashboard.headline import empty_alert, headline_alert
 from dashboard.jobs import job_status
 from dashboard.outputs import named
-from dashboard.headline import empty_alert, headline_alert
-from core.segmenter import Progress
 from dashboard.runner import Job, run_project_job
 from dashboard.session import request_session
 from dashboard.store import project_store
@@ -51,27 +59,47 @@ def show_comparison(_token, _result_token):
     session_id = request_session()
     result = store.result(session_id)
     if result is None:
-        return named(COMPARISON, empty=empty_alert(job_status(store, session_id)), area=HIDDEN,
-                     k_distance_box=HIDDEN, baseline_box=HIDDEN)
+        return named(
+            COMPARISON,
+            empty=empty_alert(job_status(store, session_id)),
+            area=HIDDEN,
+            k_distance_box=HIDDEN,
+            baseline_box=HIDDEN,
+        )
     table = store.table(session_id)
     segmenter = result.segmenter
     board = result.leaderboard
     rows, columns = grid_props(leaderboard_frame(board))
-    values, labels = silhouette_values(lambda rows: segmenter.transform_features(result.prepared(table.iloc[rows])),
-                                       result.labels, seed=result.config.seed)
-    figures = dict(elbow=elbow_figure(board), metrics=metrics_figure(board),
-                   silhouette=silhouette_figure(values, labels, result.names), stability=result_stability(result),
-                   agreement=agreement_figure(segmenter.agreement_))
+    values, labels = silhouette_values(
+        lambda rows: segmenter.transform_features(result.prepared(table.iloc[rows])),
+        result.labels,
+        seed=result.config.seed,
+    )
+    figures = dict(
+        elbow=elbow_figure(board),
+        metrics=metrics_figure(board),
+        silhouette=silhouette_figure(values, labels, result.names),
+        stability=result_stability(result),
+        agreement=agreement_figure(segmenter.agreement_),
+    )
     k_distance = segmenter.k_distance_
     if k_distance:
-        figures["k_distance"] = k_distance_figure(k_distance["distances"], k_distance["eps"],
-                                                  k_distance["min_samples"])
+        figures["k_distance"] = k_distance_figure(k_distance["distances"], k_distance["eps"], k_distance["min_samples"])
     if "rfm_segment" in table.columns:  # an RFM table: compare with the classic rule-based segments
-        figures["baseline"] = baseline_figure(*compare_with_rules(pd.Series(result.segment_names()),
-                                                                  table["rfm_segment"]))
-    return named(COMPARISON, empty=None, area=SHOWN, headline=headline_alert(result, len(table)), board_rows=rows,
-                 board_columns=columns, k_distance_box=SHOWN if k_distance else HIDDEN,
-                 baseline_box=SHOWN if "baseline" in figures else HIDDEN, **figures)
+        figures["baseline"] = baseline_figure(
+            *compare_with_rules(pd.Series(result.segment_names()), table["rfm_segment"])
+        )
+    return named(
+        COMPARISON,
+        empty=None,
+        area=SHOWN,
+        headline=headline_alert(result, len(table)),
+        board_rows=rows,
+        board_columns=columns,
+        k_distance_box=SHOWN if k_distance else HIDDEN,
+        baseline_box=SHOWN if "baseline" in figures else HIDDEN,
+        **figures,
+    )
 
 
 @callback(
@@ -99,14 +127,19 @@ def use_model(set_progress, n_clicks, selected_rows):
         job.store.save_result(job.session, chosen.with_names_from(result.explanation, result.names)[0])
         return f"Now using leaderboard row {row}."
 
-    outcome = run_project_job("choose", work, on_wait=lambda m: set_progress((0, m)),
-                              on_progress=lambda f, m: set_progress((round(100 * f), m)))
+    outcome = run_project_job(
+        "choose",
+        work,
+        on_wait=lambda m: set_progress((0, m)),
+        on_progress=lambda f, m: set_progress((round(100 * f), m)),
+    )
     if outcome.done:
         return time.time(), outcome.message
     if outcome.state == "cancelled":
         return no_update, "Cancelled."
-    return no_update, dbc.Alert(outcome.message, color="danger" if outcome.state == "failed" else "warning",
-                                className="mb-0 py-1")
+    return no_update, dbc.Alert(
+        outcome.message, color="danger" if outcome.state == "failed" else "warning", className="mb-0 py-1"
+    )
 
 
 def _selected_row(selected_rows: object) -> int | None:

@@ -1,4 +1,5 @@
 """Data page callbacks: load a table (upload, demo, RFM from a log), show it, and keep the analyst's choices."""
+
 from __future__ import annotations
 
 import time
@@ -13,12 +14,12 @@ from core.readers import describe_source, read_table
 from core.rfm import RFM_FEATURES, build_rfm
 from core.roles import FEATURE_ROLES, ROLES
 from dashboard import ids
-from dashboard.session import request_session
 from dashboard.outputs import named
+from dashboard.session import request_session
 from dashboard.settings import load_settings
-from dashboard.uploads import read_upload
 from dashboard.store import project_store
 from dashboard.tables import grid_props
+from dashboard.uploads import read_upload
 
 PREVIEW_ROWS = 100
 
@@ -41,8 +42,9 @@ PREVIEW_ROWS = 100
     State(ids.RFM_AS_OF, "value"),
     prevent_initial_call=True,
 )
-def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, customer, date, amount, quantity, price,
-              invoice, as_of):
+def load_data(
+    contents, demo_clicks, build_clicks, back_clicks, filename, customer, date, amount, quantity, price, invoice, as_of
+):
     """Replace the session's table by an upload, the demo data, the RFM table of the current log, or the log again.
 
     The upload's contents are cleared afterwards so that choosing the same file again is a new event.
@@ -65,10 +67,17 @@ def load_data(contents, demo_clicks, build_clicks, back_clicks, filename, custom
             name = meta["rfm"]["log_name"] if meta.get("rfm") else meta["name"]
             if not customer or not date:
                 raise SegmentationError("Choose the customer id and the date columns of the transaction log.")
-            table, report = build_rfm(log, customer, date, amount=amount, quantity=quantity, price=price,
-                                      invoice=invoice, as_of=as_of or None)
-            store.save_table(session_id, table, f"RFM of {name}", source=report.summary(), log=log,
-                             rfm={**report.to_dict(), "log_name": name})
+            table, report = build_rfm(
+                log, customer, date, amount=amount, quantity=quantity, price=price, invoice=invoice, as_of=as_of or None
+            )
+            store.save_table(
+                session_id,
+                table,
+                f"RFM of {name}",
+                source=report.summary(),
+                log=log,
+                rfm={**report.to_dict(), "log_name": name},
+            )
             store.save_selection(session_id, RFM_FEATURES[:3])
         elif trigger == ids.RFM_BACK:
             log, meta = store.log(session_id), store.meta(session_id)
@@ -96,8 +105,15 @@ DATA = dict(
     feature_columns=Output(ids.FEATURE_COLUMNS, "options"),
     features=Output(ids.FEATURE_LIST, "children"),
 )
-COLUMN_CHOICES = ("rfm_customer", "rfm_date", "rfm_amount", "rfm_quantity", "rfm_price", "rfm_invoice",
-                  "feature_columns")
+COLUMN_CHOICES = (
+    "rfm_customer",
+    "rfm_date",
+    "rfm_amount",
+    "rfm_quantity",
+    "rfm_price",
+    "rfm_invoice",
+    "feature_columns",
+)
 
 
 @callback(output=DATA, inputs=[Input(ids.DATA_VERSION, "data")])
@@ -113,13 +129,22 @@ def show_data(_version):
     rows, column_defs = grid_props(table.head(PREVIEW_ROWS), header_tooltips=roles)
     banner = [html.Strong(meta["name"]), f" · {meta['rows']:,} rows × {len(meta['columns'])} columns"]
     if meta.get("source"):
-        banner.append(html.Div(f"Read as: {meta['source']}" if not meta.get("rfm") else meta["source"],
-                               className="small text-muted"))
+        banner.append(
+            html.Div(
+                f"Read as: {meta['source']}" if not meta.get("rfm") else meta["source"], className="small text-muted"
+            )
+        )
     options = [{"label": c, "value": c} for c in table.columns]
-    return named(DATA, status=dbc.Alert(banner, color="light", className="mb-3 dataset-banner"),
-                 columns=overview.to_dict("records"), selected={"ids": chosen}, preview_rows=rows,
-                 preview_columns=column_defs, features=_feature_list(store.settings(session_id).get("features", [])),
-                 **{choice: options for choice in COLUMN_CHOICES})
+    return named(
+        DATA,
+        status=dbc.Alert(banner, color="light", className="mb-3 dataset-banner"),
+        columns=overview.to_dict("records"),
+        selected={"ids": chosen},
+        preview_rows=rows,
+        preview_columns=column_defs,
+        features=_feature_list(store.settings(session_id).get("features", [])),
+        **{choice: options for choice in COLUMN_CHOICES},
+    )
 
 
 @callback(
@@ -156,8 +181,9 @@ def remember_columns(selected, changes):
     columns = store.selection(session_id) or []
     usable = [c for c in columns if roles.get(c) in FEATURE_ROLES]
     if not usable:
-        return html.Span("Choose at least one numeric, categorical or date column to segment on.",
-                         className="text-danger")
+        return html.Span(
+            "Choose at least one numeric, categorical or date column to segment on.", className="text-danger"
+        )
     ignored = [c for c in columns if c not in usable]
     note = f"{len(usable)} column(s) selected."
     if ignored:
@@ -206,8 +232,14 @@ def _feature_list(features: list[dict]) -> html.Div:
             html.Div(
                 [
                     html.Code(f"{f['name']} = {f['kind']}({', '.join(f['columns'])})"),
-                    dbc.Button("×", id={"type": ids.FEATURE_REMOVE, "index": i}, color="link", size="sm",
-                               className="text-danger py-0", title="remove"),
+                    dbc.Button(
+                        "×",
+                        id={"type": ids.FEATURE_REMOVE, "index": i},
+                        color="link",
+                        size="sm",
+                        className="text-danger py-0",
+                        title="remove",
+                    ),
                 ],
                 className="feature-item",
             )
@@ -231,8 +263,10 @@ def show_projects(_version):
     store = project_store()
     session_id = request_session()
     current = store.current_project(session_id)
-    options = [{"label": f"{p['name']} · {p['dataset']}" + (" · segmented" if p["segmented"] else ""),
-                "value": p["id"]} for p in store.projects(session_id)]
+    options = [
+        {"label": f"{p['name']} · {p['dataset']}" + (" · segmented" if p["segmented"] else ""), "value": p["id"]}
+        for p in store.projects(session_id)
+    ]
     return options, current, store.project_info(session_id)["name"], server_files()
 
 
@@ -240,8 +274,11 @@ def server_files() -> list[dict]:
     folder = load_settings().import_dir
     if not folder.is_dir():
         return []
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and p.suffix.lower() in SERVER_FORMATS and p.resolve().parent == folder)
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in SERVER_FORMATS and p.resolve().parent == folder
+    )
     return [{"label": f"{p.name} ({p.stat().st_size / 1e6:,.1f} MB)", "value": p.name} for p in files]
 
 

@@ -1,4 +1,5 @@
 """Explore page callbacks: figures of the session's table, drawn from a sample when it is large."""
+
 from __future__ import annotations
 
 from dash import Input, Output, callback, no_update
@@ -46,14 +47,23 @@ def show_overview(_init):
     note = f"{meta['name']}: {len(table):,} rows × {table.shape[1]} columns." + (
         f" Charts and correlations are drawn from a random sample of {PLOT_SAMPLE:,} rows; counts and missing "
         f"values use every row, the other statistics a sample of {min(len(table), STATS_SAMPLE):,}."
-        if sampled else "")
+        if sampled
+        else ""
+    )
     plotted = [c for c in table.columns if roles.get(c) in ("numeric", "categorical", "date")]
     correlation = correlation_figure(correlations(table, numeric)) if len(numeric) >= 2 else no_update
-    return named(OVERVIEW, note=note, stats_rows=rows, stats_columns=column_defs,
-                 missing=missing_figure(missing_by_column(table)), correlation=correlation,
-                 column_options=[{"label": f"{c} ({roles.get(c)})", "value": c} for c in plotted],
-                 column=plotted[0] if plotted else None, matrix_options=[{"label": c, "value": c} for c in numeric],
-                 matrix_columns=numeric[:MATRIX_DEFAULT])
+    return named(
+        OVERVIEW,
+        note=note,
+        stats_rows=rows,
+        stats_columns=column_defs,
+        missing=missing_figure(missing_by_column(table)),
+        correlation=correlation,
+        column_options=[{"label": f"{c} ({roles.get(c)})", "value": c} for c in plotted],
+        column=plotted[0] if plotted else None,
+        matrix_options=[{"label": c, "value": c} for c in numeric],
+        matrix_columns=numeric[:MATRIX_DEFAULT],
+    )
 
 
 @callback(

@@ -1,4 +1,5 @@
 """Export page: send any file of the current result, and make the project's review link."""
+
 from __future__ import annotations
 
 import io
@@ -11,12 +12,12 @@ from dash import ALL, Input, Output, callback, ctx, dcc, html, no_update
 
 from core.bundle import ModelBundle
 from core.contracts import LABELLED_FILE, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
-from core.exports import labelled_customers, run_record, segment_summary
 from core.csv_out import to_csv_text
+from core.exports import labelled_customers, run_record, segment_summary
 from core.report import render_report
 from dashboard import ids
-from dashboard.jobs import job_status
 from dashboard.headline import empty_alert
+from dashboard.jobs import job_status
 from dashboard.session import request_session
 from dashboard.store import project_store
 
@@ -36,8 +37,13 @@ def show_export(_token):
     if result is None:
         return empty_alert(job_status(store, session_id)), HIDDEN, no_update
     if result.explanation is None:
-        return dbc.Alert("This result was made by an older version: run the segmentation again to export it.",
-                         color="info"), HIDDEN, no_update
+        return (
+            dbc.Alert(
+                "This result was made by an older version: run the segmentation again to export it.", color="info"
+            ),
+            HIDDEN,
+            no_update,
+        )
     token = store.review_token(session_id)
     return None, SHOWN, _link(token) if token else None
 
@@ -93,5 +99,6 @@ def create_review_link(n_clicks):
 def _link(token: str) -> html.Div:
     base = flask.request.host_url if flask.has_request_context() else "/"
     url = f"{base.rstrip('/')}/review/{token}"
-    return html.Div([html.Span("Review link: ", className="small"), html.A(url, href=url, target="_blank",
-                                                                          id="review-url")])
+    return html.Div(
+        [html.Span("Review link: ", className="small"), html.A(url, href=url, target="_blank", id="review-url")]
+    )

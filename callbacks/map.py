@@ -1,4 +1,5 @@
 """Map page: draw the customers in PCA or UMAP space; UMAP is computed once per result as a background job."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,12 +13,12 @@ from core.atomic import atomic_write
 from core.errors import SegmentationError
 from core.pipeline import SegmentationResult
 from core.projection import UMAP_MAX_ROWS, umap_coordinates
-from dashboard import ids
 from core.segmenter import Progress
-from dashboard.jobs import job_status
+from dashboard import ids
 from dashboard.figures import map_sample, result_map
-from dashboard.outputs import named
 from dashboard.headline import empty_alert
+from dashboard.jobs import job_status
+from dashboard.outputs import named
 from dashboard.runner import Job, run_project_job
 from dashboard.session import request_session
 from dashboard.store import ProjectStore, project_store
@@ -53,8 +54,15 @@ MAP = dict(
 )
 
 
-@callback(output=MAP, inputs=[Input(ids.RESULT_TOKEN, "data"), Input(ids.MAP_PROJECTION, "value"),
-                              Input(ids.MAP_DIMS, "value"), Input(ids.MAP_TOKEN, "data")])
+@callback(
+    output=MAP,
+    inputs=[
+        Input(ids.RESULT_TOKEN, "data"),
+        Input(ids.MAP_PROJECTION, "value"),
+        Input(ids.MAP_DIMS, "value"),
+        Input(ids.MAP_TOKEN, "data"),
+    ],
+)
 def show_map(_token, projection, dims, _map_token):
     """The map in the chosen space; UMAP comes from the cache, or waits for the background job."""
     store = project_store()
@@ -67,14 +75,18 @@ def show_map(_token, projection, dims, _map_token):
     if projection == "umap":
         cached = _cached_umap(store, session_id, result, dims)
         if cached is None:
-            return named(MAP, empty=None, area=SHOWN,
-                         note="Computing the UMAP projection in the background (about a minute)…")
+            return named(
+                MAP, empty=None, area=SHOWN, note="Computing the UMAP projection in the background (about a minute)…"
+            )
         note = f"UMAP of a stratified sample of {len(cached[0]):,} customers (computed once, kept with the project)."
         return named(MAP, empty=None, area=SHOWN, figure=result_map(result, table, dims, umap=cached), note=note)
     figure = result_map(result, table, dims)
     drawn = len(map_sample(result.labels, seed=result.config.seed))  # the rows result_map draws
-    note = ("Every customer is drawn." if drawn == len(result.labels) else
-            f"A stratified sample of {drawn:,} customers is drawn (every segment in proportion).")
+    note = (
+        "Every customer is drawn."
+        if drawn == len(result.labels)
+        else f"A stratified sample of {drawn:,} customers is drawn (every segment in proportion)."
+    )
     return named(MAP, empty=None, area=SHOWN, figure=figure, note=note)
 
 
@@ -104,8 +116,9 @@ def compute_umap(projection, dims, _token):
         try:
             coords = umap_coordinates(Z, n_components=dims, seed=result.config.seed)
         except ValueError as exc:  # e.g. too few customers for a neighbour graph
-            raise SegmentationError(f"UMAP could not be computed for these customers ({exc}); PCA still works.") \
-                from None
+            raise SegmentationError(
+                f"UMAP could not be computed for these customers ({exc}); PCA still works."
+            ) from None
         report(1.0, "Saving the UMAP map")
 
         def write(path) -> None:

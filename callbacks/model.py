@@ -1,4 +1,5 @@
 """Model page: run every chosen algorithm as a background job, follow its progress from any visit, cancel it."""
+
 from __future__ import annotations
 
 import time
@@ -11,10 +12,10 @@ from core.estimate import estimate_run, model_features
 from core.explore import column_profile
 from core.pipeline import run_segmentation
 from core.roles import feature_columns
+from core.segmenter import Progress
 from dashboard import ids
 from dashboard.controls import PARAM_TYPE, parameters_from_controls
 from dashboard.headline import empty_alert, headline_alert, next_steps
-from core.segmenter import Progress
 from dashboard.jobs import ACTIVE, RUNNING, job_status, request_cancel
 from dashboard.outputs import named
 from dashboard.runner import KINDS, Job, run_project_job
@@ -45,8 +46,20 @@ from dashboard.store import project_store
     cancel=[Input(ids.CANCEL_BUTTON, "n_clicks")],
     prevent_initial_call=True,
 )
-def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids, impute, scale, outlier_method,
-            outlier_action, transform, classifier):
+def run_job(
+    run_clicks,
+    k_range,
+    algorithms,
+    criterion,
+    param_values,
+    param_ids,
+    impute,
+    scale,
+    outlier_method,
+    outlier_action,
+    transform,
+    classifier,
+):
     """Fit every chosen algorithm on the project's table and columns, and store the result server-side.
 
     Progress goes to the project's job file (the page polls it), so leaving the page does not lose the job.
@@ -90,8 +103,11 @@ def run_job(run_clicks, k_range, algorithms, criterion, param_values, param_ids,
 
 
 def _is_range(value: object) -> bool:
-    return (isinstance(value, list) and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
 
 
 @callback(
@@ -118,8 +134,12 @@ JOB = dict(
 )
 
 
-@callback(output=JOB, inputs=[Input(ids.JOB_POLL, "n_intervals")], state=[State(ids.JOB_SEEN, "data")],
-          prevent_initial_call="initial_duplicate")
+@callback(
+    output=JOB,
+    inputs=[Input(ids.JOB_POLL, "n_intervals")],
+    state=[State(ids.JOB_SEEN, "data")],
+    prevent_initial_call="initial_duplicate",
+)
 def poll_job(_n, seen):
     """Show the project's job as it stands; when a job is seen to end, redraw the result."""
     status = job_status(project_store(), request_session())
@@ -131,9 +151,16 @@ def poll_job(_n, seen):
         text = f"Failed: {text}"
     if running and status.get("kind") in KINDS and status.get("kind") != "run":
         text = f"{KINDS[status['kind']].capitalize()}: {text}"
-    return named(JOB, progress=progress, label=f"{progress}%" if progress else "", text=text, run_disabled=running,
-                 cancel_disabled=not running, seen=state,
-                 redraw=time.time() if seen in ACTIVE and not running else no_update)
+    return named(
+        JOB,
+        progress=progress,
+        label=f"{progress}%" if progress else "",
+        text=text,
+        run_disabled=running,
+        cancel_disabled=not running,
+        seen=state,
+        redraw=time.time() if seen in ACTIVE and not running else no_update,
+    )
 
 
 @callback(
@@ -166,8 +193,17 @@ def show_estimate(algorithms, k_range):
     distinct = {p["column"]: p["distinct"] for p in profile}
     columns = feature_columns(roles, store.selection(session_id))
     rows = int(meta["rows"])
-    estimate = estimate_run(rows, model_features(distinct, roles, columns), algorithms, int(k_range[0]),
-                            int(k_range[1]), sample_size=RunConfig.sample_size)
-    sampled = (f" (candidates are fitted on a {RunConfig.sample_size:,}-row sample, then every customer is "
-               "labelled)") if rows > RunConfig.sample_size else ""
+    estimate = estimate_run(
+        rows,
+        model_features(distinct, roles, columns),
+        algorithms,
+        int(k_range[0]),
+        int(k_range[1]),
+        sample_size=RunConfig.sample_size,
+    )
+    sampled = (
+        (f" (candidates are fitted on a {RunConfig.sample_size:,}-row sample, then every customer is labelled)")
+        if rows > RunConfig.sample_size
+        else ""
+    )
     return f"Estimate for {rows:,} customers and {estimate.features} model features: {estimate.text()}{sampled}."

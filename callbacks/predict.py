@@ -1,4 +1,5 @@
 """Predict page: build the new-customer form from the current model, assign one customer or a file of them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,8 @@ import numpy as np
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
-from core.errors import SegmentationError
 from core.csv_out import to_csv_text
+from core.errors import SegmentationError
 from core.pipeline import SegmentationResult, map_position
 from core.predict import NO_GOOD_FIT_NAME, Scorer
 from core.predictor import NO_GOOD_FIT
@@ -43,27 +44,44 @@ def build_form(_init, _token=None):
     if result is None:
         return named(FORM, empty=empty_alert(job_status(store, session_id)), area=HIDDEN)
     if result.predictor is None:
-        return named(FORM, empty=dbc.Alert("The current segmentation has a single segment; there is nothing to "
-                                           "assign customers to.", color="info"), area=HIDDEN)
+        return named(
+            FORM,
+            empty=dbc.Alert(
+                "The current segmentation has a single segment; there is nothing to assign customers to.", color="info"
+            ),
+            area=HIDDEN,
+        )
     table = result.prepared(store.table(session_id))
-    fields = [dbc.Col(_field(column, result.roles.get(column, "numeric"), table[column]), md=6)
-              for column in Scorer.of(result).input_columns()]
+    fields = [
+        dbc.Col(_field(column, result.roles.get(column, "numeric"), table[column]), md=6)
+        for column in Scorer.of(result).input_columns()
+    ]
     note = html.P(f"New customers are assigned by {result.predictor.describe()}.", className="small text-muted")
-    return named(FORM, empty=None, area=SHOWN, form=[note, dbc.Row(fields, className="g-2")],
-                 map=result_map(result, store.table(session_id)))
+    return named(
+        FORM,
+        empty=None,
+        area=SHOWN,
+        form=[note, dbc.Row(fields, className="g-2")],
+        map=result_map(result, store.table(session_id)),
+    )
 
 
 def _field(column: str, role: str, values: pd.Series):
     label = dbc.Label(column, html_for=_field_id(column, role))
     if role == "categorical":
         levels = values.dropna().astype(str).value_counts().index[:MAX_LEVELS].tolist()
-        control = dcc.Dropdown(id=_field_id(column, role), options=levels, value=levels[0] if levels else None,
-                               clearable=True)
+        control = dcc.Dropdown(
+            id=_field_id(column, role), options=levels, value=levels[0] if levels else None, clearable=True
+        )
         hint = f"{values.nunique():,} values seen"
     elif role == "date":
         dates = pd.to_datetime(values, errors="coerce").dropna()
-        control = dcc.DatePickerSingle(id=_field_id(column, role), date=dates.median().date() if len(dates) else None,
-                                       display_format="YYYY-MM-DD", clearable=True)
+        control = dcc.DatePickerSingle(
+            id=_field_id(column, role),
+            date=dates.median().date() if len(dates) else None,
+            display_format="YYYY-MM-DD",
+            clearable=True,
+        )
         hint = f"seen {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(dates) else ""
     else:
         numbers = pd.to_numeric(values, errors="coerce").dropna()
@@ -111,19 +129,28 @@ def predict_one(n_clicks, values, value_ids, dates, date_ids):
     cluster = int(clusters[0])
     name = scorer.label(cluster)
     blanks = [c for c, v in row.items() if v is None or v == ""]
-    message = [html.Div(["Segment: ", html.Strong(name)], className="predict-result"),
-               html.Div(f"confidence {confidence[0]:.0%}", className="text-muted")]
+    message = [
+        html.Div(["Segment: ", html.Strong(name)], className="predict-result"),
+        html.Div(f"confidence {confidence[0]:.0%}", className="text-muted"),
+    ]
     if cluster == NO_GOOD_FIT:
         closest = scorer.label(int(result.predictor.model_.predict(Z)[0]))
-        message.append(html.Div(f"This customer lies farther from every segment than 99% of its members; the "
-                                f"closest is \"{closest}\".", className="small mt-1"))
+        message.append(
+            html.Div(
+                f'This customer lies farther from every segment than 99% of its members; the closest is "{closest}".',
+                className="small mt-1",
+            )
+        )
     if blanks:
         message.append(html.Div(f"Left blank, taken as typical: {', '.join(blanks)}.", className="small mt-1"))
     colour = "warning" if cluster == NO_GOOD_FIT else "success"
     figure = no_update
     if result.pca is not None:  # results saved before the map kept its projection cannot place new customers
-        figure = with_new_customer(result_map(result, store.table(session_id)), map_position(result, Z)[0],
-                                   NO_GOOD_FIT_NAME if cluster == NO_GOOD_FIT else name)
+        figure = with_new_customer(
+            result_map(result, store.table(session_id)),
+            map_position(result, Z)[0],
+            NO_GOOD_FIT_NAME if cluster == NO_GOOD_FIT else name,
+        )
     return dbc.Alert(message, color=colour, className="mb-0 shadow-sm"), figure
 
 
@@ -164,11 +191,21 @@ def score_file(contents: str | None, filename: str | None):
         return dbc.Alert([html.Strong("Could not score this file. "), str(exc)], color="danger"), no_update, None
     unfit = int((scored["cluster"] == NO_GOOD_FIT).sum())
     counts = scored["segment"].value_counts()
-    lines = [html.Div([html.Strong(f"Scored {len(scored):,} customers from {filename}. "),
-                       f"{unfit:,} fit no segment well (\"{NO_GOOD_FIT_NAME}\")."]),
-             html.Div("; ".join(f"{name}: {n:,}" for name, n in counts.items()), className="small mt-1")]
+    lines = [
+        html.Div(
+            [
+                html.Strong(f"Scored {len(scored):,} customers from {filename}. "),
+                f'{unfit:,} fit no segment well ("{NO_GOOD_FIT_NAME}").',
+            ]
+        ),
+        html.Div("; ".join(f"{name}: {n:,}" for name, n in counts.items()), className="small mt-1"),
+    ]
     if extra:
-        lines.append(html.Div(f"Columns not used by the model, copied through: {', '.join(map(str, extra))}.",
-                              className="small text-muted mt-1"))
+        lines.append(
+            html.Div(
+                f"Columns not used by the model, copied through: {', '.join(map(str, extra))}.",
+                className="small text-muted mt-1",
+            )
+        )
     download = dcc.send_string(to_csv_text(scored), f"{Path(filename or 'customers').stem}_segments.csv")
     return dbc.Alert(lines, color="success", className="mb-0"), download, None

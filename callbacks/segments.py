@@ -1,4 +1,5 @@
 """Segments page: names (renamed live), cards, importances and profiles of the stored result."""
+
 from __future__ import annotations
 
 import time
@@ -7,14 +8,14 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 
-from dashboard.figures import effects_figure, importance_figure, segment_importance_figure
 from core.errors import SegmentationError
 from core.exports import segment_summary
 from core.rename import renamed
 from dashboard import ids
+from dashboard.figures import effects_figure, importance_figure, segment_importance_figure
+from dashboard.headline import empty_alert, headline_alert
 from dashboard.jobs import job_status
 from dashboard.outputs import named
-from dashboard.headline import empty_alert, headline_alert
 from dashboard.segment_cards import segment_cards
 from dashboard.session import request_session
 from dashboard.store import project_store
@@ -52,9 +53,16 @@ def show_segments(_token):
     table = store.table(session_id)
     summary = segment_summary(table, result)
     names = [
-        {"cluster": int(r.cluster), "name": r.segment, "customers": int(r.size), "share": round(100 * r.share, 1),
-         "stability": None if pd.isna(r.stability) else round(float(r.stability), 2), "rule": r.rule}
-        for r in summary.itertuples() if r.cluster >= 0
+        {
+            "cluster": int(r.cluster),
+            "name": r.segment,
+            "customers": int(r.size),
+            "share": round(100 * r.share, 1),
+            "stability": None if pd.isna(r.stability) else round(float(r.stability), 2),
+            "rule": r.rule,
+        }
+        for r in summary.itertuples()
+        if r.cluster >= 0
     ]
     sizes = pd.Series(result.labels).value_counts().to_dict()
     stability = result.segmenter.stability_
@@ -62,10 +70,17 @@ def show_segments(_token):
     profile_rows, profile_cols = grid_props(profile_grid_frame(summary))
     profile_cols[0].update(pinned="left", minWidth=200)
     return named(
-        SEGMENTS, empty=None, area=SHOWN, headline=headline_alert(result, len(table)), names=names, cards=cards,
-        effects=effects_figure(explanation.profile_, result.names), importance=importance_figure(explanation.importance_),
+        SEGMENTS,
+        empty=None,
+        area=SHOWN,
+        headline=headline_alert(result, len(table)),
+        names=names,
+        cards=cards,
+        effects=effects_figure(explanation.profile_, result.names),
+        importance=importance_figure(explanation.importance_),
         segment_importance=segment_importance_figure(explanation.segment_importance_, result.names),
-        profile_rows=profile_rows, profile_columns=profile_cols,
+        profile_rows=profile_rows,
+        profile_columns=profile_cols,
     )
 
 
@@ -82,8 +97,11 @@ def rename_segment(changes):
     result = store.result(session_id)
     if result is None or not changes:
         return no_update, no_update
-    changed_elsewhere = [int(c["data"]["cluster"]) for c in changes
-                         if "oldValue" in c and result.names.get(int(c["data"]["cluster"])) != c["oldValue"]]
+    changed_elsewhere = [
+        int(c["data"]["cluster"])
+        for c in changes
+        if "oldValue" in c and result.names.get(int(c["data"]["cluster"])) != c["oldValue"]
+    ]
     if changed_elsewhere:
         return time.time(), _renamed_elsewhere(result.names, changed_elsewhere)
     try:
@@ -128,5 +146,9 @@ def _renamed_elsewhere(names: dict[int, str], clusters: list[int]) -> dbc.Alert:
     """The rename was refused: another tab or window renamed these segments since this page was drawn. The token
     that comes with it redraws the page with the current names."""
     theirs = "; ".join(f"segment {c} is now '{names.get(c)}'" for c in clusters)
-    return dbc.Alert(f"Not renamed: another tab or window renamed it first ({theirs}). The names shown are now the "
-                     "current ones; rename again if you like.", color="warning", className="py-2 small mb-0")
+    return dbc.Alert(
+        f"Not renamed: another tab or window renamed it first ({theirs}). The names shown are now the "
+        "current ones; rename again if you like.",
+        color="warning",
+        className="py-2 small mb-0",
+    )

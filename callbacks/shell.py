@@ -1,4 +1,5 @@
 """The shell's callbacks: every page follows the project's background job and redraws when it ends."""
+
 from __future__ import annotations
 
 import time

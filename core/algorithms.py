@@ -3,11 +3,13 @@
 The app renders each :class:`ParamSpec` as a control and `segment run --params` validates against the same specs,
 so adding an algorithm means adding one entry to :data:`ALGORITHMS`.
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import hdbscan
 import numpy as np
@@ -145,12 +147,20 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             label="Gaussian mixture",
             help="Elliptical segments of any size, with a probability for each customer.",
             params=(
-                ParamSpec("covariance_type", "choice", "full", "Shape of each segment's spread.",
-                          choices=("full", "tied", "diag", "spherical")),
+                ParamSpec(
+                    "covariance_type",
+                    "choice",
+                    "full",
+                    "Shape of each segment's spread.",
+                    choices=("full", "tied", "diag", "spherical"),
+                ),
                 ParamSpec("n_init", "int", 1, "Restarts per k; the best is kept.", 1, 20),
             ),
             build=lambda p, k, seed: GaussianMixture(
-                n_components=k, covariance_type=p["covariance_type"], n_init=p["n_init"], random_state=seed,
+                n_components=k,
+                covariance_type=p["covariance_type"],
+                n_init=p["n_init"],
+                random_state=seed,
                 reg_covar=1e-4,
             ),
             sweep="k",
@@ -162,8 +172,13 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             label="Agglomerative",
             help="Hierarchical merging of similar customers; needs memory that grows with rows squared.",
             params=(
-                ParamSpec("linkage", "choice", "ward", "How the distance between groups is measured.",
-                          choices=("ward", "average", "complete")),
+                ParamSpec(
+                    "linkage",
+                    "choice",
+                    "ward",
+                    "How the distance between groups is measured.",
+                    choices=("ward", "average", "complete"),
+                ),
             ),
             build=lambda p, k, seed: AgglomerativeClustering(n_clusters=k, linkage=p["linkage"]),
             sweep="k",
@@ -176,7 +191,10 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             help="Segments of any shape from a nearest-neighbour graph; slow on large data.",
             params=(ParamSpec("n_neighbors", "int", 15, "Neighbours in the similarity graph.", 2, 200),),
             build=lambda p, k, seed: SpectralClustering(
-                n_clusters=k, affinity="nearest_neighbors", n_neighbors=p["n_neighbors"], random_state=seed,
+                n_clusters=k,
+                affinity="nearest_neighbors",
+                n_neighbors=p["n_neighbors"],
+                random_state=seed,
                 assign_labels="cluster_qr",
             ),
             sweep="k",
@@ -187,8 +205,9 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             key="birch",
             label="BIRCH",
             help="A compact tree summary of the data, then k segments; fast and memory-light.",
-            params=(ParamSpec("threshold", "float", 0.5, "Radius of the tree's sub-clusters (scaled units).",
-                              0.01, 10.0),),
+            params=(
+                ParamSpec("threshold", "float", 0.5, "Radius of the tree's sub-clusters (scaled units).", 0.01, 10.0),
+            ),
             build=lambda p, k, seed: Birch(n_clusters=k, threshold=p["threshold"]),
             sweep="k",
             max_fit_rows=200_000,
@@ -198,10 +217,22 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             label="HDBSCAN",
             help="Dense groups of any shape; leaves outliers unassigned; finds the number of segments itself.",
             params=(
-                ParamSpec("min_samples", "int", 10, "Neighbours that make a point 'core'; larger is more "
-                          "conservative and slower (0: same as the minimum segment size).", 0, 1000),
-                ParamSpec("cluster_selection_method", "choice", "eom", "eom favours large segments, leaf small "
-                          "homogeneous ones.", choices=("eom", "leaf")),
+                ParamSpec(
+                    "min_samples",
+                    "int",
+                    10,
+                    "Neighbours that make a point 'core'; larger is more "
+                    "conservative and slower (0: same as the minimum segment size).",
+                    0,
+                    1000,
+                ),
+                ParamSpec(
+                    "cluster_selection_method",
+                    "choice",
+                    "eom",
+                    "eom favours large segments, leaf small homogeneous ones.",
+                    choices=("eom", "leaf"),
+                ),
             ),
             build=_hdbscan,
             sweep="min_cluster_size",
@@ -280,8 +311,14 @@ def suggest_eps(Z: np.ndarray, min_samples: int, seed: int = 0) -> float:
     return eps_at_knee(k_distances(Z, min_samples, seed=seed))
 
 
-def fit_labels(spec: AlgorithmSpec, params: dict[str, Any], value: Any, Z: np.ndarray, seed: int,
-               fit_rows: np.ndarray | None = None) -> tuple[Any, np.ndarray, Any]:
+def fit_labels(
+    spec: AlgorithmSpec,
+    params: dict[str, Any],
+    value: Any,
+    Z: np.ndarray,
+    seed: int,
+    fit_rows: np.ndarray | None = None,
+) -> tuple[Any, np.ndarray, Any]:
     """Fit one candidate and label every row of Z.
 
     Returns (fitted estimator, labels of all rows, assigner) where the assigner labels new rows: the estimator's own
@@ -305,7 +342,9 @@ def fit_labels(spec: AlgorithmSpec, params: dict[str, Any], value: Any, Z: np.nd
     return model, labels, assigner
 
 
-def make_assigner(spec: AlgorithmSpec, model: Any, Z_fit: np.ndarray, labels: np.ndarray, seed: int):
+def make_assigner(
+    spec: AlgorithmSpec, model: Any, Z_fit: np.ndarray, labels: np.ndarray, seed: int
+) -> Callable[[np.ndarray], np.ndarray]:
     """A picklable function that assigns new rows to the segments the fitted model found."""
     if spec.key == "hdbscan":
         return HdbscanAssigner(model, Z_fit, seed)
@@ -332,10 +371,14 @@ class HdbscanAssigner:
         keep = np.arange(len(Z_fit))
         if Z_fit.shape[1] > LOW_DIMENSIONS and len(keep) > MAX_EXEMPLARS:
             rng = np.random.default_rng(seed)
-            keep = np.sort(np.concatenate([
-                rng.choice(members, max(1, round(MAX_EXEMPLARS * len(members) / len(keep))), replace=False)
-                for members in (np.flatnonzero(model.labels_ == label) for label in np.unique(model.labels_))
-            ]))
+            keep = np.sort(
+                np.concatenate(
+                    [
+                        rng.choice(members, max(1, round(MAX_EXEMPLARS * len(members) / len(keep))), replace=False)
+                        for members in (np.flatnonzero(model.labels_ == label) for label in np.unique(model.labels_))
+                    ]
+                )
+            )
         self.labels = np.asarray(model.labels_[keep], dtype=np.int64)
         self.probabilities = np.asarray(model.probabilities_[keep], dtype=float)
         self.index = NearestNeighbors(n_neighbors=1).fit(Z_fit[keep])

@@ -1,11 +1,12 @@
 """Write files whole or not at all: a crash mid-write leaves the previous version in place."""
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
+from typing import Any
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once at import: files get the usual permissions, not mkstemp's owner-only 0600

@@ -1,6 +1,7 @@
 """model.joblib: everything a run leaves for scoring new customers, renaming and rebuilding the report without the
 data. A typed bundle with a format version; a file of another program or of an older version gets a clear message
 (version 2 files, plain dicts, are still read)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -102,11 +103,18 @@ class ModelBundle:
         ids = table[id_column].iloc[rows].astype(str).to_numpy() if id_column else (rows + 1).astype(str)
         sizes = pd.Series(result.labels).value_counts()
         return cls(
-            scorer=Scorer.of(result), config=result.config.to_dict(), explanation=result.explanation,
+            scorer=Scorer.of(result),
+            config=result.config.to_dict(),
+            explanation=result.explanation,
             sizes={int(k): int(v) for k, v in sizes.items()},
-            map=MapSample(coords=result.embedding[rows], labels=result.labels[rows], ids=ids,
-                          id_label=id_column or "Row", explained=list(result.explained_variance),
-                          total=len(result.labels)),
+            map=MapSample(
+                coords=result.embedding[rows],
+                labels=result.labels[rows],
+                ids=ids,
+                id_label=id_column or "Row",
+                explained=list(result.explained_variance),
+                total=len(result.labels),
+            ),
             source=source or SourceRecord(rows=len(table)),
             created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         )
@@ -128,8 +136,10 @@ class ModelBundle:
         if not isinstance(bundle, ModelBundle) or bundle.format != FORMAT:
             raise SegmentationError(f"{path} is not a model.joblib written by `segment run`.")
         if bundle.version > VERSION:
-            raise SegmentationError(f"{path} was written by a newer Segmentation Studio (model format "
-                                    f"{bundle.version}); upgrade to read it.")
+            raise SegmentationError(
+                f"{path} was written by a newer Segmentation Studio (model format "
+                f"{bundle.version}); upgrade to read it."
+            )
         if need_predictor and bundle.scorer.predictor is None:
             raise SegmentationError(f"{path} has fewer than two segments; there is nothing to assign customers to.")
         return bundle
@@ -140,14 +150,24 @@ def _from_legacy(data: dict[str, Any]) -> ModelBundle | None:
     if data.get("format") != FORMAT:
         return None
     if data.get("version") != 2:
-        raise SegmentationError(f"This model.joblib has model format {data.get('version')}, which this version "
-                                "cannot read; run the segmentation again.")
+        raise SegmentationError(
+            f"This model.joblib has model format {data.get('version')}, which this version "
+            "cannot read; run the segmentation again."
+        )
     sample = data["map"]
     return ModelBundle(
-        scorer=legacy_scorer(data), config=data["config"], explanation=data.get("explanation"),
+        scorer=legacy_scorer(data),
+        config=data["config"],
+        explanation=data.get("explanation"),
         sizes={int(k): int(v) for k, v in data["sizes"].items()},
-        map=MapSample(coords=np.asarray(sample["coords"]), labels=np.asarray(sample["labels"]),
-                      ids=np.asarray(sample["ids"]), id_label=sample["id_label"], explained=list(sample["explained"]),
-                      total=int(sample["total"])),
-        source=SourceRecord.from_dict(data.get("source")), created=data.get("created", ""),
+        map=MapSample(
+            coords=np.asarray(sample["coords"]),
+            labels=np.asarray(sample["labels"]),
+            ids=np.asarray(sample["ids"]),
+            id_label=sample["id_label"],
+            explained=list(sample["explained"]),
+            total=int(sample["total"]),
+        ),
+        source=SourceRecord.from_dict(data.get("source")),
+        created=data.get("created", ""),
     )

@@ -1,14 +1,15 @@
 """Plotly figures of a segmentation, shared by the app and the report: one colour per segment everywhere, sampled
 so a browser stays light. Built from plain arrays and tables, so they need neither Dash nor a stored result."""
+
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
-
 from plotly.subplots import make_subplots
 
 from core.algorithms import ALGORITHMS, K_SWEEP_ALGORITHMS, knee_index
@@ -32,7 +33,7 @@ def plot_text(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def plot_texts(values) -> list[str]:
+def plot_texts(values: Iterable[object]) -> list[str]:
     return [plot_text(v) for v in values]
 
 
@@ -76,8 +77,16 @@ def id_hover(id_label: str, ids: np.ndarray) -> np.ndarray:
     return (f"{plot_text(id_label)}: " + plot_text_column(pd.Series(ids))).to_numpy(dtype=object)
 
 
-def customer_map(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], axes: list[str],
-                hover: np.ndarray, space: str, total: int | None = None, dims: int = 3) -> go.Figure:
+def customer_map(
+    coords: np.ndarray,
+    labels: np.ndarray,
+    names: dict[int, str],
+    axes: list[str],
+    hover: np.ndarray,
+    space: str,
+    total: int | None = None,
+    dims: int = 3,
+) -> go.Figure:
     """Customers in a 2D or 3D space, one trace (and legend entry) per segment, coloured as everywhere else: the one
     map of the app and the report.
 
@@ -92,23 +101,41 @@ def customer_map(coords: np.ndarray, labels: np.ndarray, names: dict[int, str], 
     for cluster in sorted(names, key=lambda c: (c < 0, c)):
         mask = labels == cluster
         if dims == 3:
-            trace = go.Scatter3d(x=coords[mask, 0], y=coords[mask, 1], z=coords[mask, 2], mode="markers",
-                                 marker={"size": 3, "color": segment_colour(cluster), "opacity": 0.8})
+            trace = go.Scatter3d(
+                x=coords[mask, 0],
+                y=coords[mask, 1],
+                z=coords[mask, 2],
+                mode="markers",
+                marker={"size": 3, "color": segment_colour(cluster), "opacity": 0.8},
+            )
         else:
-            trace = go.Scattergl(x=coords[mask, 0], y=coords[mask, 1], mode="markers",
-                                 marker={"size": 5, "color": segment_colour(cluster), "opacity": 0.75})
-        trace.update(name=names[cluster], customdata=hover[mask],
-                     hovertemplate="%{customdata}<br><b>%{fullData.name}</b><extra></extra>")
+            trace = go.Scattergl(
+                x=coords[mask, 0],
+                y=coords[mask, 1],
+                mode="markers",
+                marker={"size": 5, "color": segment_colour(cluster), "opacity": 0.75},
+            )
+        trace.update(
+            name=names[cluster],
+            customdata=hover[mask],
+            hovertemplate="%{customdata}<br><b>%{fullData.name}</b><extra></extra>",
+        )
         figure.add_trace(trace)
     total = total or len(labels)
     shown = f"{len(labels):,} of {total:,} customers" if len(labels) < total else f"{len(labels):,} customers"
-    layout = {"title": {"text": f"Customers in {space} space ({shown})", "x": 0.02},
-              "legend": {"title": {"text": "Segment"}, "itemsizing": "constant"}, "height": 560,
-              "template": "plotly_white", "margin": {"l": 0 if dims == 3 else 50, "r": 0, "t": 40, "b": 0 if dims == 3
-                                                     else 40}}
+    layout = {
+        "title": {"text": f"Customers in {space} space ({shown})", "x": 0.02},
+        "legend": {"title": {"text": "Segment"}, "itemsizing": "constant"},
+        "height": 560,
+        "template": "plotly_white",
+        "margin": {"l": 0 if dims == 3 else 50, "r": 0, "t": 40, "b": 0 if dims == 3 else 40},
+    }
     if dims == 3:
-        layout["scene"] = {"xaxis": {"title": {"text": axes[0]}}, "yaxis": {"title": {"text": axes[1]}},
-                           "zaxis": {"title": {"text": axes[2]}}}
+        layout["scene"] = {
+            "xaxis": {"title": {"text": axes[0]}},
+            "yaxis": {"title": {"text": axes[1]}},
+            "zaxis": {"title": {"text": axes[2]}},
+        }
     else:
         layout["xaxis"] = {"title": {"text": axes[0]}}
         layout["yaxis"] = {"title": {"text": axes[1]}}
@@ -125,8 +152,11 @@ def _algorithm_label(key: str) -> str:
 
 def base_layout(figure: go.Figure, title: str, height: int = 340) -> go.Figure:
     figure.update_layout(
-        title={"text": title, "x": 0.02}, template="plotly_white", height=height,
-        margin={"l": 50, "r": 20, "t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2},
+        title={"text": title, "x": 0.02},
+        template="plotly_white",
+        height=height,
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
     )
     return figure
 
@@ -134,20 +164,35 @@ def base_layout(figure: go.Figure, title: str, height: int = 340) -> go.Figure:
 def elbow_figure(board: pd.DataFrame) -> go.Figure:
     """Within-segment sum of squares against k for each k-based algorithm, with the knee marked."""
     figure = go.Figure()
-    for i, (algorithm, rows) in enumerate(board[board["algorithm"].isin(K_SWEEP_ALGORITHMS)].groupby(
-            "algorithm", sort=False)):
+    for i, (algorithm, rows) in enumerate(
+        board[board["algorithm"].isin(K_SWEEP_ALGORITHMS)].groupby("algorithm", sort=False)
+    ):
         rows = rows.dropna(subset=["inertia"]).sort_values("n_clusters")
         if rows.empty:
             continue
         colour = _LINE_COLOURS[i % len(_LINE_COLOURS)]
-        figure.add_trace(go.Scatter(x=rows["n_clusters"], y=rows["inertia"], mode="lines+markers",
-                                    name=_algorithm_label(algorithm), line={"color": colour}))
+        figure.add_trace(
+            go.Scatter(
+                x=rows["n_clusters"],
+                y=rows["inertia"],
+                mode="lines+markers",
+                name=_algorithm_label(algorithm),
+                line={"color": colour},
+            )
+        )
         knee = rows.iloc[knee_index(rows["inertia"].to_numpy())]
-        figure.add_trace(go.Scatter(x=[knee["n_clusters"]], y=[knee["inertia"]], mode="markers+text",
-                                    marker={"size": 14, "symbol": "circle-open", "color": colour,
-                                            "line": {"width": 3}},
-                                    text=[f"knee k={int(knee['n_clusters'])}"], textposition="top right",
-                                    showlegend=False, hoverinfo="skip"))
+        figure.add_trace(
+            go.Scatter(
+                x=[knee["n_clusters"]],
+                y=[knee["inertia"]],
+                mode="markers+text",
+                marker={"size": 14, "symbol": "circle-open", "color": colour, "line": {"width": 3}},
+                text=[f"knee k={int(knee['n_clusters'])}"],
+                textposition="top right",
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
     figure.update_xaxes(title_text="number of segments (k)", dtick=1)
     figure.update_yaxes(title_text="within-segment sum of squares")
     return base_layout(figure, "Elbow: spread within segments")
@@ -155,21 +200,43 @@ def elbow_figure(board: pd.DataFrame) -> go.Figure:
 
 def metrics_figure(board: pd.DataFrame) -> go.Figure:
     """Silhouette, Davies-Bouldin and Calinski-Harabasz against the number of segments, per algorithm."""
-    panels = [("silhouette", "Silhouette ↑"), ("davies_bouldin", "Davies-Bouldin ↓"),
-              ("calinski_harabasz", "Calinski-Harabasz ↑")]
+    panels = [
+        ("silhouette", "Silhouette ↑"),
+        ("davies_bouldin", "Davies-Bouldin ↓"),
+        ("calinski_harabasz", "Calinski-Harabasz ↑"),
+    ]
     figure = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in panels], horizontal_spacing=0.08)
     for i, (algorithm, rows) in enumerate(board.groupby("algorithm", sort=False)):
         rows = rows.sort_values("n_clusters")
         colour = _LINE_COLOURS[i % len(_LINE_COLOURS)]
         for col, (metric, _) in enumerate(panels, start=1):
-            figure.add_trace(go.Scatter(x=rows["n_clusters"], y=rows[metric], mode="lines+markers",
-                                        name=_algorithm_label(algorithm), legendgroup=algorithm,
-                                        showlegend=col == 1, line={"color": colour}), row=1, col=col)
+            figure.add_trace(
+                go.Scatter(
+                    x=rows["n_clusters"],
+                    y=rows[metric],
+                    mode="lines+markers",
+                    name=_algorithm_label(algorithm),
+                    legendgroup=algorithm,
+                    showlegend=col == 1,
+                    line={"color": colour},
+                ),
+                row=1,
+                col=col,
+            )
     chosen = board[board["selected"]]
     for col, (metric, _) in enumerate(panels, start=1):
-        figure.add_trace(go.Scatter(x=chosen["n_clusters"], y=chosen[metric], mode="markers", name="chosen",
-                                    showlegend=col == 1, marker={"symbol": "star", "size": 16, "color": "#222"}),
-                         row=1, col=col)
+        figure.add_trace(
+            go.Scatter(
+                x=chosen["n_clusters"],
+                y=chosen[metric],
+                mode="markers",
+                name="chosen",
+                showlegend=col == 1,
+                marker={"symbol": "star", "size": 16, "color": "#222"},
+            ),
+            row=1,
+            col=col,
+        )
         figure.update_xaxes(title_text="segments", row=1, col=col)
     return base_layout(figure, "Quality against the number of segments", height=360)
 
@@ -177,9 +244,19 @@ def metrics_figure(board: pd.DataFrame) -> go.Figure:
 def agreement_figure(agreement: pd.DataFrame) -> go.Figure:
     """Adjusted Rand index between the models combined in the consensus."""
     labels = [name.split(" (row")[0] for name in agreement.index]
-    figure = go.Figure(go.Heatmap(z=agreement.to_numpy(), x=labels, y=labels, zmin=0, zmax=1, colorscale="Blues",
-                                  text=np.round(agreement.to_numpy(), 2), texttemplate="%{text}",
-                                  colorbar={"title": {"text": "ARI"}}))
+    figure = go.Figure(
+        go.Heatmap(
+            z=agreement.to_numpy(),
+            x=labels,
+            y=labels,
+            zmin=0,
+            zmax=1,
+            colorscale="Blues",
+            text=np.round(agreement.to_numpy(), 2),
+            texttemplate="%{text}",
+            colorbar={"title": {"text": "ARI"}},
+        )
+    )
     figure.update_yaxes(autorange="reversed")
     return base_layout(figure, "Agreement between models (adjusted Rand index)", height=360)
 
@@ -189,14 +266,23 @@ def stability_figure(per_segment: dict[int, float], names: dict[int, str]) -> go
     figure = go.Figure()
     if per_segment:
         segments = sorted(per_segment)
-        figure.add_trace(go.Bar(
-            x=[plot_text(names[s]) for s in segments], y=[per_segment[s] for s in segments],
-            marker={"color": [segment_colour(s) for s in segments]},
-            text=[f"{per_segment[s]:.2f}" for s in segments], textposition="outside",
-            hovertemplate="%{x}: Jaccard %{y:.2f}<extra></extra>",
-        ))
-        figure.add_hline(y=UNSTABLE_BELOW, line_dash="dash", line_color="#c0392b",
-                         annotation_text="not to be trusted below 0.6", annotation_position="top left")
+        figure.add_trace(
+            go.Bar(
+                x=[plot_text(names[s]) for s in segments],
+                y=[per_segment[s] for s in segments],
+                marker={"color": [segment_colour(s) for s in segments]},
+                text=[f"{per_segment[s]:.2f}" for s in segments],
+                textposition="outside",
+                hovertemplate="%{x}: Jaccard %{y:.2f}<extra></extra>",
+            )
+        )
+        figure.add_hline(
+            y=UNSTABLE_BELOW,
+            line_dash="dash",
+            line_color="#c0392b",
+            annotation_text="not to be trusted below 0.6",
+            annotation_position="top left",
+        )
     figure.update_yaxes(range=[0, 1.1], title_text="Jaccard (bootstrap)")
     return base_layout(figure, "Stability of each segment under resampling", height=420)
 
@@ -204,14 +290,26 @@ def stability_figure(per_segment: dict[int, float], names: dict[int, str]) -> go
 def importance_figure(importance: pd.DataFrame) -> go.Figure:
     """Permutation importance of each feature (drop in the forest's accuracy when it is shuffled)."""
     ordered = importance.sort_values("importance")
-    figure = go.Figure(go.Bar(
-        x=ordered["importance"], y=plot_texts(ordered["feature"]), orientation="h", marker={"color": "#4477aa"},
-        name="permutation", hovertemplate="%{y}: accuracy drops by %{x:.3f}<extra></extra>",
-    ))
-    figure.add_trace(go.Bar(
-        x=ordered["impurity"], y=plot_texts(ordered["feature"]), orientation="h", marker={"color": "#bbbbbb"},
-        name="impurity (forest)", hovertemplate="%{y}: impurity importance %{x:.3f}<extra></extra>",
-    ))
+    figure = go.Figure(
+        go.Bar(
+            x=ordered["importance"],
+            y=plot_texts(ordered["feature"]),
+            orientation="h",
+            marker={"color": "#4477aa"},
+            name="permutation",
+            hovertemplate="%{y}: accuracy drops by %{x:.3f}<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Bar(
+            x=ordered["impurity"],
+            y=plot_texts(ordered["feature"]),
+            orientation="h",
+            marker={"color": "#bbbbbb"},
+            name="impurity (forest)",
+            hovertemplate="%{y}: impurity importance %{x:.3f}<extra></extra>",
+        )
+    )
     figure.update_xaxes(title_text="importance")
     figure.update_layout(barmode="group")
     return base_layout(figure, "Which features separate the segments", height=max(300, 60 + 34 * len(ordered)))
@@ -219,15 +317,22 @@ def importance_figure(importance: pd.DataFrame) -> go.Figure:
 
 def segment_importance_figure(per_segment: pd.DataFrame, names: dict[int, str]) -> go.Figure:
     """Per segment (one against the rest): drop in balanced accuracy when a feature is shuffled."""
-    figure = go.Figure(go.Heatmap(
-        z=per_segment.to_numpy().T, x=plot_texts(per_segment.index),
-        y=[plot_text(names[int(s)]) for s in per_segment.columns],
-        colorscale="Blues", zmin=0, text=np.round(per_segment.to_numpy().T, 2), texttemplate="%{text}",
-        colorbar={"title": {"text": "accuracy drop"}},
-    ))
+    figure = go.Figure(
+        go.Heatmap(
+            z=per_segment.to_numpy().T,
+            x=plot_texts(per_segment.index),
+            y=[plot_text(names[int(s)]) for s in per_segment.columns],
+            colorscale="Blues",
+            zmin=0,
+            text=np.round(per_segment.to_numpy().T, 2),
+            texttemplate="%{text}",
+            colorbar={"title": {"text": "accuracy drop"}},
+        )
+    )
     figure.update_yaxes(autorange="reversed")
-    return base_layout(figure, "Importance per segment (one against the rest)",
-                       height=max(300, 120 + 40 * per_segment.shape[1]))
+    return base_layout(
+        figure, "Importance per segment (one against the rest)", height=max(300, 120 + 40 * per_segment.shape[1])
+    )
 
 
 def k_distance_figure(distances: np.ndarray, eps: float, min_samples: int) -> go.Figure:
@@ -241,9 +346,17 @@ def k_distance_figure(distances: np.ndarray, eps: float, min_samples: int) -> go
 
 def baseline_figure(crosstab: pd.DataFrame, ari: float) -> go.Figure:
     """Customers of each learned segment (rows) in each rule-based RFM segment (columns)."""
-    figure = go.Figure(go.Heatmap(z=crosstab.to_numpy(), x=plot_texts(crosstab.columns), y=plot_texts(crosstab.index),
-                                  colorscale="Blues", text=crosstab.to_numpy(), texttemplate="%{text}",
-                                  colorbar={"title": {"text": "customers"}}))
+    figure = go.Figure(
+        go.Heatmap(
+            z=crosstab.to_numpy(),
+            x=plot_texts(crosstab.columns),
+            y=plot_texts(crosstab.index),
+            colorscale="Blues",
+            text=crosstab.to_numpy(),
+            texttemplate="%{text}",
+            colorbar={"title": {"text": "customers"}},
+        )
+    )
     figure.update_yaxes(autorange="reversed")
     return base_layout(figure, f"Learned segments against the RFM rule segments (ARI {ari:.2f})", height=380)
 
@@ -258,14 +371,26 @@ def silhouette_figure(values: np.ndarray, labels: np.ndarray, names: dict[int, s
     for cluster in sorted(set(labels.tolist())):
         blade = np.sort(values[labels == cluster])[::-1]
         y = offset + np.arange(len(blade))
-        figure.add_trace(go.Scatter(
-            x=blade, y=y, mode="lines", fill="tozerox", line={"width": 0.5, "color": segment_colour(cluster)},
-            name=plot_text(names[cluster]), hovertemplate="%{fullData.name}<br>silhouette %{x:.2f}<extra></extra>",
-        ))
+        figure.add_trace(
+            go.Scatter(
+                x=blade,
+                y=y,
+                mode="lines",
+                fill="tozerox",
+                line={"width": 0.5, "color": segment_colour(cluster)},
+                name=plot_text(names[cluster]),
+                hovertemplate="%{fullData.name}<br>silhouette %{x:.2f}<extra></extra>",
+            )
+        )
         offset += len(blade) + max(5, len(values) // 60)
     if len(values):
-        figure.add_vline(x=float(values.mean()), line_dash="dash", line_color="#c0392b",
-                         annotation_text=f"mean {values.mean():.2f}", annotation_position="top")
+        figure.add_vline(
+            x=float(values.mean()),
+            line_dash="dash",
+            line_color="#c0392b",
+            annotation_text=f"mean {values.mean():.2f}",
+            annotation_position="top",
+        )
     figure.update_xaxes(title_text="silhouette (−1 to 1: higher is better separated)", range=[-0.3, 1])
     figure.update_yaxes(showticklabels=False, title_text="customers, by segment")
     return base_layout(figure, f"Silhouette of each segment ({len(values):,} customers sampled)", height=420)
@@ -275,12 +400,23 @@ def effects_figure(profile: pd.DataFrame, names: dict[int, str]) -> go.Figure:
     """Segments side by side: each numeric feature's standardized difference from all customers (Cohen's d)."""
     wide = profile[profile["cluster"] >= 0].pivot(index="cluster", columns="feature", values="effect")
     wide = wide[[c for c in profile["feature"].drop_duplicates() if c in wide.columns]]
-    figure = go.Figure(go.Heatmap(
-        z=wide.to_numpy(), x=plot_texts(wide.columns), y=[plot_text(names[int(c)]) for c in wide.index], zmid=0,
-        colorscale="RdBu", reversescale=True, text=np.round(wide.to_numpy(), 1), texttemplate="%{text}",
-        colorbar={"title": {"text": "effect (d)"}},
-        hovertemplate="%{y}<br>%{x}: %{z:+.2f} sd from all customers<extra></extra>",
-    ))
+    figure = go.Figure(
+        go.Heatmap(
+            z=wide.to_numpy(),
+            x=plot_texts(wide.columns),
+            y=[plot_text(names[int(c)]) for c in wide.index],
+            zmid=0,
+            colorscale="RdBu",
+            reversescale=True,
+            text=np.round(wide.to_numpy(), 1),
+            texttemplate="%{text}",
+            colorbar={"title": {"text": "effect (d)"}},
+            hovertemplate="%{y}<br>%{x}: %{z:+.2f} sd from all customers<extra></extra>",
+        )
+    )
     figure.update_yaxes(autorange="reversed")
-    return base_layout(figure, "Segments compared: difference from all customers, in standard deviations",
-                       height=max(320, 140 + 42 * len(wide)))
+    return base_layout(
+        figure,
+        "Segments compared: difference from all customers, in standard deviations",
+        height=max(320, 140 + 42 * len(wide)),
+    )

@@ -15,6 +15,7 @@
 
 Bad input exits with status 2 and one line on stderr; nothing the user can cause prints a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,29 +24,29 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
 from core.algorithms import ALGORITHMS
+from core.atomic import atomic_write_text
+from core.bundle import ModelBundle, SourceRecord
 from core.config import DEFAULT_ALGORITHMS, RunConfig, parse_k_range
+from core.contracts import MODEL_FILE
+from core.csv_out import to_csv_text
 from core.demo import make_demo_customers
 from core.errors import SegmentationError
-from core.atomic import atomic_write_text
-from core.csv_out import to_csv_text
-from core.bundle import ModelBundle, SourceRecord
-from core.contracts import MODEL_FILE
 from core.exports import sha256_file, write_outputs
 from core.features import KINDS, parse_feature
+from core.pipeline import SegmentationResult, run_segmentation
 from core.predict import NO_GOOD_FIT_NAME
 from core.predictor import CLASSIFIERS, NO_GOOD_FIT
-from core.rename import parse_renames
-from core.rename_outputs import rename_run
 from core.preprocess import IMPUTERS, SCALERS, TRANSFORMS
-from core.rfm import build_rfm
-from core.pipeline import SegmentationResult, run_segmentation
 from core.quality import UNSTABLE_BELOW
 from core.readers import describe_source, read_table
+from core.rename import parse_renames
+from core.rename_outputs import rename_run
+from core.rfm import build_rfm
 from core.segmenter import CRITERIA
 
 EXIT_BAD_INPUT = 2
@@ -55,8 +56,13 @@ log = logging.getLogger("segstudio.cli")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segment", description="Segment customers from a table.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="say what is happening on stderr (-v: each step of a run; -vv: details)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say what is happening on stderr (-v: each step of a run; -vv: details)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="segment a customer table and write the results")
@@ -67,26 +73,52 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--roles", help="JSON file mapping column names to roles, overriding the inferred ones")
     run.add_argument("--config", help="run.json of an earlier run: reuse its settings (flags given here win)")
-    run.add_argument("--algorithms", help=f"comma-separated algorithms to try (default {','.join(DEFAULT_ALGORITHMS)}); "
-                     "see `segment algorithms`")
-    run.add_argument("--params", help='JSON file of parameters per algorithm, e.g. {"gmm": {"covariance_type": "diag"}}')
-    run.add_argument("--criterion", choices=list(CRITERIA), help="how the best candidate is chosen (default silhouette)")
+    run.add_argument(
+        "--algorithms",
+        help=f"comma-separated algorithms to try (default {','.join(DEFAULT_ALGORITHMS)}); see `segment algorithms`",
+    )
+    run.add_argument(
+        "--params", help='JSON file of parameters per algorithm, e.g. {"gmm": {"covariance_type": "diag"}}'
+    )
+    run.add_argument(
+        "--criterion", choices=list(CRITERIA), help="how the best candidate is chosen (default silhouette)"
+    )
     run.add_argument("--select", type=int, help="use this leaderboard row instead of the automatic choice")
-    run.add_argument("--feature", action="append", default=None, metavar="NAME=KIND(COL,...)",
-                     help="add an engineered feature; KIND is one of " + ", ".join(KINDS) + " (repeatable)")
-    run.add_argument("--outliers", metavar="METHOD:ACTION[:THRESHOLD]",
-                     help="outliers of numeric features: iqr or zscore, then keep, cap or exclude (e.g. iqr:cap)")
+    run.add_argument(
+        "--feature",
+        action="append",
+        default=None,
+        metavar="NAME=KIND(COL,...)",
+        help="add an engineered feature; KIND is one of " + ", ".join(KINDS) + " (repeatable)",
+    )
+    run.add_argument(
+        "--outliers",
+        metavar="METHOD:ACTION[:THRESHOLD]",
+        help="outliers of numeric features: iqr or zscore, then keep, cap or exclude (e.g. iqr:cap)",
+    )
     run.add_argument("--transform", choices=list(TRANSFORMS), help="transform skewed numeric features")
     run.add_argument("--transform-columns", help="comma-separated columns to transform (default: skewed ones)")
     run.add_argument("--as-of", help="reference date for date features (default: the newest date in each)")
-    run.add_argument("--impute", choices=list(IMPUTERS), help="fill missing numbers with the median (default), "
-                     "the mean, or from the 5 most similar customers (knn)")
-    run.add_argument("--scale", choices=list(SCALERS), help="scale numbers as z-scores (standard, default), by median "
-                     "and IQR (robust) or to 0-1 (minmax)")
-    run.add_argument("--classifier", choices=list(CLASSIFIERS),
-                     help="model that assigns new customers (default logistic; forest is a random forest)")
-    run.add_argument("--names-from", metavar="MODEL",
-                     help="model.joblib of an earlier run: segments that match one of its segments keep its name")
+    run.add_argument(
+        "--impute",
+        choices=list(IMPUTERS),
+        help="fill missing numbers with the median (default), the mean, or from the 5 most similar customers (knn)",
+    )
+    run.add_argument(
+        "--scale",
+        choices=list(SCALERS),
+        help="scale numbers as z-scores (standard, default), by median and IQR (robust) or to 0-1 (minmax)",
+    )
+    run.add_argument(
+        "--classifier",
+        choices=list(CLASSIFIERS),
+        help="model that assigns new customers (default logistic; forest is a random forest)",
+    )
+    run.add_argument(
+        "--names-from",
+        metavar="MODEL",
+        help="model.joblib of an earlier run: segments that match one of its segments keep its name",
+    )
     rename = commands.add_parser("rename", help="rename segments in every file of a run folder")
     rename.add_argument("folder", help="the --out folder of `segment run`")
     rename.add_argument("renames", nargs="+", metavar="SEGMENT=NAME", help='e.g. 2="Big spenders"')
@@ -174,8 +206,12 @@ def _run(args: argparse.Namespace) -> int:
         settings["params"] = {k: v for k, v in settings["params"].items() if k in settings["algorithms"]}
     if args.params is not None:
         settings["params"] = _load_json(args.params, "parameters file")
-        if not isinstance(settings["params"], dict) or not all(isinstance(v, dict) for v in settings["params"].values()):
-            raise SegmentationError(f"{args.params}: the parameters file must map algorithm names to parameter objects.")
+        if not isinstance(settings["params"], dict) or not all(
+            isinstance(v, dict) for v in settings["params"].values()
+        ):
+            raise SegmentationError(
+                f"{args.params}: the parameters file must map algorithm names to parameter objects."
+            )
     if args.criterion is not None:
         settings["criterion"] = args.criterion
     if args.select is not None:
@@ -202,8 +238,14 @@ def _run(args: argparse.Namespace) -> int:
     config = RunConfig.from_dict(settings)
 
     table = read_table(data)
-    source = SourceRecord(file=data.name, path=str(data.resolve()), sha256=sha256_file(data), rows=int(len(table)),
-                          columns=[str(c) for c in table.columns], read_as=describe_source(table))
+    source = SourceRecord(
+        file=data.name,
+        path=str(data.resolve()),
+        sha256=sha256_file(data),
+        rows=int(len(table)),
+        columns=[str(c) for c in table.columns],
+        read_as=describe_source(table),
+    )
     if args.config:
         expected = _load_json(args.config, "configuration").get("input", {}).get("sha256")
         if expected and expected != source.sha256:
@@ -225,10 +267,15 @@ def _run(args: argparse.Namespace) -> int:
         f"segments ({ALGORITHMS[chosen['algorithm']].label}, row {int(chosen.name)} of the leaderboard, "
         f"silhouette {chosen['silhouette']:.3f})."
     )
-    unstable = [str(s) for s, j in (result.segmenter.stability_.per_segment.items()
-                                     if result.segmenter.stability_ else []) if j < UNSTABLE_BELOW]
+    unstable = [
+        str(s)
+        for s, j in (result.segmenter.stability_.per_segment.items() if result.segmenter.stability_ else [])
+        if j < UNSTABLE_BELOW
+    ]
     if unstable:
-        print(f"  warning: segment(s) {', '.join(unstable)} are unstable under resampling (Jaccard < {UNSTABLE_BELOW}).")
+        print(
+            f"  warning: segment(s) {', '.join(unstable)} are unstable under resampling (Jaccard < {UNSTABLE_BELOW})."
+        )
     if previous is not None:
         print(f"  kept the names of {len(kept)} of {result.segmenter.n_clusters_} segments from {names_from}")
     for path in paths.values():
@@ -259,8 +306,16 @@ def _parse_outliers(text: str) -> dict:
 
 def _rfm(args: argparse.Namespace) -> int:
     log = read_table(Path(args.data))
-    table, report = build_rfm(log, args.customer, args.date, amount=args.amount, quantity=args.quantity,
-                              price=args.price, invoice=args.invoice, as_of=args.as_of)
+    table, report = build_rfm(
+        log,
+        args.customer,
+        args.date,
+        amount=args.amount,
+        quantity=args.quantity,
+        price=args.price,
+        invoice=args.invoice,
+        as_of=args.as_of,
+    )
     out = Path(args.out)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True)
@@ -274,6 +329,7 @@ def _demo(args: argparse.Namespace) -> int:
     if not 10 <= args.rows <= 10_000_000:
         raise SegmentationError(f"--rows must be between 10 and 10,000,000; got {args.rows:,}.")
     table = make_demo_customers(n_customers=args.rows, random_state=args.seed)
+    assert not isinstance(table, tuple)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, to_csv_text(table))
@@ -288,7 +344,7 @@ def _predict(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, to_csv_text(scored))
     unfit = int((scored["cluster"] == NO_GOOD_FIT).sum())
-    print(f"Assigned {len(scored):,} customers; {unfit:,} fit no segment well (\"{NO_GOOD_FIT_NAME}\").")
+    print(f'Assigned {len(scored):,} customers; {unfit:,} fit no segment well ("{NO_GOOD_FIT_NAME}").')
     if extra:
         print(f"  note: column(s) not used by the model, copied through: {', '.join(extra)}")
     print(f"  wrote {out}")
@@ -299,8 +355,11 @@ def describe_algorithms() -> str:
     """The algorithms and their parameters, as `segment algorithms` prints them."""
     lines = []
     for spec in ALGORITHMS.values():
-        swept = {"k": "the number of segments (--k)", "min_cluster_size": "the minimum segment size (0.5-5% of rows)",
-                 "eps": "the radius eps (around the knee of the k-distance curve)"}[spec.sweep]
+        swept = {
+            "k": "the number of segments (--k)",
+            "min_cluster_size": "the minimum segment size (0.5-5% of rows)",
+            "eps": "the radius eps (around the knee of the k-distance curve)",
+        }[spec.sweep]
         lines.append(f"{spec.key}: {spec.label}. {spec.help} Sweeps {swept}.")
         for p in spec.params:
             bounds = f"one of {', '.join(p.choices)}" if p.kind == "choice" else f"{p.kind} {p.low:,g}..{p.high:,}"

@@ -1,4 +1,5 @@
 """The configuration of one segmentation run: what `segment run` saves in run.json and can replay."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -72,9 +73,7 @@ class RunConfig:
         bad = {c: r for c, r in self.roles.items() if r not in ROLES}
         if bad:
             column, role = next(iter(bad.items()))
-            raise SegmentationError(
-                f"Unknown role '{role}' for column '{column}'; use one of: {', '.join(ROLES)}."
-            )
+            raise SegmentationError(f"Unknown role '{role}' for column '{column}'; use one of: {', '.join(ROLES)}.")
         unknown = [a for a in self.algorithms if a not in ALGORITHMS]
         if unknown or not self.algorithms:
             raise SegmentationError(

@@ -5,6 +5,7 @@ same segment. That co-association depends only on each customer's combination of
 on the distinct combinations (a few hundred, however many customers), then cut hierarchically at 0.5: customers end
 up together when most models agree they belong together.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The files a run writes and their fixed columns: a contract other tools read (the README lists it). Defined once
 here; core.exports and core.segmenter build the files from these names."""
+
 from __future__ import annotations
 
 LABELLED_FILE = "labelled_customers.csv"
@@ -13,13 +14,39 @@ RUN_FILES = (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FIL
 # labelled_customers.csv: every input column, the engineered features, then these.
 LABELLED_COLUMNS = ("cluster", "segment", "confidence", "meta_cluster", "assignment_stability", "outlier_excluded")
 # segments.csv: these, then per feature mean_/median_/min_/max_/diff_/ratio_/effect_ or top_/top_share_/share_.
-SEGMENT_COLUMNS = ("cluster", "segment", "size", "share", "stability", "customer_stability", "trusted", "confidence",
-                   "rule", "rule_coverage", "rule_precision", "key_features")
+SEGMENT_COLUMNS = (
+    "cluster",
+    "segment",
+    "size",
+    "share",
+    "stability",
+    "customer_stability",
+    "trusted",
+    "confidence",
+    "rule",
+    "rule_coverage",
+    "rule_precision",
+    "key_features",
+)
 # leaderboard.csv: one row per candidate.
 LEADERBOARD_COLUMNS = (
-    "algorithm", "params", "n_clusters", "noise_share", "smallest_share", "largest_share", "silhouette",
-    "davies_bouldin", "calinski_harabasz", "dbcv", "stability", "inertia", "fit_seconds", "fit_rows", "assignment",
-    "note", "selected",
+    "algorithm",
+    "params",
+    "n_clusters",
+    "noise_share",
+    "smallest_share",
+    "largest_share",
+    "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "dbcv",
+    "stability",
+    "inertia",
+    "fit_seconds",
+    "fit_rows",
+    "assignment",
+    "note",
+    "selected",
 )
 # The columns `segment predict` and the Predict page's file scoring add to the new customers.
 SCORED_COLUMNS = ("cluster", "segment", "confidence")

@@ -6,9 +6,11 @@ quoted only when they hold a comma, quote or line break; whole floats keep their
 are written as dates; booleans as True/False; missing values as empty cells. Text a spreadsheet would run as a
 formula is neutralised as OWASP advises.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,20 +51,22 @@ def to_csv_text(frame: pd.DataFrame) -> str:
 
 def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
     """Write the frame as CSV, whole or not at all, a block of rows at a time."""
+
     def write(target: Path) -> None:
         with open(target, "wb") as handle:
             for block in _csv_blocks(frame):
                 handle.write(block)
+
     atomic_write(Path(path), write)
 
 
-def _csv_blocks(frame: pd.DataFrame):
+def _csv_blocks(frame: pd.DataFrame) -> Iterator[bytes]:
     safe = escape_formulas(frame)
     yield ((",".join(_quoted_text(str(c)) for c in safe.columns)) + "\n").encode("utf-8")
     if safe.shape[1] == 0:
         return
     for start in range(0, len(safe), CHUNK_ROWS):
-        chunk = safe.iloc[start:start + CHUNK_ROWS]
+        chunk = safe.iloc[start : start + CHUNK_ROWS]
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # Arrow's kernels release the GIL
             cells = list(pool.map(_cells, (chunk.iloc[:, i] for i in range(chunk.shape[1]))))
         lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
@@ -86,8 +90,9 @@ def _cells(values: pd.Series) -> pa.Array:
         stamps = values.dt.tz_localize(None) if values.dt.tz is not None else values
         present = stamps.dropna()
         if (present == present.dt.normalize()).all():
-            text = pc.cast(pa.array(stamps.astype("datetime64[s]"), type=pa.timestamp("s")).cast(pa.date32()),
-                           pa.string())
+            text = pc.cast(
+                pa.array(stamps.astype("datetime64[s]"), type=pa.timestamp("s")).cast(pa.date32()), pa.string()
+            )
         else:
             text = pc.cast(pa.array(stamps.astype("datetime64[s]"), type=pa.timestamp("s")), pa.string())
     elif kind == "f" or str(values.dtype) in ("Float32", "Float64"):
@@ -95,8 +100,16 @@ def _cells(values: pd.Series) -> pa.Array:
         text = pc.cast(numbers, pa.string())
         whole = pc.invert(pc.match_substring_regex(text, r"[.eEna]"))  # 52000 -> 52000.0, as pandas writes it
         text = pc.if_else(whole, pc.binary_join_element_wise(text, pa.scalar(".0"), ""), text)
-    elif kind in "iu" or str(values.dtype) in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
-                                               "UInt64"):
+    elif kind in "iu" or str(values.dtype) in (
+        "Int8",
+        "Int16",
+        "Int32",
+        "Int64",
+        "UInt8",
+        "UInt16",
+        "UInt32",
+        "UInt64",
+    ):
         text = pc.cast(pa.array(values, from_pandas=True), pa.string())
     else:
         raw = values.where(values.isna(), values.astype(str))
@@ -106,8 +119,7 @@ def _cells(values: pd.Series) -> pa.Array:
 
 def _quoted(text: pa.Array) -> pa.Array:
     needs = pc.match_substring_regex(text, '[,"\r\n]')
-    wrapped = pc.binary_join_element_wise(pa.scalar('"'), pc.replace_substring(text, '"', '""'), pa.scalar('"'),
-                                          "")
+    wrapped = pc.binary_join_element_wise(pa.scalar('"'), pc.replace_substring(text, '"', '""'), pa.scalar('"'), "")
     return pc.if_else(needs, wrapped, text)
 
 

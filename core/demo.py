@@ -3,6 +3,7 @@
 The app starts on it and the tests use it: the hidden segment of each customer is returned separately so a test can
 check that clustering recovers it, while the table the analyst sees has no trace of it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,29 +12,57 @@ import pandas as pd
 # Each archetype: share of customers, then per-feature (mean, sd) on the scale analysts know.
 _ARCHETYPES: dict[str, dict] = {
     "Affluent loyalists": {
-        "share": 0.22, "income": (105_000, 12_000), "groceries": (620, 90), "electronics": (900, 150),
-        "fashion": (780, 120), "home": (540, 90), "visits": (11, 2), "recency": (8, 5), "tenure_years": (7, 1.5),
+        "share": 0.22,
+        "income": (105_000, 12_000),
+        "groceries": (620, 90),
+        "electronics": (900, 150),
+        "fashion": (780, 120),
+        "home": (540, 90),
+        "visits": (11, 2),
+        "recency": (8, 5),
+        "tenure_years": (7, 1.5),
         "education": {"Master": 0.45, "PhD": 0.25, "Bachelor": 0.3},
         "marital": {"Married": 0.7, "Single": 0.2, "Divorced": 0.1},
         "channel": {"Store": 0.5, "Both": 0.4, "Online": 0.1},
     },
     "Budget families": {
-        "share": 0.33, "income": (42_000, 7_000), "groceries": (480, 70), "electronics": (90, 40),
-        "fashion": (120, 50), "home": (210, 60), "visits": (8, 2), "recency": (20, 8), "tenure_years": (5, 1.5),
+        "share": 0.33,
+        "income": (42_000, 7_000),
+        "groceries": (480, 70),
+        "electronics": (90, 40),
+        "fashion": (120, 50),
+        "home": (210, 60),
+        "visits": (8, 2),
+        "recency": (20, 8),
+        "tenure_years": (5, 1.5),
         "education": {"High school": 0.5, "Bachelor": 0.4, "Master": 0.1},
         "marital": {"Married": 0.75, "Divorced": 0.15, "Single": 0.1},
         "channel": {"Store": 0.75, "Both": 0.2, "Online": 0.05},
     },
     "Young digital shoppers": {
-        "share": 0.27, "income": (58_000, 9_000), "groceries": (140, 50), "electronics": (520, 90),
-        "fashion": (560, 90), "home": (90, 40), "visits": (3, 1.5), "recency": (12, 6), "tenure_years": (1.5, 0.8),
+        "share": 0.27,
+        "income": (58_000, 9_000),
+        "groceries": (140, 50),
+        "electronics": (520, 90),
+        "fashion": (560, 90),
+        "home": (90, 40),
+        "visits": (3, 1.5),
+        "recency": (12, 6),
+        "tenure_years": (1.5, 0.8),
         "education": {"Bachelor": 0.6, "Master": 0.25, "High school": 0.15},
         "marital": {"Single": 0.7, "Married": 0.25, "Divorced": 0.05},
         "channel": {"Online": 0.8, "Both": 0.15, "Store": 0.05},
     },
     "Lapsed occasionals": {
-        "share": 0.18, "income": (51_000, 12_000), "groceries": (110, 50), "electronics": (80, 40),
-        "fashion": (70, 35), "home": (60, 30), "visits": (1, 0.7), "recency": (190, 40), "tenure_years": (4, 2),
+        "share": 0.18,
+        "income": (51_000, 12_000),
+        "groceries": (110, 50),
+        "electronics": (80, 40),
+        "fashion": (70, 35),
+        "home": (60, 30),
+        "visits": (1, 0.7),
+        "recency": (190, 40),
+        "tenure_years": (4, 2),
         "education": {"High school": 0.4, "Bachelor": 0.45, "Master": 0.15},
         "marital": {"Single": 0.4, "Married": 0.45, "Divorced": 0.15},
         "channel": {"Store": 0.45, "Online": 0.35, "Both": 0.2},

@@ -3,6 +3,7 @@
 Anything raised as :class:`SegmentationError` carries a message written for the person who supplied the
 input; the command line prints it on one line and exits 2, the app shows it in an alert.
 """
+
 from __future__ import annotations
 
 

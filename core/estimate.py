@@ -5,18 +5,24 @@ The model is deliberately simple: fixed costs per candidate on the fitting sampl
 features, plus costs per row for reading the table through the features, labelling, explaining and writing. It is
 right to within about a factor of two on the benchmark tables; the page says it is an estimate.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 
 from core.algorithms import LOW_DIMENSIONS, get_algorithm
 from core.preprocess import MAX_CATEGORIES
 
 # Seconds per candidate on a 100,000-row fitting sample, with few (<= 10) and many (~50) model features.
 _PER_CANDIDATE = {
-    "kmeans": (0.6, 0.9), "minibatch_kmeans": (0.8, 1.4), "gmm": (0.8, 3.5), "birch": (1.5, 4.0),
-    "agglomerative": (3.0, 4.0), "spectral": (2.0, 3.0), "hdbscan": (1.0, 5.0), "dbscan": (1.5, 6.0),
+    "kmeans": (0.6, 0.9),
+    "minibatch_kmeans": (0.8, 1.4),
+    "gmm": (0.8, 3.5),
+    "birch": (1.5, 4.0),
+    "agglomerative": (3.0, 4.0),
+    "spectral": (2.0, 3.0),
+    "hdbscan": (1.0, 5.0),
+    "dbscan": (1.5, 6.0),
 }
 _PER_ROW_CELL = 3e-7  # seconds per row and model feature: preparing, projecting, explaining and writing
 _LABEL_PER_ROW = {"hdbscan": (0.04e-6, 9e-6), "dbscan": (0.1e-6, 9e-6)}  # nearest-neighbour assignment per row
@@ -50,8 +56,9 @@ def model_features(distinct: dict[str, int], roles: dict[str, str], columns: lis
     return max(count, 1)
 
 
-def estimate_run(rows: int, features: int, algorithms: list[str], k_min: int, k_max: int,
-                 sample_size: int = 100_000) -> Estimate:
+def estimate_run(
+    rows: int, features: int, algorithms: list[str], k_min: int, k_max: int, sample_size: int = 100_000
+) -> Estimate:
     """Seconds and peak memory of a run on ``rows`` customers with ``features`` model features."""
     wide = features > LOW_DIMENSIONS
     scale = min(rows, sample_size) / 100_000

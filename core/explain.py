@@ -4,9 +4,12 @@ readable rules.
 Everything here works on the original columns (not the scaled model space), so "income 72k" means 72k of the
 analyst's money. Costly parts (the random forest, permutation importance and rule trees) run on a stratified sample.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +42,7 @@ class Condition:
         if self.kind == "categorical":
             return f"{self.feature} {'=' if self.op == '==' else '≠'} {self.value}"
         if self.kind == "date":
-            return f"{self.feature} {'on or before' if self.op == '<=' else 'after'} {readable_date(self.value)}"
+            return f"{self.feature} {'on or before' if self.op == '<=' else 'after'} {readable_date(float(self.value))}"
         return f"{self.feature} {'≤' if self.op == '<=' else '>'} {readable_number(float(self.value))}"
 
     def holds(self, column: pd.Series) -> np.ndarray:
@@ -133,8 +136,15 @@ class SegmentExplainer(BaseEstimator):
         forest_accuracy_: held-out accuracy of the forest (how learnable the segments are from the features).
     """
 
-    def __init__(self, features: list[str], roles: dict[str, str], sample_size: int = 10_000, n_repeats: int = 3,
-                 max_depth: int = 3, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        features: list[str],
+        roles: dict[str, str],
+        sample_size: int = 10_000,
+        n_repeats: int = 3,
+        max_depth: int = 3,
+        random_state: int = 0,
+    ) -> None:
         self.features = features
         self.roles = roles
         self.sample_size = sample_size
@@ -169,8 +179,10 @@ class SegmentExplainer(BaseEstimator):
             for rule in rules:
                 matched |= _matches(rule, sample)
             inside = y == s
-            self.rule_totals_[s] = (float((matched & inside).sum() / max(1, inside.sum())),
-                                    float((matched & inside).sum() / matched.sum()) if matched.any() else 0.0)
+            self.rule_totals_[s] = (
+                float((matched & inside).sum() / max(1, inside.sum())),
+                float((matched & inside).sum() / matched.sum()) if matched.any() else 0.0,
+            )
         return self
 
     # ------------------------------------------------------------------ profiles
@@ -183,15 +195,39 @@ class SegmentExplainer(BaseEstimator):
             stats = series.groupby(labels).agg(["mean", "median", "min", "max"])
             for segment, row in stats.iterrows():
                 difference = row["mean"] - mean
-                rows.append({
-                    "cluster": int(segment), "feature": column, "kind": self.roles[column],
-                    "mean": row["mean"], "median": row["median"], "min": row["min"], "max": row["max"],
-                    "population_mean": mean, "population_sd": sd, "difference": difference,
-                    "ratio": row["mean"] / mean if self.roles[column] == "numeric" and mean else np.nan,
-                    "effect": difference / sd if sd and np.isfinite(sd) else 0.0,
-                })
-        return pd.DataFrame(rows, columns=["cluster", "feature", "kind", "mean", "median", "min", "max",
-                                           "population_mean", "population_sd", "difference", "ratio", "effect"])
+                rows.append(
+                    {
+                        "cluster": int(segment),
+                        "feature": column,
+                        "kind": self.roles[column],
+                        "mean": row["mean"],
+                        "median": row["median"],
+                        "min": row["min"],
+                        "max": row["max"],
+                        "population_mean": mean,
+                        "population_sd": sd,
+                        "difference": difference,
+                        "ratio": row["mean"] / mean if self.roles[column] == "numeric" and mean else np.nan,
+                        "effect": difference / sd if sd and np.isfinite(sd) else 0.0,
+                    }
+                )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "cluster",
+                "feature",
+                "kind",
+                "mean",
+                "median",
+                "min",
+                "max",
+                "population_mean",
+                "population_sd",
+                "difference",
+                "ratio",
+                "effect",
+            ],
+        )
 
     def _category_profile(self, values: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
         rows = []
@@ -201,14 +237,21 @@ class SegmentExplainer(BaseEstimator):
             for segment, row in shares.iterrows():
                 for level, population in overall.items():
                     share = float(row.get(level, 0.0))
-                    rows.append({
-                        "cluster": int(segment), "feature": column, "level": str(level), "share": share,
-                        "population_share": float(population), "difference": share - population,
-                        "ratio": share / population if population else np.nan,
-                        "effect": 2 * np.arcsin(np.sqrt(share)) - 2 * np.arcsin(np.sqrt(population)),
-                    })
-        return pd.DataFrame(rows, columns=["cluster", "feature", "level", "share", "population_share",
-                                           "difference", "ratio", "effect"])
+                    rows.append(
+                        {
+                            "cluster": int(segment),
+                            "feature": column,
+                            "level": str(level),
+                            "share": share,
+                            "population_share": float(population),
+                            "difference": share - population,
+                            "ratio": share / population if population else np.nan,
+                            "effect": 2 * np.arcsin(np.sqrt(share)) - 2 * np.arcsin(np.sqrt(population)),
+                        }
+                    )
+        return pd.DataFrame(
+            rows, columns=["cluster", "feature", "level", "share", "population_share", "difference", "ratio", "effect"]
+        )
 
     def _tests(self, values: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
         rows = []
@@ -216,27 +259,55 @@ class SegmentExplainer(BaseEstimator):
             if self.roles[column] == "categorical":
                 table = pd.crosstab(values[column], labels)
                 if min(table.shape) < 2:
-                    rows.append({"feature": column, "test": "chi-squared", "statistic": np.nan, "p_value": np.nan,
-                                 "effect_size": 0.0})
+                    rows.append(
+                        {
+                            "feature": column,
+                            "test": "chi-squared",
+                            "statistic": np.nan,
+                            "p_value": np.nan,
+                            "effect_size": 0.0,
+                        }
+                    )
                     continue
                 chi2, p, _, _ = chi2_contingency(table)
                 cramers_v = np.sqrt(chi2 / (table.to_numpy().sum() * (min(table.shape) - 1)))
-                rows.append({"feature": column, "test": "chi-squared", "statistic": chi2, "p_value": p,
-                             "effect_size": cramers_v})
+                rows.append(
+                    {
+                        "feature": column,
+                        "test": "chi-squared",
+                        "statistic": chi2,
+                        "p_value": p,
+                        "effect_size": cramers_v,
+                    }
+                )
             else:
                 series = values[column]
                 present = series.notna().to_numpy()
                 x, y = series.to_numpy()[present], labels[present]
                 if len(np.unique(y)) < 2 or np.nanstd(x) == 0:
-                    rows.append({"feature": column, "test": "ANOVA F", "statistic": np.nan, "p_value": np.nan,
-                                 "effect_size": 0.0})
+                    rows.append(
+                        {
+                            "feature": column,
+                            "test": "ANOVA F",
+                            "statistic": np.nan,
+                            "p_value": np.nan,
+                            "effect_size": 0.0,
+                        }
+                    )
                     continue
                 with np.errstate(divide="ignore", invalid="ignore"):  # segments without spread: F is infinite
                     f, p = f_classif(x.reshape(-1, 1), y)
                 between = sum((y == s).sum() * (x[y == s].mean() - x.mean()) ** 2 for s in np.unique(y))
                 total = ((x - x.mean()) ** 2).sum()
-                rows.append({"feature": column, "test": "ANOVA F", "statistic": float(f[0]), "p_value": float(p[0]),
-                             "effect_size": between / total if total else 0.0})
+                rows.append(
+                    {
+                        "feature": column,
+                        "test": "ANOVA F",
+                        "statistic": float(f[0]),
+                        "p_value": float(p[0]),
+                        "effect_size": between / total if total else 0.0,
+                    }
+                )
         return pd.DataFrame(rows).sort_values("effect_size", ascending=False, ignore_index=True)
 
     # --------------------------------------------------------------- importances
@@ -262,8 +333,9 @@ class SegmentExplainer(BaseEstimator):
         of one forest per segment telling it from the rest (per segment, as the drop in balanced accuracy)."""
         counts = np.bincount(y - y.min())
         stratify = y if counts[counts > 0].min() >= 2 else None
-        X_fit, X_test, y_fit, y_test = train_test_split(X.to_numpy(), y, test_size=0.3, stratify=stratify,
-                                                        random_state=self.random_state)
+        X_fit, X_test, y_fit, y_test = train_test_split(
+            X.to_numpy(), y, test_size=0.3, stratify=stratify, random_state=self.random_state
+        )
         forest = self._forest().fit(X_fit, y_fit)
         self.forest_accuracy_ = float(accuracy_score(y_test, forest.predict(X_test)))
         overall = self._permutation_drops(forest, X_test, y_test, groups, accuracy_score)
@@ -274,23 +346,37 @@ class SegmentExplainer(BaseEstimator):
                 per_segment[segment] = dict.fromkeys(groups, 0.0)
                 continue
             binary = self._forest(class_weight="balanced").fit(X_fit, inside_fit)
-            per_segment[segment] = self._permutation_drops(binary, X_test, inside_test, groups,
-                                                           balanced_accuracy_score)
+            per_segment[segment] = self._permutation_drops(binary, X_test, inside_test, groups, balanced_accuracy_score)
         impurity = {f: float(forest.feature_importances_[cols].sum()) for f, cols in groups.items()}
-        self.importance_ = pd.DataFrame({
-            "feature": list(groups), "importance": [overall[f] for f in groups],
-            "impurity": [impurity[f] for f in groups],
-        }).sort_values("importance", ascending=False, ignore_index=True)
+        self.importance_ = pd.DataFrame(
+            {
+                "feature": list(groups),
+                "importance": [overall[f] for f in groups],
+                "impurity": [impurity[f] for f in groups],
+            }
+        ).sort_values("importance", ascending=False, ignore_index=True)
         self.segment_importance_ = pd.DataFrame(per_segment).reindex(list(groups))
 
     def _forest(self, class_weight: str | None = None) -> RandomForestClassifier:
         # Half the features per split: trees then lean on the features that separate best, rather than spreading
         # credit thinly over every correlated stand-in.
-        return RandomForestClassifier(n_estimators=40, min_samples_leaf=3, max_features=0.5,
-                                      class_weight=class_weight, n_jobs=1, random_state=self.random_state)
+        return RandomForestClassifier(
+            n_estimators=40,
+            min_samples_leaf=3,
+            max_features=0.5,
+            class_weight=class_weight,
+            n_jobs=1,
+            random_state=self.random_state,
+        )
 
-    def _permutation_drops(self, model, X: np.ndarray, y: np.ndarray, groups: dict[str, list[int]],
-                           score) -> dict[str, float]:
+    def _permutation_drops(
+        self,
+        model: Any,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: dict[str, list[int]],
+        score: Callable[[np.ndarray, np.ndarray], float],
+    ) -> dict[str, float]:
         """Mean drop of ``score`` when each feature's columns are shuffled together (floored at zero)."""
         rng = np.random.default_rng(self.random_state)
         base = score(y, model.predict(X))
@@ -310,10 +396,14 @@ class SegmentExplainer(BaseEstimator):
         if inside.all() or not inside.any():
             return [Rule((), 1.0, float(inside.mean()))]
         leaf_size = max(5, int(0.01 * len(X)))
-        tree = DecisionTreeClassifier(max_depth=self.max_depth, min_samples_leaf=leaf_size, class_weight="balanced",
-                                      random_state=self.random_state).fit(X.to_numpy(), inside)
+        tree = DecisionTreeClassifier(
+            max_depth=self.max_depth,
+            min_samples_leaf=leaf_size,
+            class_weight="balanced",
+            random_state=self.random_state,
+        ).fit(X.to_numpy(), inside)
         structure = tree.tree_
-        positive = lambda leaf: structure.value[leaf][0][1] > structure.value[leaf][0][0]  # noqa: E731 (balanced)
+        positive = structure.value[:, 0, 1] > structure.value[:, 0, 0]  # per node: the segment wins (balanced)
         candidates = []
         for path in _positive_regions(structure, positive):
             rule = self._rule_from_path(path, X.columns, values, inside)
@@ -322,8 +412,9 @@ class SegmentExplainer(BaseEstimator):
         candidates.sort(key=lambda r: -r.coverage * r.precision)
         return candidates[:max_rules]
 
-    def _rule_from_path(self, path: list[tuple[int, float, bool]], names: pd.Index, values: pd.DataFrame,
-                        inside: np.ndarray) -> Rule | None:
+    def _rule_from_path(
+        self, path: tuple[tuple[int, float, bool], ...], names: pd.Index, values: pd.DataFrame, inside: np.ndarray
+    ) -> Rule | None:
         bounds: dict[str, list[float | None]] = {}
         categories: dict[str, list[tuple[str, str]]] = {}
         for column, threshold, goes_left in path:
@@ -357,8 +448,11 @@ class SegmentExplainer(BaseEstimator):
         matched = _matches(Rule(tuple(conditions), 0.0, 0.0), values)
         if not matched.any():
             return None
-        return Rule(tuple(conditions), coverage=float((matched & inside).sum() / inside.sum()),
-                    precision=float((matched & inside).sum() / matched.sum()))
+        return Rule(
+            tuple(conditions),
+            coverage=float((matched & inside).sum() / inside.sum()),
+            precision=float((matched & inside).sum() / matched.sum()),
+        )
 
     # ------------------------------------------------------------------- reading
     def rule_summary(self, segment: int) -> tuple[str, float, float]:
@@ -374,9 +468,15 @@ class SegmentExplainer(BaseEstimator):
         """The features whose shuffling hurts this segment's recognition most."""
         check_is_fitted(self)
         needed = self.segment_importance_[segment]
-        effects = pd.concat([self.profile_.loc[self.profile_["cluster"] == segment].set_index("feature")["effect"].abs(),
-                             self.category_profile_.loc[self.category_profile_["cluster"] == segment]
-                             .groupby("feature")["effect"].apply(lambda e: e.abs().max())])
+        effects = pd.concat(
+            [
+                self.profile_.loc[self.profile_["cluster"] == segment].set_index("feature")["effect"].abs(),
+                self.category_profile_.loc[self.category_profile_["cluster"] == segment]
+                .groupby("feature")["effect"]
+                .apply(lambda e: e.abs().max()),
+            ]
+        )
+
         # Shuffling a feature the forest can replace with a correlated one costs nothing, so features that
         # matter to the forest come first and the rest follow by how far the segment stands from everyone.
         def rank(feature: str) -> tuple[int, float]:
@@ -401,13 +501,14 @@ def _matches(rule: Rule, values: pd.DataFrame) -> np.ndarray:
     return matched
 
 
-def _positive_regions(structure, positive, node: int = 0,
-                      path: tuple[tuple[int, float, bool], ...] = ()) -> list[tuple[tuple[int, float, bool], ...]]:
+def _positive_regions(
+    structure: Any, positive: np.ndarray, node: int = 0, path: tuple[tuple[int, float, bool], ...] = ()
+) -> list[tuple[tuple[int, float, bool], ...]]:
     """Paths to the regions of a fitted tree where the segment wins; a node whose leaves all win is one region,
     so sibling leaves do not give two rules that differ in a single condition."""
     left, right = structure.children_left[node], structure.children_right[node]
     if left == right:
-        return [path] if positive(node) else []
+        return [path] if positive[node] else []
     feature, threshold = structure.feature[node], structure.threshold[node]
     left_path, right_path = (*path, (feature, threshold, True)), (*path, (feature, threshold, False))
     found_left = _positive_regions(structure, positive, left, left_path)

@@ -1,4 +1,5 @@
 """Descriptive statistics for the Explore and Data pages: what each column holds, and how much is missing."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,15 +9,24 @@ PLOT_SAMPLE = 50_000
 STATS_SAMPLE = 200_000  # statistics settle long before this; exact ones on millions of rows cost seconds
 
 
-def column_overview(table: pd.DataFrame, roles: dict[str, str],
-                    profile: list[dict] | None = None) -> pd.DataFrame:
+def column_overview(table: pd.DataFrame, roles: dict[str, str], profile: list[dict] | None = None) -> pd.DataFrame:
     """One row per column: name, role, share missing (%), distinct values, an example value.
 
     ``profile``: :func:`column_profile` of the table, computed once when it was loaded (seconds at millions of rows).
     """
     profile = profile or column_profile(table)
-    return pd.DataFrame([{"column": p["column"], "role": roles.get(p["column"], ""), "missing": p["missing"],
-                          "distinct": p["distinct"], "example": p["example"]} for p in profile])
+    return pd.DataFrame(
+        [
+            {
+                "column": p["column"],
+                "role": roles.get(p["column"], ""),
+                "missing": p["missing"],
+                "distinct": p["distinct"],
+                "example": p["example"],
+            }
+            for p in profile
+        ]
+    )
 
 
 def column_profile(table: pd.DataFrame) -> list[dict]:
@@ -28,12 +38,14 @@ def column_profile(table: pd.DataFrame) -> list[dict]:
         example = present.iloc[0] if len(present) else ""
         if isinstance(example, pd.Timestamp):
             example = example.strftime("%Y-%m-%d")
-        rows.append({
-            "column": str(column),
-            "missing": round(100 * float(values.isna().mean()), 1),
-            "distinct": int(present.nunique()),
-            "example": str(example)[:40],
-        })
+        rows.append(
+            {
+                "column": str(column),
+                "missing": round(100 * float(values.isna().mean()), 1),
+                "distinct": int(present.nunique()),
+                "example": str(example)[:40],
+            }
+        )
     return rows
 
 
@@ -46,13 +58,26 @@ def describe(table: pd.DataFrame, roles: dict[str, str]) -> pd.DataFrame:
     for column in table.columns:
         values = sample[column]
         role = roles.get(column, "")
-        row = {"column": column, "role": role, "count": int(table[column].notna().sum()),
-               "missing": int(table[column].isna().sum()), "distinct": int(values.nunique())}
+        row = {
+            "column": column,
+            "role": role,
+            "count": int(table[column].notna().sum()),
+            "missing": int(table[column].isna().sum()),
+            "distinct": int(values.nunique()),
+        }
         numbers = pd.to_numeric(values, errors="coerce") if role == "numeric" else None
         if numbers is not None and numbers.notna().any():
             q = numbers.quantile([0.25, 0.5, 0.75])
-            row.update(mean=numbers.mean(), sd=numbers.std(), min=numbers.min(), p25=q[0.25], median=q[0.5],
-                       p75=q[0.75], max=numbers.max(), skew=numbers.skew())
+            row.update(
+                mean=numbers.mean(),
+                sd=numbers.std(),
+                min=numbers.min(),
+                p25=q[0.25],
+                median=q[0.5],
+                p75=q[0.75],
+                max=numbers.max(),
+                skew=numbers.skew(),
+            )
         elif values.notna().any():
             counts = values.astype(str).where(values.notna()).value_counts()
             row.update(top=str(counts.index[0]), top_share=round(float(counts.iloc[0] / values.notna().sum()), 3))

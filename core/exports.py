@@ -2,6 +2,7 @@
 
 Their names and columns are contracts other tools read; change them only on purpose.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,12 +18,21 @@ import pandas as pd
 
 from core.atomic import atomic_write_text
 from core.bundle import ModelBundle, SourceRecord
-from core.contracts import (LABELLED_COLUMNS, LABELLED_FILE, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE,
-                            SEGMENT_COLUMNS, SEGMENTS_FILE)
+from core.contracts import (
+    LABELLED_COLUMNS,
+    LABELLED_FILE,
+    LEADERBOARD_FILE,
+    MODEL_FILE,
+    REPORT_FILE,
+    RUN_FILE,
+    SEGMENT_COLUMNS,
+    SEGMENTS_FILE,
+)
 from core.csv_out import write_csv
+from core.errors import SegmentationError
 from core.pipeline import SegmentationResult
-from core.report import render_report
 from core.quality import stability_table
+from core.report import render_report
 
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
 
@@ -30,7 +40,8 @@ _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy",
 def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
     """Every input row and column, in input order, then the engineered features, then ``cluster`` (-1:
     unassigned), ``segment``, ``confidence`` (the predictor's probability of the row's segment, times HDBSCAN's
-    membership strength for HDBSCAN models; empty for unassigned rows), ``meta_cluster`` (the consensus across models; -1 for excluded outliers) and
+    membership strength for HDBSCAN models; empty for unassigned rows), ``meta_cluster`` (the consensus across
+    models; -1 for excluded outliers) and
     ``outlier_excluded`` (the row was left out of fitting as an outlier, then assigned).
 
     An input column already called like an output column (a re-run on an export) is kept as ``<name>_input``.
@@ -59,16 +70,20 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
     ``top_`` (most common value), ``top_share_`` and ``share_<feature>=<value>`` for its values.
     """
     explanation = result.explanation
+    if explanation is None:
+        raise SegmentationError("This result was made before segments were explained; run the segmentation again.")
     labels = pd.Series(result.labels)
     sizes = labels.value_counts()
     sizes = sizes.reindex(sorted(sizes.index, key=lambda c: (c < 0, c)))
     clusters = sizes.index.astype(int)
-    summary = pd.DataFrame({
-        "cluster": clusters,
-        "segment": [result.names[int(i)] for i in clusters],
-        "size": sizes.to_numpy(),
-        "share": (sizes / len(labels)).round(4).to_numpy(),
-    })
+    summary = pd.DataFrame(
+        {
+            "cluster": clusters,
+            "segment": [result.names[int(i)] for i in clusters],
+            "size": sizes.to_numpy(),
+            "share": (sizes / len(labels)).round(4).to_numpy(),
+        }
+    )
     stability = result.segmenter.stability_
     columns = ["stability", "customer_stability", "trusted"]
     if stability is not None:
@@ -103,8 +118,12 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
             shares = categories[categories["feature"] == column].pivot(index="cluster", columns="level", values="share")
             levels = categories[categories["feature"] == column].drop_duplicates("level")
             shares = shares.reindex(index=clusters, columns=levels["level"]).fillna(0.0)
-            block = pd.DataFrame({f"top_{column}": shares.idxmax(axis=1).to_numpy(),
-                                  f"top_share_{column}": shares.max(axis=1).round(4).to_numpy()})
+            block = pd.DataFrame(
+                {
+                    f"top_{column}": shares.idxmax(axis=1).to_numpy(),
+                    f"top_share_{column}": shares.max(axis=1).round(4).to_numpy(),
+                }
+            )
             for level in shares.columns:
                 block[f"share_{column}={level}"] = shares[level].round(4).to_numpy()
         blocks.append(block)
@@ -161,8 +180,11 @@ def run_record(result: SegmentationResult, source: SourceRecord) -> dict[str, An
         "segments": {str(k): v for k, v in result.names.items()},
         "engineered_features": [f.to_dict() for f in result.engineered],
         "transformed_columns": result.transformed,
-        "outliers": {**result.config.outliers, "rows_flagged_per_column": result.outlier_counts,
-                     "rows_excluded": int(result.excluded.sum()) if result.excluded is not None else 0},
+        "outliers": {
+            **result.config.outliers,
+            "rows_flagged_per_column": result.outlier_counts,
+            "rows_excluded": int(result.excluded.sum()) if result.excluded is not None else 0,
+        },
         "libraries": library_versions(),
     }
 
@@ -171,13 +193,15 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and np.isnan(value) else float(value)
 
 
-def write_outputs(out_dir: str | Path, table: pd.DataFrame, result: SegmentationResult,
-                  source: SourceRecord) -> dict[str, Path]:
+def write_outputs(
+    out_dir: str | Path, table: pd.DataFrame, result: SegmentationResult, source: SourceRecord
+) -> dict[str, Path]:
     """Write the six files of a run into ``out_dir`` (created if needed); each file appears whole or not at all."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE,
-                                           REPORT_FILE)}
+    paths = {
+        name: out / name for name in (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE, REPORT_FILE)
+    }
     bundle = ModelBundle.of(result, table, source)
     write_csv(paths[LABELLED_FILE], labelled_customers(table, result))
     write_csv(paths[SEGMENTS_FILE], segment_summary(table, result))

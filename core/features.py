@@ -2,6 +2,7 @@
 
 On the command line each is one short expression, ``NAME=KIND(COLUMN, ...)``; in the app, a form.
 """
+
 from __future__ import annotations
 
 import csv
@@ -47,7 +48,7 @@ def parse_feature(text: str) -> FeatureSpec:
     args = [a.strip() for a in next(csv.reader([match["args"]], skipinitialspace=True))] if match["args"] else []
     as_of = None
     if args and args[-1].startswith("as_of="):
-        as_of = args.pop()[len("as_of="):]
+        as_of = args.pop()[len("as_of=") :]
     spec = FeatureSpec(name=match["name"].strip(), kind=match["kind"], columns=args, as_of=as_of)
     check_feature(spec)
     return spec
@@ -61,7 +62,9 @@ def check_feature(spec: FeatureSpec, columns: list[str] | None = None) -> None:
     low, high = needed
     if len(spec.columns) < low or (high is not None and len(spec.columns) > high):
         wanted = f"exactly {low}" if low == high else f"at least {low}"
-        raise SegmentationError(f"Feature '{spec.name}': {spec.kind} takes {wanted} column(s); got {len(spec.columns)}.")
+        raise SegmentationError(
+            f"Feature '{spec.name}': {spec.kind} takes {wanted} column(s); got {len(spec.columns)}."
+        )
     if not spec.name:
         raise SegmentationError("A feature needs a name.")
     if columns is not None:
@@ -79,7 +82,11 @@ def add_features(table: pd.DataFrame, specs: list[FeatureSpec]) -> tuple[pd.Data
     resolved = []
     for spec in specs:
         check_feature(spec, list(out.columns))
-        values = [_numbers(out[c], spec.name, c) for c in spec.columns] if spec.kind in {"sum", "count", "ratio", "age"} else []
+        values = (
+            [_numbers(out[c], spec.name, c) for c in spec.columns]
+            if spec.kind in {"sum", "count", "ratio", "age"}
+            else []
+        )
         if spec.kind == "sum":
             out[spec.name] = pd.concat(values, axis=1).sum(axis=1, min_count=1)
         elif spec.kind == "count":
@@ -92,8 +99,11 @@ def add_features(table: pd.DataFrame, specs: list[FeatureSpec]) -> tuple[pd.Data
             born = values[0].where(values[0].between(1900, year))
             out[spec.name] = (year - born).astype(float)
         else:
-            dates = pd.to_datetime(out[spec.columns[0]], errors="coerce", format="mixed") if not (
-                pd.api.types.is_datetime64_any_dtype(out[spec.columns[0]])) else out[spec.columns[0]]
+            dates = (
+                pd.to_datetime(out[spec.columns[0]], errors="coerce", format="mixed")
+                if not (pd.api.types.is_datetime64_any_dtype(out[spec.columns[0]]))
+                else out[spec.columns[0]]
+            )
             if dates.isna().all():
                 raise SegmentationError(f"Feature '{spec.name}': column '{spec.columns[0]}' has no readable dates.")
             reference = pd.Timestamp(spec.as_of) if spec.as_of else dates.max()

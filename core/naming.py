@@ -3,6 +3,7 @@
 "High income, high fashion spend" says more in a legend than "Segment 3". A feature counts when its standardized
 difference from the population is at least moderate (Cohen's d or h of 0.5); the two strongest make the name.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,9 @@ def label_of(column: str) -> str:
     return " ".join(words.split()).lower() or column
 
 
-def distinctive_traits(table: pd.DataFrame, labels: np.ndarray, features: list[str], roles: dict[str, str],
-                       segment: int) -> list[tuple[float, str]]:
+def distinctive_traits(
+    table: pd.DataFrame, labels: np.ndarray, features: list[str], roles: dict[str, str], segment: int
+) -> list[tuple[float, str]]:
     """(strength, phrase) for each feature that sets ``segment`` apart, strongest first."""
     members = labels == segment
     traits = []
@@ -43,7 +45,7 @@ def distinctive_traits(table: pd.DataFrame, labels: np.ndarray, features: list[s
         if role in ("numeric", "date"):
             values = table[column]
             if role == "date":
-                values = (pd.to_datetime(values, errors="coerce").max() - pd.to_datetime(values, errors="coerce"))
+                values = pd.to_datetime(values, errors="coerce").max() - pd.to_datetime(values, errors="coerce")
                 values = values.dt.days
             values = pd.to_numeric(values, errors="coerce").astype(float)
             sd = values.std()
@@ -105,8 +107,9 @@ def _join(parts: list[str]) -> str:
 MATCH_DISTANCE = 0.5  # root-mean-square difference of profiles, in population standard deviations
 
 
-def carry_names(previous: SegmentExplainer, previous_names: dict[int, str], current: SegmentExplainer,
-                current_names: dict[int, str]) -> tuple[dict[int, str], dict[int, int]]:
+def carry_names(
+    previous: SegmentExplainer, previous_names: dict[int, str], current: SegmentExplainer, current_names: dict[int, str]
+) -> tuple[dict[int, str], dict[int, int]]:
     """Keep the earlier names of segments that reappear after a refit.
 
     Segments are matched one to one (Hungarian algorithm) on their profiles: numeric means in units of the current

@@ -2,6 +2,7 @@
 
 Excluded customers are never lost: they are assigned a segment afterwards and marked in the export.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,7 +51,7 @@ class Winsorizer(TransformerMixin, BaseEstimator):
         self.method = method
         self.threshold = threshold
 
-    def fit(self, X: pd.DataFrame, y=None) -> Winsorizer:
+    def fit(self, X: pd.DataFrame, y: object = None) -> Winsorizer:
         frame = pd.DataFrame(X)
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.fences_ = {c: fences(frame[c], self.method, self.threshold) for c in frame.columns}
@@ -63,5 +64,5 @@ class Winsorizer(TransformerMixin, BaseEstimator):
             frame[column] = pd.to_numeric(frame[column], errors="coerce").clip(low, high)
         return frame
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray(self.feature_names_in_, dtype=object)

@@ -1,4 +1,5 @@
 """One segmentation run from a table to a result: the function both the app and the command line call."""
+
 from __future__ import annotations
 
 import copy
@@ -12,13 +13,12 @@ from core.config import RunConfig
 from core.errors import SegmentationError
 from core.explain import SegmentExplainer
 from core.features import FeatureSpec, add_features, skewed_columns
-from core.outliers import METHODS as OUTLIER_THRESHOLDS
 from core.naming import NOISE_NAME, auto_names, carry_names
+from core.outliers import METHODS as OUTLIER_THRESHOLDS
 from core.outliers import outlier_counts
 from core.predictor import SegmentPredictor
 from core.roles import feature_columns, infer_roles
 from core.segmenter import CustomerSegmenter, Progress, ignore_progress
-
 
 PCA_ROWS = 200_000
 
@@ -89,8 +89,9 @@ class SegmentationResult:
             out[fitted[stability.rows]] = stability.per_customer
         return out
 
-    def with_names_from(self, explanation: SegmentExplainer | None,
-                        names: dict[int, str]) -> tuple[SegmentationResult, dict[int, int]]:
+    def with_names_from(
+        self, explanation: SegmentExplainer | None, names: dict[int, str]
+    ) -> tuple[SegmentationResult, dict[int, int]]:
         """This result with the earlier names of the segments that reappear (a refit, a chosen leaderboard row, a
         new batch): the one place names are carried over. Returns the result and which earlier segment each
         matched segment came from."""
@@ -111,9 +112,7 @@ def resolve_roles(table: pd.DataFrame, config: RunConfig) -> tuple[dict[str, str
     roles = infer_roles(table)
     unknown = [c for c in [*config.roles, *(config.columns or [])] if c not in roles]
     if unknown:
-        raise SegmentationError(
-            f"Column(s) not in the data: {', '.join(unknown)}. Available: {', '.join(roles)}."
-        )
+        raise SegmentationError(f"Column(s) not in the data: {', '.join(unknown)}. Available: {', '.join(roles)}.")
     roles.update(config.roles)
     empty = [c for c in (config.columns or []) if table[c].isna().all()]
     if empty:
@@ -180,8 +179,7 @@ def run_segmentation(
             f"Excluding {excluded.sum():,} outlier rows leaves {(~excluded).sum():,}, fewer than the {config.k_min} "
             "segments asked for; cap the outliers instead."
         )
-    Z = segmenter.fit_transform(table[~excluded] if excluded.any() else table,
-                                progress=lambda f, m: report(0.9 * f, m))
+    Z = segmenter.fit_transform(table[~excluded] if excluded.any() else table, progress=lambda f, m: report(0.9 * f, m))
     labels, meta = segmenter.labels_.astype(np.int32), segmenter.meta_labels_.astype(np.int32)
     if excluded.any():
         labels, meta = np.empty(len(table), dtype=np.int32), np.full(len(table), -1, dtype=np.int32)
@@ -209,8 +207,9 @@ def run_segmentation(
     return _explained_result(table, result, Z, report)
 
 
-def _explained_result(table: pd.DataFrame, result: SegmentationResult, Z: np.ndarray,
-                      report: Progress) -> SegmentationResult:
+def _explained_result(
+    table: pd.DataFrame, result: SegmentationResult, Z: np.ndarray, report: Progress
+) -> SegmentationResult:
     """Add what follows from the labels: names, the predictor and its confidence, and the explanation."""
     labels, seed = result.labels, result.config.seed
     predictor = None
@@ -224,8 +223,13 @@ def _explained_result(table: pd.DataFrame, result: SegmentationResult, Z: np.nda
     report(0.96, "Explaining the segments: profiles, importances and rules")
     explanation = SegmentExplainer(result.features, result.roles, random_state=seed).fit(table, labels)
     report(1.0, f"Done: {result.segmenter.n_clusters_} segments")
-    return replace(result, names=auto_names(table, labels, result.features, result.roles), predictor=predictor,
-                   confidence=confidence, explanation=explanation)
+    return replace(
+        result,
+        names=auto_names(table, labels, result.features, result.roles),
+        predictor=predictor,
+        confidence=confidence,
+        explanation=explanation,
+    )
 
 
 def _transformed_columns(table: pd.DataFrame, config: RunConfig, numeric: list[str]) -> list[str]:

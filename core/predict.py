@@ -1,4 +1,5 @@
 """Score new customers with a fitted segmentation: the part of model.joblib that assigns them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,8 +41,14 @@ class Scorer:
 
     @classmethod
     def of(cls, result: SegmentationResult) -> Scorer:
-        return cls(segmenter=result.segmenter, predictor=result.predictor, names=dict(result.names),
-                   features=list(result.features), engineered=list(result.engineered), roles=dict(result.roles))
+        return cls(
+            segmenter=result.segmenter,
+            predictor=result.predictor,
+            names=dict(result.names),
+            features=list(result.features),
+            engineered=list(result.engineered),
+            roles=dict(result.roles),
+        )
 
     def input_columns(self) -> list[str]:
         """The columns a new customer must have: the features, with engineered ones replaced by their inputs."""
@@ -88,6 +95,11 @@ class Scorer:
 
 def legacy_scorer(bundle: dict[str, Any]) -> Scorer:
     """The scorer of a model.joblib written before bundles were typed (format version 2, a dict)."""
-    return Scorer(segmenter=bundle["segmenter"], predictor=bundle.get("predictor"),
-                  names={int(k): v for k, v in bundle["names"].items()}, features=list(bundle["features"]),
-                  engineered=[FeatureSpec(**f) for f in bundle.get("engineered", [])], roles=dict(bundle["roles"]))
+    return Scorer(
+        segmenter=bundle["segmenter"],
+        predictor=bundle.get("predictor"),
+        names={int(k): v for k, v in bundle["names"].items()},
+        features=list(bundle["features"]),
+        engineered=[FeatureSpec(**f) for f in bundle.get("engineered", [])],
+        roles=dict(bundle["roles"]),
+    )

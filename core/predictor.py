@@ -4,6 +4,7 @@ A classifier trained on the segment labels gives the segment and its predict_pro
 farther from the segment's centre than 99% of that segment's own customers is reported as no good fit rather than
 forced into it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,10 +54,12 @@ class SegmentPredictor(BaseEstimator):
         folds = int(min(5, np.bincount(y[rows]).min())) if np.bincount(y[rows]).min() >= 2 else 0
         self.cv_accuracy_ = float(cross_val_score(self._make(), X[rows], y[rows], cv=folds).mean()) if folds else np.nan
         self.centres_ = np.stack([X[y == s].mean(axis=0) for s in self.segments_])
-        self.limits_ = np.array([
-            np.quantile(np.linalg.norm(X[y == s] - centre, axis=1), self.fit_quantile)
-            for s, centre in zip(self.segments_, self.centres_)
-        ])
+        self.limits_ = np.array(
+            [
+                np.quantile(np.linalg.norm(X[y == s] - centre, axis=1), self.fit_quantile)
+                for s, centre in zip(self.segments_, self.centres_)
+            ]
+        )
         return self
 
     def predict(self, Z: np.ndarray, membership: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +87,9 @@ class SegmentPredictor(BaseEstimator):
                 out[assigned] *= membership[assigned]
         return np.round(out, 4)
 
-    def _checked(self, Z, segments, confidence, membership) -> tuple[np.ndarray, np.ndarray]:
+    def _checked(
+        self, Z: np.ndarray, segments: np.ndarray, confidence: np.ndarray, membership: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         index = np.searchsorted(self.segments_, segments)
         distance = np.linalg.norm(Z - self.centres_[index], axis=1)
         unfit = distance > self.limits_[index]
@@ -104,6 +109,7 @@ class SegmentPredictor(BaseEstimator):
 
     def _make(self):
         if self.classifier == "forest":
-            return RandomForestClassifier(n_estimators=200, min_samples_leaf=2, random_state=self.random_state,
-                                          n_jobs=1)
+            return RandomForestClassifier(
+                n_estimators=200, min_samples_leaf=2, random_state=self.random_state, n_jobs=1
+            )
         return LogisticRegression(max_iter=1000)

@@ -2,6 +2,7 @@
 
 It is saved with the model, so a new customer is transformed exactly as the training customers were.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,7 @@ class SampledKNNImputer(TransformerMixin, BaseEstimator):
         self.max_rows = max_rows
         self.random_state = random_state
 
-    def fit(self, X, y=None) -> SampledKNNImputer:
+    def fit(self, X: pd.DataFrame | np.ndarray, y: object = None) -> SampledKNNImputer:
         frame = pd.DataFrame(X)
         if len(frame) > self.max_rows:
             frame = frame.sample(self.max_rows, random_state=self.random_state)
@@ -56,7 +57,7 @@ class SampledKNNImputer(TransformerMixin, BaseEstimator):
             values[missing] = self.imputer_.transform(values[missing])
         return pd.DataFrame(values, columns=self.columns_, index=getattr(X, "index", None))
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray(self.columns_, dtype=object)
 
 
@@ -70,7 +71,7 @@ class DaysBeforeNewest(TransformerMixin, BaseEstimator):
     def __init__(self, as_of: str | None = None) -> None:
         self.as_of = as_of
 
-    def fit(self, X: pd.DataFrame, y=None) -> DaysBeforeNewest:
+    def fit(self, X: pd.DataFrame, y: object = None) -> DaysBeforeNewest:
         dates = _as_dates(X)
         self.feature_names_in_ = np.asarray(dates.columns, dtype=object)
         newest = dates.max().max() if self.as_of is None else pd.Timestamp(self.as_of)
@@ -84,7 +85,7 @@ class DaysBeforeNewest(TransformerMixin, BaseEstimator):
             {c: (self.reference_ - dates[c]).dt.total_seconds() / 86400.0 for c in dates.columns}, index=X.index
         )
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self)
         return np.asarray(self.feature_names_in_, dtype=object)
 
@@ -97,8 +98,9 @@ def _as_dates(X: pd.DataFrame) -> pd.DataFrame:
 def _as_object(X: pd.DataFrame) -> pd.DataFrame:
     """Categories as plain Python strings, so imputing and encoding behave the same for every pandas dtype."""
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-    return pd.DataFrame({c: frame[c].astype(str).astype(object).where(frame[c].notna(), np.nan) for c in frame},
-                        index=frame.index)
+    return pd.DataFrame(
+        {c: frame[c].astype(str).astype(object).where(frame[c].notna(), np.nan) for c in frame}, index=frame.index
+    )
 
 
 def _as_float(X: pd.DataFrame) -> pd.DataFrame:
@@ -119,9 +121,9 @@ def build_preprocessor(
 
     Numeric: optional capping at outlier fences, imputation (``median``, ``mean`` or ``knn``: from the 5 most
     similar customers), an optional ``log1p`` or ``yeo-johnson`` transform of ``transform_columns`` (skewed money
-    columns), and scaling (``standard``: z-scores; ``robust``: median and IQR; ``minmax``: 0 to 1). Categorical: most-frequent
-    imputation and one-hot encoding (rare levels grouped, unseen levels ignored). Date: days before ``as_of``
-    (default the newest date), then as numeric.
+    columns), and scaling (``standard``: z-scores; ``robust``: median and IQR; ``minmax``: 0 to 1). Categorical:
+    most-frequent imputation and one-hot encoding (rare levels grouped, unseen levels ignored). Date: days before
+    ``as_of`` (default the newest date), then as numeric.
     """
     numeric = [c for c, r in roles.items() if r == "numeric"]
     categorical = [c for c, r in roles.items() if r == "categorical"]
@@ -154,13 +156,12 @@ def build_preprocessor(
                 categorical,
             )
         )
-    return ColumnTransformer(steps, remainder="drop", verbose_feature_names_out=False).set_output(
-        transform="pandas"
-    )
+    return ColumnTransformer(steps, remainder="drop", verbose_feature_names_out=False).set_output(transform="pandas")
 
 
-def _numeric_pipeline(first: list[tuple[str, BaseEstimator]], reshape: str | None = None, impute: str = "median",
-                      scale: str = "standard") -> Pipeline:
+def _numeric_pipeline(
+    first: list[tuple[str, BaseEstimator]], reshape: str | None = None, impute: str = "median", scale: str = "standard"
+) -> Pipeline:
     imputer = SampledKNNImputer() if impute == "knn" else SimpleImputer(strategy=impute)
     steps = [*first, ("impute", imputer)]
     if reshape == "log1p":

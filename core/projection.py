@@ -1,4 +1,5 @@
 """UMAP coordinates of customers for the map: nonlinear neighbours kept together, on a sample the browser can draw."""
+
 from __future__ import annotations
 
 import warnings

@@ -3,11 +3,13 @@
 A full silhouette costs O(n^2), so metrics use a sample in which every segment is represented; noise rows (label -1)
 are left out of the geometric metrics and reported as a share instead.
 """
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,8 +47,9 @@ def segment_shares(labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def geometric_metrics(Z: np.ndarray, labels: np.ndarray, rng: np.random.Generator, sample_size: int,
-                      density: bool) -> dict[str, float]:
+def geometric_metrics(
+    Z: np.ndarray, labels: np.ndarray, rng: np.random.Generator, sample_size: int, density: bool
+) -> dict[str, float]:
     """Silhouette, Davies-Bouldin and Calinski-Harabasz on a stratified sample without noise; DBCV for density
     models (on a smaller sample, as it is quadratic)."""
     nan = {"silhouette": np.nan, "davies_bouldin": np.nan, "calinski_harabasz": np.nan, "dbcv": np.nan}
@@ -116,8 +119,16 @@ class Stability:
         return float(np.mean(values)) if values else np.nan
 
 
-def bootstrap_stability(spec: AlgorithmSpec, params: dict[str, Any], value: Any, Z: np.ndarray, labels: np.ndarray,
-                        n_boot: int, eval_size: int, seed: int) -> Stability:
+def bootstrap_stability(
+    spec: AlgorithmSpec,
+    params: dict[str, Any],
+    value: Any,
+    Z: np.ndarray,
+    labels: np.ndarray,
+    n_boot: int,
+    eval_size: int,
+    seed: int,
+) -> Stability:
     """Refit on bootstrap resamples and measure how well each segment is found again (Hennig's clusterboot).
 
     Each refit sees a resample (with replacement) of an evaluation sample and then assigns every evaluated customer;
@@ -127,7 +138,7 @@ def bootstrap_stability(spec: AlgorithmSpec, params: dict[str, Any], value: Any,
     rows = stratified_sample(labels, eval_size, rng)
     X, y = Z[rows], labels[rows]
     segments = [int(s) for s in np.unique(y) if s >= 0]
-    jaccards = {s: [] for s in segments}
+    jaccards: dict[int, list[float]] = {s: [] for s in segments}
     stable = np.zeros(len(rows))
     fit_size = min(len(rows), spec.fit_limit(Z.shape[1]) or len(rows))
     for b in range(n_boot):
@@ -180,8 +191,9 @@ def stability_table(stability: Stability, names: dict[int, str]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["cluster", "segment", "stability", "customer_stability", "trusted"])
 
 
-def silhouette_values(features: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, sample_size: int = 3_000,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def silhouette_values(
+    features: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, sample_size: int = 3_000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer silhouette on a stratified sample without noise: (values, their segments).
 
     Args:

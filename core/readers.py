@@ -3,6 +3,7 @@
 Delimited text is read as strings first and typed afterwards, so that zero-padded identifiers ("0001") keep their
 padding and one stray word in a numeric column does not turn the whole column into text.
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,9 @@ import time
 import warnings
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -39,11 +42,16 @@ MAX_HEADER_BYTES = 2 * 2**20
 MAX_UNPACKED_EXCEL = 100 * 2**20
 MAX_UNPACKED_PARQUET = 2 * 2**30
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$|[A-Za-z]{3,9}")
+Opener = Callable[[], BinaryIO]  # a fresh binary handle on the file, per reading pass
 _DATE_NAME = re.compile(r"date|day|since|time", re.IGNORECASE)
 
 
-def read_table(source: str | Path | bytes, filename: str | None = None, max_rows: int | None = None,
-               max_seconds: float | None = None) -> pd.DataFrame:
+def read_table(
+    source: str | Path | bytes,
+    filename: str | None = None,
+    max_rows: int | None = None,
+    max_seconds: float | None = None,
+) -> pd.DataFrame:
     """Read a CSV/TSV/delimited text, Excel or Parquet file into a typed DataFrame.
 
     Args:
@@ -64,7 +72,7 @@ def read_table(source: str | Path | bytes, filename: str | None = None, max_rows
         name = filename or "upload"
         if not source:
             raise SegmentationError(f"{name} is empty.")
-        opener = lambda: io.BytesIO(source)  # noqa: E731 - a fresh handle per attempt
+        opener: Opener = lambda: io.BytesIO(source)  # noqa: E731 - a fresh handle per attempt
     else:
         path = Path(source)
         name = filename or path.name
@@ -103,8 +111,15 @@ def describe_source(table: pd.DataFrame) -> str:
     source = table.attrs.get("source", {})
     parts = [source.get("format", "table")]
     if "delimiter" in source:
-        parts.append({",": "comma-separated", ";": "semicolon-separated", "\t": "tab-separated",
-                      "|": "pipe-separated", " ": "whitespace-separated"}[source["delimiter"]])
+        parts.append(
+            {
+                ",": "comma-separated",
+                ";": "semicolon-separated",
+                "\t": "tab-separated",
+                "|": "pipe-separated",
+                " ": "whitespace-separated",
+            }[source["delimiter"]]
+        )
     if "encoding" in source:
         parts.append(f"encoding {source['encoding']}")
     if source.get("decimal") == ",":
@@ -124,24 +139,27 @@ class Deadline:
             raise SegmentationError(
                 f"Reading {self.name} took longer than {self.seconds:g} s, the most this server gives a file "
                 "(SEGSTUDIO_MAX_PARSE_SECONDS). Save the columns and rows you need to a smaller file, or segment it "
-                "with the `segment` command.")
+                "with the `segment` command."
+            )
 
 
 def _check_width(name: str, columns: int) -> None:
     if columns > MAX_COLUMNS:
         raise SegmentationError(
             f"{name} has {columns:,} columns; Segmentation Studio reads at most {MAX_COLUMNS:,}. Save the columns you "
-            "need to a new file and load that.")
+            "need to a new file and load that."
+        )
 
 
 def _too_many_rows(name: str, max_rows: int, rows: int | None = None) -> SegmentationError:
     count = f"{rows:,} rows" if rows is not None else f"more than {max_rows:,} rows"
     return SegmentationError(
         f"{name} has {count}; this server reads at most {max_rows:,} in the browser (SEGSTUDIO_MAX_ROWS). "
-        "Segment it with the `segment` command, or load a sample.")
+        "Segment it with the `segment` command, or load a sample."
+    )
 
 
-def _read_excel(opener, name: str, deadline: Deadline) -> pd.DataFrame:
+def _read_excel(opener: Opener, name: str, deadline: Deadline) -> pd.DataFrame:
     with opener() as handle:
         try:
             with zipfile.ZipFile(handle) as workbook:
@@ -151,7 +169,8 @@ def _read_excel(opener, name: str, deadline: Deadline) -> pd.DataFrame:
     if unpacked > MAX_UNPACKED_EXCEL:
         raise SegmentationError(
             f"{name} unpacks to {unpacked / 2**20:,.0f} MB; Excel workbooks are read up to "
-            f"{MAX_UNPACKED_EXCEL / 2**20:,.0f} MB unpacked. Save the sheet as CSV and load that.")
+            f"{MAX_UNPACKED_EXCEL / 2**20:,.0f} MB unpacked. Save the sheet as CSV and load that."
+        )
     with opener() as handle:
         try:
             raw = pd.read_excel(handle, sheet_name=0)
@@ -165,7 +184,7 @@ def _read_excel(opener, name: str, deadline: Deadline) -> pd.DataFrame:
     return table
 
 
-def _read_parquet(opener, name: str, max_rows: int | None) -> pd.DataFrame:
+def _read_parquet(opener: Opener, name: str, max_rows: int | None) -> pd.DataFrame:
     with opener() as handle:
         try:
             metadata = pq.ParquetFile(handle).metadata
@@ -178,7 +197,8 @@ def _read_parquet(opener, name: str, max_rows: int | None) -> pd.DataFrame:
     if unpacked > MAX_UNPACKED_PARQUET:
         raise SegmentationError(
             f"{name} unpacks to {unpacked / 2**30:,.1f} GB; Parquet files are read up to "
-            f"{MAX_UNPACKED_PARQUET / 2**30:,.0f} GB unpacked. Save the columns and rows you need to a new file.")
+            f"{MAX_UNPACKED_PARQUET / 2**30:,.0f} GB unpacked. Save the columns and rows you need to a new file."
+        )
     with opener() as handle:
         try:
             table = pd.read_parquet(handle)
@@ -188,13 +208,16 @@ def _read_parquet(opener, name: str, max_rows: int | None) -> pd.DataFrame:
     _check_column_names(list(table.columns), name)
     for column in table.columns:  # lists, maps and structs: kept as their text, never used as features
         if table[column].dtype == object and table[column].map(lambda v: isinstance(v, (list, dict, np.ndarray))).any():
-            table[column] = table[column].map(lambda v: None if v is None else str(v.tolist() if isinstance(
-                v, np.ndarray) else v)).astype("str")
+            table[column] = (
+                table[column]
+                .map(lambda v: None if v is None else str(v.tolist() if isinstance(v, np.ndarray) else v))
+                .astype("str")
+            )
     table.attrs["source"] = {"format": "Parquet"}
     return table
 
 
-def _read_delimited(opener, name: str, max_rows: int | None, deadline: Deadline) -> pd.DataFrame:
+def _read_delimited(opener: Opener, name: str, max_rows: int | None, deadline: Deadline) -> pd.DataFrame:
     head = _head(opener, name)
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SegmentationError(f"{name} does not look like a text table: it contains binary data.")
@@ -211,13 +234,14 @@ def _read_delimited(opener, name: str, max_rows: int | None, deadline: Deadline)
     except csv.Error as exc:  # e.g. "field larger than field limit": a line of one 128 KB field
         raise SegmentationError(
             f"{name} does not look like a table with a header row: its first lines cannot be split into columns "
-            f"({exc}).") from None
+            f"({exc})."
+        ) from None
     decimal = "," if delimiter == ";" and re.search(r"\d,\d", text) else "."
     _check_width(name, len(header))  # before parsing: a very wide file would take long and much memory to read
     _check_column_names(header, name)
     if max_rows is not None:
-        lines = _count_lines(opener, stop_after=max_rows + 1)
-        if lines > max_rows + 1:  # a header and max_rows rows (or a few less, when quoted cells hold line breaks)
+        counted = _count_lines(opener, stop_after=max_rows + 1)
+        if counted > max_rows + 1:  # a header and max_rows rows (or a few less, when quoted cells hold line breaks)
             raise _too_many_rows(name, max_rows)
     raw = _read_strings_fast(opener, delimiter, encoding)
     if raw is None:
@@ -225,12 +249,16 @@ def _read_delimited(opener, name: str, max_rows: int | None, deadline: Deadline)
     raw.columns = [str(c).strip() for c in raw.columns]
     deadline.check()
     table = coerce_types(raw, decimal=decimal, deadline=deadline)
-    table.attrs["source"] = {"format": "delimited text", "encoding": encoding, "delimiter": delimiter,
-                             "decimal": decimal}
+    table.attrs["source"] = {
+        "format": "delimited text",
+        "encoding": encoding,
+        "delimiter": delimiter,
+        "decimal": decimal,
+    }
     return table
 
 
-def _head(opener, name: str) -> bytes:
+def _head(opener: Opener, name: str) -> bytes:
     """The first 256 KiB, and on to the end of the header line when it is longer (a wide file's header can be
     megabytes): the column count is checked on the whole header before anything is parsed. A header longer than
     MAX_HEADER_BYTES is refused (2,000 columns of names up to a thousand characters fit)."""
@@ -241,7 +269,8 @@ def _head(opener, name: str) -> bytes:
                 raise SegmentationError(
                     f"{name}'s first line is longer than {MAX_HEADER_BYTES // 2**20} MB: either it has far more than "
                     f"{MAX_COLUMNS:,} columns or it is not a table with a header row. Save the columns you need to a "
-                    "new file and load that.")
+                    "new file and load that."
+                )
             block = handle.read(_SNIFF_BYTES)
             if not block:
                 break
@@ -249,7 +278,7 @@ def _head(opener, name: str) -> bytes:
     return head
 
 
-def _count_lines(opener, stop_after: int) -> int:
+def _count_lines(opener: Opener, stop_after: int) -> int:
     """Lines in a text file (counting stops a block after ``stop_after``): 0.1 s per 200 MB, before any parsing."""
     lines = 0
     last = b"\n"
@@ -262,22 +291,23 @@ def _count_lines(opener, stop_after: int) -> int:
     return lines + (last != b"\n")
 
 
-def _read_strings_fast(opener, delimiter: str, encoding: str) -> pd.DataFrame | None:
+def _read_strings_fast(opener: Opener, delimiter: str, encoding: str) -> pd.DataFrame | None:
     """Every cell as a string with pyarrow's multithreaded reader (about 6x faster than the C engine); None when
     it cannot read the file, which then goes to the C engine and its precise messages."""
     if encoding not in ("utf-8", "utf-8-sig") or delimiter == " ":
         return None
     with opener() as handle:
         try:
-            raw = pd.read_csv(handle, sep=delimiter, dtype=str, keep_default_na=False, na_values=_NA_VALUES,
-                              engine="pyarrow")
+            raw = pd.read_csv(
+                handle, sep=delimiter, dtype=str, keep_default_na=False, na_values=_NA_VALUES, engine="pyarrow"
+            )
         except Exception:  # pyarrow's ArrowInvalid and friends: ragged rows, bad UTF-8, line breaks in quotes
             return None
     raw.columns = [str(c).lstrip("\ufeff") for c in raw.columns]
     return raw
 
 
-def _read_strings(opener, name: str, delimiter: str, encoding: str) -> pd.DataFrame:
+def _read_strings(opener: Opener, name: str, delimiter: str, encoding: str) -> pd.DataFrame:
     with opener() as handle:
         stream = io.TextIOWrapper(handle, encoding=encoding, errors="strict", newline="")
         try:
@@ -406,9 +436,11 @@ def _money(text: pd.Series, spread: pd.Series, decimal: str) -> pd.Series | None
     if spread.empty or not spread.str.contains(r"\d").all() or spread.str.fullmatch(_MONEY).mean() < 0.98:
         return None
     thousands = "." if decimal == "," else ","
-    cleaned = (text.str.replace(r"[$€£¥₹%\s\u00a0']", "", regex=True)
-               .str.replace(thousands, "", regex=False)
-               .str.replace(r"^\((.*)\)$", r"-\1", regex=True))
+    cleaned = (
+        text.str.replace(r"[$€£¥₹%\s\u00a0']", "", regex=True)
+        .str.replace(thousands, "", regex=False)
+        .str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    )
     if decimal == ",":
         cleaned = cleaned.str.replace(",", ".", regex=False)
     numbers = pd.to_numeric(cleaned, errors="coerce")

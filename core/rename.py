@@ -1,4 +1,5 @@
 """Renaming segments: the analyst's names replace the automatic ones wherever the segments appear."""
+
 from __future__ import annotations
 
 from core.errors import SegmentationError
@@ -12,7 +13,8 @@ def renamed(names: dict[int, str], changes: dict[int, str]) -> dict[int, str]:
     out = dict(names)
     for cluster, name in changes.items():
         if cluster not in names or cluster < 0:
-            raise SegmentationError(f"There is no segment {cluster}; segments are {', '.join(map(str, sorted(k for k in names if k >= 0)))}.")
+            known = ", ".join(map(str, sorted(k for k in names if k >= 0)))
+            raise SegmentationError(f"There is no segment {cluster}; segments are {known}.")
         name = " ".join(str(name).split())
         if not name:
             raise SegmentationError(f"Segment {cluster} needs a name.")

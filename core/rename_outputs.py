@@ -3,6 +3,7 @@
 The model keeps the names; the CSVs get their ``segment`` column rewritten (streamed, so a file of millions of rows
 is fine); run.json and report.html follow. Each file is replaced whole or not at all.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
-from core.errors import SegmentationError
-from core.csv_out import escape_formulas
 from core.bundle import ModelBundle
 from core.contracts import LABELLED_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
+from core.csv_out import escape_formulas
+from core.errors import SegmentationError
 from core.rename import renamed
 from core.report import render_report
 

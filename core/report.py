@@ -3,6 +3,7 @@
 Built from the model bundle alone (core.bundle.ModelBundle), so `segment rename` can rewrite it with new names
 without the data. Plotly's JavaScript is inlined once; every figure is drawn from data embedded in the page.
 """
+
 from __future__ import annotations
 
 import html
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
@@ -59,9 +61,15 @@ def render_report(bundle: ModelBundle) -> str:
     per_segment = stability.per_segment if stability is not None else {}
     sample = bundle.map
     figures = {
-        "map": charts.customer_map(np.asarray(sample.coords), np.asarray(sample.labels), names,
-                                   charts.pca_axes(sample.explained), charts.id_hover(sample.id_label, sample.ids),
-                                   "PCA", total=sample.total),
+        "map": charts.customer_map(
+            np.asarray(sample.coords),
+            np.asarray(sample.labels),
+            names,
+            charts.pca_axes(sample.explained),
+            charts.id_hover(sample.id_label, sample.ids),
+            "PCA",
+            total=sample.total,
+        ),
         "importance": charts.importance_figure(explanation.importance_),
         "segment_importance": charts.segment_importance_figure(explanation.segment_importance_, names),
         "stability": charts.stability_figure(per_segment, names),
@@ -82,14 +90,21 @@ def render_report(bundle: ModelBundle) -> str:
         f"{explanation.forest_accuracy_:.1%} accuracy on customers it did not see. Permutation importance is how much "
         "that accuracy drops when one feature is shuffled; a feature that another one can stand in for may score "
         "low even when it differs a lot between segments, so the effect sizes and tests below complete it.</p>",
-        f"<p>New customers are assigned by {_e(bundle.scorer.predictor.describe())}." if bundle.scorer.predictor
-        else "", _figure(figures["importance"]), _figure(figures["segment_importance"]),
+        f"<p>New customers are assigned by {_e(bundle.scorer.predictor.describe())}."
+        if bundle.scorer.predictor
+        else "",
+        _figure(figures["importance"]),
+        _figure(figures["segment_importance"]),
         _tests_table(explanation.tests_),
         "<h2>How good the segmentation is</h2>",
-        _figure(figures["stability"]), _figure(figures["elbow"]), _figure(figures["metrics"]),
-        "<h3>Every model tried</h3>", f"<p>{_e(segmenter.sampling_note())}</p>" if segmenter.sampling_note() else "",
+        _figure(figures["stability"]),
+        _figure(figures["elbow"]),
+        _figure(figures["metrics"]),
+        "<h3>Every model tried</h3>",
+        f"<p>{_e(segmenter.sampling_note())}</p>" if segmenter.sampling_note() else "",
         _leaderboard_table(board),
-        "<h2>Data and configuration</h2>", _data_section(bundle, source),
+        "<h2>Data and configuration</h2>",
+        _data_section(bundle, source),
         "</main>",
     ]
     return (
@@ -103,9 +118,10 @@ def _e(text: Any) -> str:
     return html.escape(str(text))
 
 
-def _figure(figure) -> str:
-    inner = pio.to_html(figure, full_html=False, include_plotlyjs=False,
-                        config={"displaylogo": False, "responsive": True})
+def _figure(figure: go.Figure) -> str:
+    inner = pio.to_html(
+        figure, full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True}
+    )
     return f"<div class='figure'>{inner}</div>"
 
 
@@ -114,11 +130,15 @@ def _summary_line(bundle: ModelBundle, chosen: pd.Series, sizes: dict[int, int])
     algorithm = ALGORITHMS[chosen["algorithm"]].label
     segments = sum(1 for c in sizes if c >= 0)
     created = bundle.created or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"{total:,} customers in {segments} segments, from {len(bundle.scorer.features)} features · "
-            f"{algorithm} (silhouette {chosen['silhouette']:.3f}) · made {created}")
+    return (
+        f"{total:,} customers in {segments} segments, from {len(bundle.scorer.features)} features · "
+        f"{algorithm} (silhouette {chosen['silhouette']:.3f}) · made {created}"
+    )
 
 
-def _overview_table(names, sizes, explanation, per_segment) -> str:
+def _overview_table(
+    names: dict[int, str], sizes: dict[int, int], explanation: SegmentExplainer, per_segment: dict[int, float]
+) -> str:
     total = sum(sizes.values()) or 1
     rows = []
     for cluster in sorted(names, key=lambda c: (c < 0, c)):
@@ -130,16 +150,27 @@ def _overview_table(names, sizes, explanation, per_segment) -> str:
             f"<td class='num'>{sizes.get(cluster, 0):,}</td><td class='num'>{sizes.get(cluster, 0) / total:.1%}</td>"
             f"<td class='num'>{stable}</td><td class='rule'>{_e(rule)}</td></tr>"
         )
-    return ("<table><tr><th>Segment</th><th>Customers</th><th>Share</th><th>Stability</th><th>Rule</th></tr>"
-            + "".join(rows) + "</table>")
+    return (
+        "<table><tr><th>Segment</th><th>Customers</th><th>Share</th><th>Stability</th><th>Rule</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
-def _segment_section(cluster, names, sizes, explanation: SegmentExplainer, per_segment) -> str:
+def _segment_section(
+    cluster: int,
+    names: dict[int, str],
+    sizes: dict[int, int],
+    explanation: SegmentExplainer,
+    per_segment: dict[int, float],
+) -> str:
     total = sum(sizes.values()) or 1
-    parts = [f"<section class='segment' style='--colour:{charts.segment_colour(cluster)}'>",
-             f"<h3>{_e(names[cluster])}</h3>",
-             f"<p class='muted'>Segment {cluster} · {sizes.get(cluster, 0):,} customers "
-             f"({sizes.get(cluster, 0) / total:.1%})"]
+    parts = [
+        f"<section class='segment' style='--colour:{charts.segment_colour(cluster)}'>",
+        f"<h3>{_e(names[cluster])}</h3>",
+        f"<p class='muted'>Segment {cluster} · {sizes.get(cluster, 0):,} customers "
+        f"({sizes.get(cluster, 0) / total:.1%})",
+    ]
     jaccard = per_segment.get(cluster)
     if jaccard is not None:
         parts.append(f" · stability {jaccard:.2f}")
@@ -149,8 +180,10 @@ def _segment_section(cluster, names, sizes, explanation: SegmentExplainer, per_s
     rules = explanation.rules_.get(cluster, [])
     if rules:
         text, coverage, precision = explanation.rule_summary(cluster)
-        parts.append(f"<p><b>Rule:</b> <span class='rule'>{_e(text)}</span><br><span class='muted'>covers "
-                     f"{coverage:.0%} of the segment; {precision:.0%} of the customers it matches are in it</span></p>")
+        parts.append(
+            f"<p><b>Rule:</b> <span class='rule'>{_e(text)}</span><br><span class='muted'>covers "
+            f"{coverage:.0%} of the segment; {precision:.0%} of the customers it matches are in it</span></p>"
+        )
     parts.append(f"<p><b>Key features:</b> {_e(', '.join(explanation.key_features(cluster)))}</p>")
     parts.append(_profile_table(cluster, explanation))
     parts.append("</section>")
@@ -175,11 +208,14 @@ def _profile_table(cluster: int, explanation: SegmentExplainer) -> str:
         top = levels.sort_values("share", ascending=False).head(3)
         shares = ", ".join(f"{r.level} {r.share:.0%} (all: {r.population_share:.0%})" for r in top.itertuples())
         strongest = levels.loc[levels["effect"].abs().idxmax(), "effect"]
-        rows.append(f"<tr><td>{_e(feature)}</td><td colspan='5'>{_e(shares)}</td>"
-                    f"<td class='num'>{strongest:+.2f}</td></tr>")
-    return ("<table><tr><th>Feature</th><th>Mean</th><th>Median</th><th>Min</th><th>Max</th><th>All customers "
-            "(mean)</th><th title='Cohen&apos;s d (numbers) or h (categories) against all customers'>Effect</th>"
-            "</tr>" + "".join(rows) + "</table>")
+        rows.append(
+            f"<tr><td>{_e(feature)}</td><td colspan='5'>{_e(shares)}</td><td class='num'>{strongest:+.2f}</td></tr>"
+        )
+    return (
+        "<table><tr><th>Feature</th><th>Mean</th><th>Median</th><th>Min</th><th>Max</th><th>All customers "
+        "(mean)</th><th title='Cohen&apos;s d (numbers) or h (categories) against all customers'>Effect</th>"
+        "</tr>" + "".join(rows) + "</table>"
+    )
 
 
 def _tests_table(tests: pd.DataFrame) -> str:
@@ -188,13 +224,26 @@ def _tests_table(tests: pd.DataFrame) -> str:
         f"<td class='num'>{_p_text(r.p_value)}</td><td class='num'>{r.effect_size:.2f}</td></tr>"
         for r in tests.itertuples()
     )
-    return ("<table><tr><th>Feature</th><th>Test</th><th>Statistic</th><th>p-value</th><th>Effect size (η² or "
-            "Cramér's V)</th></tr>" + rows + "</table>")
+    return (
+        "<table><tr><th>Feature</th><th>Test</th><th>Statistic</th><th>p-value</th><th>Effect size (η² or "
+        "Cramér's V)</th></tr>" + rows + "</table>"
+    )
 
 
 def _leaderboard_table(board: pd.DataFrame) -> str:
-    columns = ["algorithm", "n_clusters", "silhouette", "davies_bouldin", "calinski_harabasz", "dbcv", "stability",
-               "noise_share", "fit_seconds", "fit_rows", "assignment"]
+    columns = [
+        "algorithm",
+        "n_clusters",
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "dbcv",
+        "stability",
+        "noise_share",
+        "fit_seconds",
+        "fit_rows",
+        "assignment",
+    ]
     head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in columns)
     rows = []
     for _, row in board.iterrows():
@@ -216,13 +265,19 @@ def _data_section(bundle: ModelBundle, source: SourceRecord) -> str:
     scorer = bundle.scorer
     roles = scorer.roles
     facts = [
-        ("File", source.file), ("Read as", source.read_as), ("Rows", f"{source.rows:,}" if source.rows else ""),
+        ("File", source.file),
+        ("Read as", source.read_as),
+        ("Rows", f"{source.rows:,}" if source.rows else ""),
         ("Features", ", ".join(f"{c} ({roles[c]})" for c in scorer.features)),
         ("Not used", ", ".join(f"{c} ({r})" for c, r in roles.items() if c not in scorer.features) or "none"),
     ]
     if scorer.engineered:
-        facts.append(("Engineered features", ", ".join(f"{f.name} = {f.kind}({', '.join(f.columns)})"
-                                                       for f in scorer.engineered)))
+        facts.append(
+            (
+                "Engineered features",
+                ", ".join(f"{f.name} = {f.kind}({', '.join(f.columns)})" for f in scorer.engineered),
+            )
+        )
     table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if v != "")
     config = json.dumps(bundle.config, indent=2, default=str)
     return f"<table>{table}</table><h3>Run configuration</h3><pre>{_e(config)}</pre>"

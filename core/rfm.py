@@ -3,6 +3,7 @@
 The scores and the rule-based segments are the baseline marketing teams know; the learned segments are compared
 with them.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -154,7 +155,15 @@ def _quintile(values: pd.Series) -> pd.Series:
     return pd.qcut(values.rank(method="first"), 5, labels=[1, 2, 3, 4, 5]).astype(int)
 
 
-def _check_columns(log: pd.DataFrame, customer, date, amount, quantity, price, invoice) -> None:
+def _check_columns(
+    log: pd.DataFrame,
+    customer: str,
+    date: str,
+    amount: str | None,
+    quantity: str | None,
+    price: str | None,
+    invoice: str | None,
+) -> None:
     if amount is None and (quantity is None or price is None):
         raise SegmentationError("Give either an amount column, or both a quantity and a unit price column.")
     if amount is not None and (quantity is not None or price is not None):
@@ -162,12 +171,11 @@ def _check_columns(log: pd.DataFrame, customer, date, amount, quantity, price, i
     named = [c for c in (customer, date, amount, quantity, price, invoice) if c is not None]
     missing = [c for c in named if c not in log.columns]
     if missing:
-        raise SegmentationError(
-            f"Column(s) not in the transaction log: {', '.join(missing)}. Available: {', '.join(map(str, log.columns))}."
-        )
+        available = ", ".join(map(str, log.columns))
+        raise SegmentationError(f"Column(s) not in the transaction log: {', '.join(missing)}. Available: {available}.")
 
 
-def _values(log: pd.DataFrame, amount, quantity, price) -> pd.Series:
+def _values(log: pd.DataFrame, amount: str | None, quantity: str | None, price: str | None) -> pd.Series:
     if amount is not None:
         values = pd.to_numeric(log[amount], errors="coerce")
         if values.isna().all():

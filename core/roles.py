@@ -3,6 +3,7 @@
 Roles: ``id`` (kept in exports, never a feature), ``numeric``, ``categorical``, ``date`` (turned into days before
 the newest date), ``text`` and ``constant`` (both excluded). The analyst can override any of them.
 """
+
 from __future__ import annotations
 
 import re

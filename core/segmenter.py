@@ -4,11 +4,13 @@ best candidate, a consensus across models, and the stability of the chosen segme
 It follows scikit-learn's conventions (parameters in the constructor, fitted state with a trailing underscore), so
 it can be saved with joblib, reloaded and used to assign new customers.
 """
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,8 +26,8 @@ from core.algorithms import (
     scaled_value,
     sweep_values,
 )
-from core.contracts import LEADERBOARD_COLUMNS
 from core.consensus import agreement_matrix, consensus_labels
+from core.contracts import LEADERBOARD_COLUMNS
 from core.errors import SegmentationError
 from core.preprocess import build_preprocessor
 from core.quality import (
@@ -38,9 +40,11 @@ from core.quality import (
 from core.roles import FEATURE_ROLES
 
 Progress = Callable[[float, str], None]
+Plan = list[tuple[AlgorithmSpec, dict[str, Any]]]
+Assigner = Callable[[np.ndarray], np.ndarray]
+Fitted = tuple[AlgorithmSpec, dict[str, Any], Any, Any, Assigner]  # spec, parameters, swept value, model, assigner
 # Which way is better for each selection criterion.
-CRITERIA = {"silhouette": "max", "davies_bouldin": "min", "calinski_harabasz": "max", "dbcv": "max",
-            "stability": "max"}
+CRITERIA = {"silhouette": "max", "davies_bouldin": "min", "calinski_harabasz": "max", "dbcv": "max", "stability": "max"}
 # Guards against solutions an analyst cannot use, however good their score: one segment holding nearly everyone,
 # a segment of a handful of customers, or most customers left unassigned. Such candidates are chosen only when
 # nothing else is left.
@@ -122,12 +126,12 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: pd.DataFrame, y=None, progress: Progress | None = None) -> CustomerSegmenter:
+    def fit(self, X: pd.DataFrame, y: object = None, progress: Progress | None = None) -> CustomerSegmenter:
         """Fit the preprocessing and every candidate, choose one, then build the consensus and stability."""
         self.fit_transform(X, progress=progress)
         return self
 
-    def fit_transform(self, X: pd.DataFrame, y=None, progress: Progress | None = None) -> np.ndarray:
+    def fit_transform(self, X: pd.DataFrame, y: object = None, progress: Progress | None = None) -> np.ndarray:
         """Fit as :meth:`fit` does and return the feature matrix of X, which callers need next (a second transform
         of millions of rows costs seconds)."""
         report = progress or ignore_progress
@@ -135,8 +139,9 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         plan = self._plan()
         report(0.02, "Preparing features")
         self.sample_rows_ = self._sample_rows(len(features))
-        self.preprocessor_ = build_preprocessor(self.roles_, self.transform, self.transform_columns, self.cap,
-                                                self.as_of, self.impute, self.scale)
+        self.preprocessor_ = build_preprocessor(
+            self.roles_, self.transform, self.transform_columns, self.cap, self.as_of, self.impute, self.scale
+        )
         self.preprocessor_.fit(features if self.sample_rows_ is None else features.iloc[self.sample_rows_])
         Z = self.preprocessor_.transform(features).to_numpy(dtype=np.float64)
         if not np.isfinite(Z).all():
@@ -148,8 +153,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         board["selected"] = board.index == best
         self.leaderboard_ = board[list(LEADERBOARD_COLUMNS)]
         report(0.8, "Labelling every customer with the chosen model")
-        full = {best: self._label_chosen(Z, labelings[best], fitted[best][4])}
-        self._keep_chosen(full[best], fitted[best])
+        chosen_labels, chosen = labelings[best], fitted[best]
+        assert chosen_labels is not None and chosen is not None  # the choice is never a candidate that failed
+        full = {best: self._label_chosen(Z, chosen_labels, chosen[4])}
+        self._keep_chosen(full[best], chosen)
         report(0.85, "Combining models into a consensus")
         self._build_consensus(Z, board, labelings, fitted, full)
         report(0.9, "Measuring stability")
@@ -157,14 +164,17 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         report(1.0, f"Done: {self.n_clusters_} segments")
         return Z
 
-    def _k_distance(self, Z: np.ndarray, plan) -> None:
+    def _k_distance(self, Z: np.ndarray, plan: Plan) -> None:
         """For DBSCAN, the k-distance curve its eps is read from (kept for the k-distance plot)."""
         self.k_distance_ = None
         for spec, params in plan:
             if spec.key == "dbscan":
                 curve = k_distances(Z, params["min_samples"], seed=self.random_state)
-                self.k_distance_ = {"distances": curve.astype(np.float32), "min_samples": params["min_samples"],
-                                    "eps": eps_at_knee(curve)}
+                self.k_distance_ = {
+                    "distances": curve.astype(np.float32),
+                    "min_samples": params["min_samples"],
+                    "eps": eps_at_knee(curve),
+                }
 
     def _plan(self) -> list[tuple[AlgorithmSpec, dict[str, Any]]]:
         if self.criterion not in CRITERIA:
@@ -186,7 +196,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
     def _sampled(self, Z: np.ndarray) -> np.ndarray:
         return Z if self.sample_rows_ is None else Z[self.sample_rows_]
 
-    def _label_all(self, Z: np.ndarray, sample_labels: np.ndarray, assigner) -> np.ndarray:
+    def _label_all(self, Z: np.ndarray, sample_labels: np.ndarray, assigner: Assigner) -> np.ndarray:
         """Labels of every row from a candidate's labels of the sample: the rest are assigned by its assigner."""
         if self.sample_rows_ is None:
             return sample_labels
@@ -195,12 +205,12 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         rest = np.ones(len(Z), dtype=bool)
         rest[self.sample_rows_] = False
         for start in range(0, len(Z), ASSIGN_CHUNK):  # chunks keep the assigners' temporary arrays small
-            block = np.flatnonzero(rest[start:start + ASSIGN_CHUNK]) + start
+            block = np.flatnonzero(rest[start : start + ASSIGN_CHUNK]) + start
             if len(block):
                 labels[block] = assigner(Z[block])
         return labels
 
-    def _label_chosen(self, Z: np.ndarray, sample_labels: np.ndarray, assigner) -> np.ndarray:
+    def _label_chosen(self, Z: np.ndarray, sample_labels: np.ndarray, assigner: Assigner) -> np.ndarray:
         """:meth:`_label_all` for the chosen model, keeping (HDBSCAN) every row's membership strength from the same
         neighbour queries in ``membership_``."""
         both = getattr(assigner, "label_and_strength", None)
@@ -215,7 +225,9 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         labels[slice(None) if self.sample_rows_ is None else self.sample_rows_] = sample_labels
         return labels
 
-    def _sweep(self, Z_all: np.ndarray, plan, report: Progress):
+    def _sweep(
+        self, Z_all: np.ndarray, plan: Plan, report: Progress
+    ) -> tuple[list[dict[str, Any]], list[np.ndarray | None], list[Fitted | None]]:
         rng = np.random.default_rng(self.random_state)
         n = len(Z_all)
         Z = self._sampled(Z_all)
@@ -225,12 +237,19 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         k_range = (self.k_min, min(self.k_max, distinct))
         if k_range[1] < k_range[0]:
             raise SegmentationError(f"The data has fewer distinct customers than the {self.k_min} segments asked for.")
-        work = [(spec, p, v) for spec, p in plan
-                for v in sweep_values(spec, n, k_range, (self.k_distance_ or {}).get("eps"))]
-        rows, labelings, fitted = [], [], []
+        work = [
+            (spec, p, v)
+            for spec, p in plan
+            for v in sweep_values(spec, n, k_range, (self.k_distance_ or {}).get("eps"))
+        ]
+        rows: list[dict[str, Any]] = []
+        labelings: list[np.ndarray | None] = []
+        fitted: list[Fitted | None] = []
         for step, (spec, params, value) in enumerate(work):
-            report(0.05 + 0.8 * step / len(work), f"Fitting {spec.label} {_describe(spec, value)} "
-                                                  f"({step + 1} of {len(work)})")
+            report(
+                0.05 + 0.8 * step / len(work),
+                f"Fitting {spec.label} {_describe(spec, value)} ({step + 1} of {len(work)})",
+            )
             fit_rows = self._fit_rows(spec, len(Z), step)
             local = scaled_value(spec, value, len(Z), n)  # a minimum segment size, from the table to the sample
             started = time.perf_counter()
@@ -242,15 +261,17 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                 fitted.append(None)
                 continue
             seconds = time.perf_counter() - started
-            quick = bootstrap_stability(spec, params, local, Z, labels, QUICK_BOOTSTRAPS, QUICK_STABILITY_ROWS,
-                                        self.random_state)
+            quick = bootstrap_stability(
+                spec, params, local, Z, labels, QUICK_BOOTSTRAPS, QUICK_STABILITY_ROWS, self.random_state
+            )
             rows.append(
                 {
                     "algorithm": spec.key,
                     "params": json.dumps({**params, **{_sweep_name(spec): value}}),
                     **segment_shares(labels),
-                    **geometric_metrics(Z, labels, np.random.default_rng(self.random_state),
-                                        self.metric_sample_size, spec.density),
+                    **geometric_metrics(
+                        Z, labels, np.random.default_rng(self.random_state), self.metric_sample_size, spec.density
+                    ),
                     "stability": round(quick.overall, 4),
                     "inertia": within_sum_of_squares(Z, labels) * n / len(Z),
                     "fit_seconds": round(seconds, 4),
@@ -289,8 +310,14 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         swept = json.loads(board.loc[row, "params"])
         value = swept.pop(_sweep_name(spec))
         sample = self._sampled(Z)
-        model, labels, assigner = fit_labels(spec, swept, scaled_value(spec, value, len(sample), len(Z)), sample,
-                                             self.random_state, self._fit_rows(spec, len(sample), row))
+        model, labels, assigner = fit_labels(
+            spec,
+            swept,
+            scaled_value(spec, value, len(sample), len(Z)),
+            sample,
+            self.random_state,
+            self._fit_rows(spec, len(sample), row),
+        )
         self._keep_chosen(self._label_chosen(Z, labels, assigner), (spec, swept, value, model, assigner))
         board["selected"] = board.index == row
         self.leaderboard_ = board
@@ -309,7 +336,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             raise SegmentationError(f"Leaderboard row {self.select} failed to fit: {board.loc[self.select, 'note']}")
         return self.select
 
-    def _keep_chosen(self, raw: np.ndarray, fitted) -> None:
+    def _keep_chosen(self, raw: np.ndarray, fitted: Fitted) -> None:
         spec, params, value, model, assigner = fitted
         counts = np.bincount(raw[raw >= 0])
         present = np.flatnonzero(counts)
@@ -330,16 +357,24 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         out[known] = self.cluster_order_[raw[known]]
         return out
 
-    def _build_consensus(self, Z: np.ndarray, board: pd.DataFrame, labelings: list[np.ndarray | None], fitted,
-                         full: dict[int, np.ndarray]) -> None:
+    def _build_consensus(
+        self,
+        Z: np.ndarray,
+        board: pd.DataFrame,
+        labelings: list[np.ndarray | None],
+        fitted: list[Fitted | None],
+        full: dict[int, np.ndarray],
+    ) -> None:
         """Consensus of every row from the members' labels of every row; agreement measured on the sample."""
         members = consensus_members(board, self.criterion)
         named = {}
         for i in members:
             spec = get_algorithm(board.loc[i, "algorithm"])
-            named[f"{spec.label} · {board.loc[i, 'n_clusters']} segments (row {i})"] = labelings[i]
+            member_labels, member = labelings[i], fitted[i]
+            assert member_labels is not None and member is not None  # members are candidates that were fitted
+            named[f"{spec.label} · {board.loc[i, 'n_clusters']} segments (row {i})"] = member_labels
             if i not in full:
-                full[i] = self._label_all(Z, labelings[i], fitted[i][4])
+                full[i] = self._label_all(Z, member_labels, member[4])
         self.consensus_rows_ = members
         self.meta_labels_ = consensus_labels([full[i] for i in members]).astype(np.int32)
         self.agreement_ = agreement_matrix(named)
@@ -351,8 +386,14 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         spec = get_algorithm(self.algorithm_)
         params = {k: v for k, v in self.params_.items() if k != _sweep_name(spec)}
         self.stability_ = bootstrap_stability(
-            spec, params, self.params_[_sweep_name(spec)], Z, self.labels_, self.n_bootstrap,
-            self.stability_sample_size, self.random_state,
+            spec,
+            params,
+            self.params_[_sweep_name(spec)],
+            Z,
+            self.labels_,
+            self.n_bootstrap,
+            self.stability_sample_size,
+            self.random_state,
         )
 
     # ---------------------------------------------------------------- predicting
@@ -378,9 +419,11 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         rows = getattr(self, "sample_rows_", None)
         if rows is None:
             return ""
-        return (f"Every candidate was fitted and scored on a random sample of {len(rows):,} of {len(self.labels_):,} "
-                f"customers (quality metrics on at most {self.metric_sample_size:,}); the chosen model and the "
-                "consensus members then labelled every customer.")
+        return (
+            f"Every candidate was fitted and scored on a random sample of {len(rows):,} of {len(self.labels_):,} "
+            f"customers (quality metrics on at most {self.metric_sample_size:,}); the chosen model and the "
+            "consensus members then labelled every customer."
+        )
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
@@ -400,8 +443,12 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         absent = [c for c in roles if c not in X.columns]
         if absent:
             raise SegmentationError(f"Column(s) not in the data: {', '.join(absent)}.")
-        infinite = [c for c, r in roles.items() if r == "numeric"
-                    and np.isinf(pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)).any()]
+        infinite = [
+            c
+            for c, r in roles.items()
+            if r == "numeric"
+            and np.isinf(pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)).any()
+        ]
         if infinite:
             raise SegmentationError(
                 f"Column(s) with infinite values (inf): {', '.join(infinite)}; remove or replace them before "
@@ -411,9 +458,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if empty:
             raise SegmentationError(f"Column(s) with no values at all: {', '.join(empty)}; leave them out.")
         if len(X) < self.k_min:
-            raise SegmentationError(
-                f"The data has {len(X)} rows, fewer than the {self.k_min} segments asked for."
-            )
+            raise SegmentationError(f"The data has {len(X)} rows, fewer than the {self.k_min} segments asked for.")
         self.roles_ = roles
         self.feature_names_in_ = np.asarray(list(roles), dtype=object)
         return X[list(roles)]
@@ -437,10 +482,21 @@ def _assignment(spec: AlgorithmSpec, sampled: bool) -> str:
 def _failed_row(spec: AlgorithmSpec, params: dict[str, Any], value: Any, exc: Exception) -> dict[str, Any]:
     message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     return {
-        "algorithm": spec.key, "params": json.dumps({**params, _sweep_name(spec): value}), "n_clusters": 0,
-        "noise_share": np.nan, "smallest_share": np.nan, "largest_share": np.nan, "silhouette": np.nan,
-        "davies_bouldin": np.nan, "calinski_harabasz": np.nan, "dbcv": np.nan, "stability": np.nan,
-        "inertia": np.nan, "fit_seconds": np.nan, "fit_rows": 0, "assignment": "",
+        "algorithm": spec.key,
+        "params": json.dumps({**params, _sweep_name(spec): value}),
+        "n_clusters": 0,
+        "noise_share": np.nan,
+        "smallest_share": np.nan,
+        "largest_share": np.nan,
+        "silhouette": np.nan,
+        "davies_bouldin": np.nan,
+        "calinski_harabasz": np.nan,
+        "dbcv": np.nan,
+        "stability": np.nan,
+        "inertia": np.nan,
+        "fit_seconds": np.nan,
+        "fit_rows": 0,
+        "assignment": "",
         "note": f"failed: {message}",
     }
 

@@ -4,6 +4,7 @@ Set SEGSTUDIO_USERNAME and SEGSTUDIO_PASSWORD to turn it on (both, or neither). 
 downloads and review links alike, then needs the account; serve the app over HTTPS (a reverse proxy) so the
 password does not travel in clear text.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -19,9 +20,13 @@ def require_login(server: flask.Flask, username: str, password: str) -> None:
     @server.before_request
     def signed_in():
         given = flask.request.authorization
-        if (given is not None and given.type == "basic"
-                and hmac.compare_digest((given.username or "").encode(), username.encode())
-                and hmac.compare_digest((given.password or "").encode(), password.encode())):
+        if (
+            given is not None
+            and given.type == "basic"
+            and hmac.compare_digest((given.username or "").encode(), username.encode())
+            and hmac.compare_digest((given.password or "").encode(), password.encode())
+        ):
             return None
-        return flask.Response("Sign in to Segmentation Studio.", 401,
-                              {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
+        return flask.Response(
+            "Sign in to Segmentation Studio.", 401, {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
+        )

@@ -4,6 +4,7 @@ Callbacks catch the errors an analyst can act on (SegmentationError) and say so 
 under everything else: a request the page never sends (a value of the wrong type, a crafted body) or a defect.
 The analyst sees a short message in the shell's alert; the server log gets the traceback, without data values.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,10 @@ from core.errors import SegmentationError
 from dashboard import ids
 
 log = logging.getLogger("segstudio.callbacks")
-UNEXPECTED = ("Something went wrong on the server while updating this page; it was logged for the operator. "
-              "Your project is unchanged. Reload the page and try again.")
+UNEXPECTED = (
+    "Something went wrong on the server while updating this page; it was logged for the operator. "
+    "Your project is unchanged. Reload the page and try again."
+)
 MALFORMED = "This request does not match the page's callbacks (the page may be out of date); reload the page."
 
 
@@ -36,12 +39,13 @@ def refuse_malformed_callbacks(server: flask.Flask) -> None:
     a body of the wrong shape) is answered 400 with a message, not 500: the page never sends one."""
 
     @server.errorhandler(Exception)
-    def malformed(error: Exception):
+    def malformed(error: Exception) -> flask.Response | HTTPException:
         if isinstance(error, HTTPException):
             return error
         if not flask.request.path.endswith("/_dash-update-component"):
             log.exception("request failed: %s %s", flask.request.method, flask.request.path, exc_info=error)
-            return flask.Response("The server could not answer this request; it was logged for the operator.", 500,
-                                  mimetype="text/plain")
+            return flask.Response(
+                "The server could not answer this request; it was logged for the operator.", 500, mimetype="text/plain"
+            )
         log.warning("malformed callback request refused: %s: %s", type(error).__name__, str(error)[:200])
         return flask.Response(MALFORMED, 400, mimetype="text/plain")

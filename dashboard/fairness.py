@@ -7,19 +7,23 @@ request and released when it ends (or when its process dies). A request that fin
 SEGSTUDIO_SESSION_WAIT seconds (default 1: a page's burst of light callbacks waits its turn), then is answered 429
 with a message, without reading its body or running anything, so a flood costs the server almost nothing.
 """
+
 from __future__ import annotations
 
 import fcntl
 import os
 import time
+from pathlib import Path
 
 import flask
 
 from dashboard.session import CALLBACK_PATH
 from dashboard.settings import load_settings
 
-BUSY = ("This browser is already running {slots} requests on the server; wait for them to finish (the page "
-        "retries when you act again).")
+BUSY = (
+    "This browser is already running {slots} requests on the server; wait for them to finish (the page "
+    "retries when you act again)."
+)
 
 
 def share_per_session(server: flask.Flask) -> None:
@@ -30,11 +34,13 @@ def share_per_session(server: flask.Flask) -> None:
         if not flask.request.path.endswith(CALLBACK_PATH) or not flask.g.get("session"):
             return None
         settings = load_settings()
-        descriptor = _acquire(settings.data_dir / "slots" / flask.g.session, settings.session_requests,
-                              settings.session_wait)
+        descriptor = _acquire(
+            settings.data_dir / "slots" / flask.g.session, settings.session_requests, settings.session_wait
+        )
         if descriptor is None:
-            return flask.Response(BUSY.format(slots=settings.session_requests), 429, mimetype="text/plain",
-                                  headers={"Retry-After": "1"})
+            return flask.Response(
+                BUSY.format(slots=settings.session_requests), 429, mimetype="text/plain", headers={"Retry-After": "1"}
+            )
         flask.g.slot = descriptor
         return None
 
@@ -45,7 +51,7 @@ def share_per_session(server: flask.Flask) -> None:
             os.close(descriptor)  # closing the file releases its lock
 
 
-def _acquire(folder, slots: int, wait: float) -> int | None:
+def _acquire(folder: Path, slots: int, wait: float) -> int | None:
     """An open, exclusively locked slot file of this session, or None when all stay taken for ``wait`` seconds."""
     folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait

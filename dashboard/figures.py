@@ -3,6 +3,7 @@
 Figures of a stored result are the shared charts of core.charts (which the report draws too), fed from a
 SegmentationResult; the Explore page's figures of the raw table are built here.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,9 @@ from core.pipeline import SegmentationResult
 HOVER_FEATURES = 3
 
 
-def result_map(result: SegmentationResult, table: pd.DataFrame, dims: int = 3,
-               umap: tuple[np.ndarray, np.ndarray] | None = None) -> go.Figure:
+def result_map(
+    result: SegmentationResult, table: pd.DataFrame, dims: int = 3, umap: tuple[np.ndarray, np.ndarray] | None = None
+) -> go.Figure:
     """The result's customers on the map: in PCA space (every customer, or a stratified sample above 50,000), or
     in a computed UMAP space given as (rows, coordinates); hover shows the id and the strongest features."""
     if umap is None:
@@ -47,8 +49,16 @@ def result_map(result: SegmentationResult, table: pd.DataFrame, dims: int = 3,
     else:
         rows, coords = umap
         axes, space = [f"UMAP {i + 1}" for i in range(3)], "UMAP"
-    return customer_map(coords, result.labels[rows], result.names, axes, hover_text(result, table, rows), space,
-                        total=len(result.labels), dims=dims)
+    return customer_map(
+        coords,
+        result.labels[rows],
+        result.names,
+        axes,
+        hover_text(result, table, rows),
+        space,
+        total=len(result.labels),
+        dims=dims,
+    )
 
 
 def result_stability(result: SegmentationResult) -> go.Figure:
@@ -58,11 +68,17 @@ def result_stability(result: SegmentationResult) -> go.Figure:
 
 def with_new_customer(figure: go.Figure, position: np.ndarray, name: str) -> go.Figure:
     """The map with a new customer drawn as a large black diamond."""
-    figure.add_trace(go.Scatter3d(
-        x=[float(position[0])], y=[float(position[1])], z=[float(position[2])], mode="markers",
-        name=f"New customer: {plot_text(name)}", marker={"size": 9, "color": "#111", "symbol": "diamond"},
-        hovertemplate="%{fullData.name}<extra></extra>",
-    ))
+    figure.add_trace(
+        go.Scatter3d(
+            x=[float(position[0])],
+            y=[float(position[1])],
+            z=[float(position[2])],
+            mode="markers",
+            name=f"New customer: {plot_text(name)}",
+            marker={"size": 9, "color": "#111", "symbol": "diamond"},
+            hovertemplate="%{fullData.name}<extra></extra>",
+        )
+    )
     return figure
 
 
@@ -70,15 +86,19 @@ def hover_text(result: SegmentationResult, table: pd.DataFrame, rows: np.ndarray
     """Per drawn customer: its id and the values of the features that separate the segments most."""
     prepared = result.prepared(table.iloc[rows])  # engineered features are row by row: prepare the drawn rows only
     id_column = result.id_column
-    lines = [(f"{plot_text(id_column)}: " + plot_text_column(prepared[id_column])) if id_column else
-             pd.Series([f"row {r + 1}" for r in rows], index=prepared.index)]
+    lines = [
+        (f"{plot_text(id_column)}: " + plot_text_column(prepared[id_column]))
+        if id_column
+        else pd.Series([f"row {r + 1}" for r in rows], index=prepared.index)
+    ]
     if result.explanation is not None:
         top = result.explanation.importance_.sort_values(["importance", "impurity"], ascending=False)["feature"]
         for feature in top.head(HOVER_FEATURES):
             values = prepared[feature]
             if result.roles.get(feature) == "numeric":
                 shown = pd.to_numeric(values, errors="coerce").map(
-                    lambda v: "" if pd.isna(v) else readable_number(float(v)))
+                    lambda v: "" if pd.isna(v) else readable_number(float(v))
+                )
             elif result.roles.get(feature) == "date":
                 shown = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
             else:
@@ -101,19 +121,35 @@ def distribution_figure(values: pd.Series, role: str) -> go.Figure:
     if role in ("numeric", "date") and values.notna().any():
         data = pd.to_numeric(values, errors="coerce") if role == "numeric" else pd.to_datetime(values)
         frame = pd.DataFrame({name: data.dropna()})
-        figure = px.histogram(frame, x=name, nbins=50, histnorm="probability density", marginal="box",
-                              color_discrete_sequence=[_BLUE])
+        figure = px.histogram(
+            frame, x=name, nbins=50, histnorm="probability density", marginal="box", color_discrete_sequence=[_BLUE]
+        )
         numbers = frame[name].to_numpy(dtype=float) if role == "numeric" else None
         if numbers is not None and len(np.unique(numbers)) > 2:
             sample = numbers if len(numbers) <= KDE_POINTS else np.random.default_rng(0).choice(numbers, KDE_POINTS)
             grid = np.linspace(numbers.min(), numbers.max(), 200)
-            figure.add_trace(go.Scatter(x=grid, y=gaussian_kde(sample)(grid), mode="lines", name="density",
-                                        line={"color": "#c0392b", "width": 2}), row=1, col=1)
+            figure.add_trace(
+                go.Scatter(
+                    x=grid,
+                    y=gaussian_kde(sample)(grid),
+                    mode="lines",
+                    name="density",
+                    line={"color": "#c0392b", "width": 2},
+                ),
+                row=1,
+                col=1,
+            )
         figure.update_yaxes(title_text="density", row=1, col=1)
         return base_layout(figure, f"Distribution of {name}", height=420)
     counts = values.astype(str).where(values.notna(), "(missing)").value_counts().head(30)
-    figure = go.Figure(go.Bar(x=plot_texts(counts.index), y=counts.to_numpy(), marker={"color": _BLUE},
-                              hovertemplate="%{x}: %{y:,} customers<extra></extra>"))
+    figure = go.Figure(
+        go.Bar(
+            x=plot_texts(counts.index),
+            y=counts.to_numpy(),
+            marker={"color": _BLUE},
+            hovertemplate="%{x}: %{y:,} customers<extra></extra>",
+        )
+    )
     figure.update_yaxes(title_text="customers")
     title = f"Counts of {name}" + (" (30 most common)" if values.nunique() > 30 else "")
     return base_layout(figure, title, height=420)
@@ -121,19 +157,34 @@ def distribution_figure(values: pd.Series, role: str) -> go.Figure:
 
 def missing_figure(missing: pd.Series) -> go.Figure:
     """Share of missing values per column."""
-    figure = go.Figure(go.Bar(x=plot_texts(missing.index), y=(missing * 100).round(2).to_numpy(),
-                              marker={"color": ["#c0392b" if v > 0 else "#b8c2cc" for v in missing]},
-                              hovertemplate="%{x}: %{y:.1f}% missing<extra></extra>"))
+    figure = go.Figure(
+        go.Bar(
+            x=plot_texts(missing.index),
+            y=(missing * 100).round(2).to_numpy(),
+            marker={"color": ["#c0392b" if v > 0 else "#b8c2cc" for v in missing]},
+            hovertemplate="%{x}: %{y:.1f}% missing<extra></extra>",
+        )
+    )
     figure.update_yaxes(title_text="% missing", rangemode="tozero")
     return base_layout(figure, "Missing values per column", height=380)
 
 
 def correlation_figure(corr: pd.DataFrame) -> go.Figure:
     """Spearman correlation heatmap between numeric columns."""
-    figure = go.Figure(go.Heatmap(z=corr.to_numpy(), x=plot_texts(corr.columns), y=plot_texts(corr.index),
-                                  zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
-                                  text=np.round(corr.to_numpy(), 2), texttemplate="%{text}",
-                                  colorbar={"title": {"text": "ρ"}}))
+    figure = go.Figure(
+        go.Heatmap(
+            z=corr.to_numpy(),
+            x=plot_texts(corr.columns),
+            y=plot_texts(corr.index),
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            text=np.round(corr.to_numpy(), 2),
+            texttemplate="%{text}",
+            colorbar={"title": {"text": "ρ"}},
+        )
+    )
     figure.update_yaxes(autorange="reversed")
     return base_layout(figure, "Correlations (Spearman) between numeric columns", height=380)
 
@@ -141,7 +192,6 @@ def correlation_figure(corr: pd.DataFrame) -> go.Figure:
 def scatter_matrix_figure(frame: pd.DataFrame) -> go.Figure:
     """Pairwise scatter plots of the chosen numeric columns."""
     frame = frame.set_axis(plot_texts(frame.columns), axis=1)
-    figure = px.scatter_matrix(frame, dimensions=list(frame.columns), opacity=0.4,
-                               color_discrete_sequence=[_BLUE])
+    figure = px.scatter_matrix(frame, dimensions=list(frame.columns), opacity=0.4, color_discrete_sequence=[_BLUE])
     figure.update_traces(diagonal_visible=False, marker={"size": 3})
     return base_layout(figure, "Scatter matrix", height=560)

@@ -1,4 +1,5 @@
 """The one-line description of a result that heads every result page."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -30,8 +31,11 @@ def headline(result: SegmentationResult, rows: int) -> str:
     if result.outlier_counts:
         flagged = sum(result.outlier_counts.values())
         action = {"cap": "capped", "exclude": "left out of fitting, then assigned"}[result.config.outliers["action"]]
-        text += f" · outlier values {action}: {flagged:,} (" + ", ".join(
-            f"{c} {n:,}" for c, n in result.outlier_counts.items() if n) + ")"
+        text += (
+            f" · outlier values {action}: {flagged:,} ("
+            + ", ".join(f"{c} {n:,}" for c, n in result.outlier_counts.items() if n)
+            + ")"
+        )
     if result.transformed:
         text += f" · {result.config.transform} on {', '.join(result.transformed)}"
     sampled = getattr(segmenter, "sample_rows_", None)
@@ -47,8 +51,11 @@ def headline_alert(result: SegmentationResult, rows: int) -> dbc.Alert:
 def empty_alert(job: dict | None = None) -> dbc.Alert:
     """What a result page shows without a result: the job that will make one, if one runs, else how to make one."""
     if job is not None and job.get("state") in ACTIVE:
-        return dbc.Alert([html.Strong(job_line(job)), " Its result is drawn here when it ends."],
-                         color="primary", className="result-empty result-pending")
+        return dbc.Alert(
+            [html.Strong(job_line(job)), " Its result is drawn here when it ends."],
+            color="primary",
+            className="result-empty result-pending",
+        )
     return dbc.Alert(NO_RESULT, color="info", className="result-empty")
 
 
@@ -62,7 +69,16 @@ def job_line(job: dict) -> str:
 
 def next_steps() -> html.Div:
     """Links to the pages that show a result."""
-    links = [("Compare models", "/compare"), ("See the map", "/map"), ("Name and read the segments", "/segments"),
-             ("Predict new customers", "/predict"), ("Export", "/export")]
-    return html.Div([dbc.Button(label, href=href, color="primary", outline=True, size="sm", className="me-2 mb-2")
-                     for label, href in links])
+    links = [
+        ("Compare models", "/compare"),
+        ("See the map", "/map"),
+        ("Name and read the segments", "/segments"),
+        ("Predict new customers", "/predict"),
+        ("Export", "/export"),
+    ]
+    return html.Div(
+        [
+            dbc.Button(label, href=href, color="primary", outline=True, size="sm", className="me-2 mb-2")
+            for label, href in links
+        ]
+    )

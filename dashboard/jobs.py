@@ -1,4 +1,5 @@
 """The background-callback manager: long fits run in worker processes, with progress and cancel."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,8 +9,9 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import diskcache
 import psutil
@@ -60,11 +62,11 @@ class _DiskcacheJobs(_SessionKeys, DiskcacheManager):
     (lost jobs), and a process ending between two of Dash's checks raised NoSuchProcess (HTTP 500).
     """
 
-    def terminate_job(self, job) -> None:
+    def terminate_job(self, job: object) -> None:
         if job is None:
             return
         try:
-            process = psutil.Process(int(job))
+            process = psutil.Process(int(str(job)))
             if process.status() == psutil.STATUS_ZOMBIE:
                 return  # it has ended; its parent reaps it
             for child in process.children(recursive=True):
@@ -75,7 +77,7 @@ class _DiskcacheJobs(_SessionKeys, DiskcacheManager):
             pass
 
 
-def celery_app(redis_url: str):
+def celery_app(redis_url: str) -> Any:
     """The Celery app whose workers run the fits: `celery -A app:celery_app worker` (see the README)."""
     from celery import Celery
 
@@ -105,12 +107,29 @@ class JobCancelled(Exception):
 def start_job(store: ProjectStore, session_id: str, kind: str) -> None:
     """Mark the project's job as running in this process (the background worker)."""
     store.path(session_id, CANCEL_FILE).unlink(missing_ok=True)
-    _write(store, session_id, {"state": RUNNING, "kind": kind, "progress": 0, "message": "Starting",
-                               "pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+    _write(
+        store,
+        session_id,
+        {
+            "state": RUNNING,
+            "kind": kind,
+            "progress": 0,
+            "message": "Starting",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.time(),
+        },
+    )
 
 
-def claim_slot(store: ProjectStore, session_id: str, kind: str, settings: Settings,
-               on_wait: Callable[[str], None] | None = None, poll: float = 1.0) -> str | None:
+def claim_slot(
+    store: ProjectStore,
+    session_id: str,
+    kind: str,
+    settings: Settings,
+    on_wait: Callable[[str], None] | None = None,
+    poll: float = 1.0,
+) -> str | None:
     """Start the project's job when a fit slot is free, waiting in line for one; a message if the line is full.
 
     Fits take a core each and up to a few GiB, so a server runs ``settings.max_jobs`` at once (all sessions, all
@@ -134,14 +153,27 @@ def claim_slot(store: ProjectStore, session_id: str, kind: str, settings: Settin
                     start_job(store, session_id, kind)
                     return None
                 if queued_at is None and len(waiting) >= settings.max_queued:
-                    return (f"The server is busy: {running} segmentation(s) are running and {len(waiting)} waiting, "
-                            f"the most it takes (SEGSTUDIO_MAX_JOBS={settings.max_jobs}, SEGSTUDIO_MAX_QUEUED="
-                            f"{settings.max_queued}). Try again in a few minutes; your settings are kept.")
+                    return (
+                        f"The server is busy: {running} segmentation(s) are running and {len(waiting)} waiting, "
+                        f"the most it takes (SEGSTUDIO_MAX_JOBS={settings.max_jobs}, SEGSTUDIO_MAX_QUEUED="
+                        f"{settings.max_queued}). Try again in a few minutes; your settings are kept."
+                    )
                 queued_at = queued_at or time.time()
                 place = "this run is next" if not ahead else f"{ahead} waiting ahead of this one"
                 message = f"Waiting for a free slot: {running} fit(s) running on this server; {place}."
-                _write(store, session_id, {"state": QUEUED, "kind": kind, "progress": 0, "message": message,
-                                           "pid": os.getpid(), "host": socket.gethostname(), "queued_at": queued_at})
+                _write(
+                    store,
+                    session_id,
+                    {
+                        "state": QUEUED,
+                        "kind": kind,
+                        "progress": 0,
+                        "message": message,
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "queued_at": queued_at,
+                    },
+                )
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         if on_wait is not None:
@@ -179,8 +211,11 @@ def job_progress(store: ProjectStore, session_id: str) -> Callable[[float, str],
         now = time.monotonic()
         if now - last[0] >= _WRITE_EVERY or fraction >= 1:
             last[0] = now
-            _write(store, session_id, {**job_status(store, session_id), "progress": round(100 * fraction),
-                                       "message": message})
+            _write(
+                store,
+                session_id,
+                {**job_status(store, session_id), "progress": round(100 * fraction), "message": message},
+            )
 
     return report
 
@@ -188,8 +223,17 @@ def job_progress(store: ProjectStore, session_id: str) -> Callable[[float, str],
 def finish_job(store: ProjectStore, session_id: str, state: str, message: str) -> None:
     """Record how the job ended: done, failed or cancelled."""
     status = job_status(store, session_id)
-    _write(store, session_id, {**status, "state": state, "message": message, "finished": time.time(),
-                               "progress": 100 if state == "done" else status.get("progress", 0)})
+    _write(
+        store,
+        session_id,
+        {
+            **status,
+            "state": state,
+            "message": message,
+            "finished": time.time(),
+            "progress": 100 if state == "done" else status.get("progress", 0),
+        },
+    )
     store.path(session_id, CANCEL_FILE).unlink(missing_ok=True)
 
 
@@ -211,8 +255,11 @@ def job_status(store: ProjectStore, session_id: str) -> dict[str, Any]:
         return {"state": "idle", "progress": 0, "message": ""}
     if status.get("state") in ACTIVE and not _alive(status, path):
         cancelled = store.path(session_id, CANCEL_FILE).exists()
-        status = {**status, "state": "cancelled" if cancelled else "failed",
-                  "message": "Cancelled." if cancelled else "The job stopped unexpectedly (was the server restarted?)."}
+        status = {
+            **status,
+            "state": "cancelled" if cancelled else "failed",
+            "message": "Cancelled." if cancelled else "The job stopped unexpectedly (was the server restarted?).",
+        }
     return status
 
 
@@ -228,9 +275,9 @@ def _alive(status: dict[str, Any], path: Path) -> bool:
         except OSError:
             return False
     try:
-        process = psutil.Process(int(status.get("pid")))
+        process = psutil.Process(int(status["pid"]))
         return process.status() != psutil.STATUS_ZOMBIE
-    except (psutil.Error, TypeError, ValueError):
+    except (psutil.Error, KeyError, TypeError, ValueError):
         return False
 
 

@@ -1,5 +1,6 @@
 """Named outputs for callbacks with many: a callback declares ``output=dict(name=Output(...), ...)`` and returns
 ``named(SPEC, name=value, ...)``; any output not given is left as it is (no_update), so adding a chart is one edit."""
+
 from __future__ import annotations
 
 from typing import Any

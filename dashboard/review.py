@@ -1,5 +1,8 @@
 """The review link: marketing sees one project's named segments, read-only, by a link the analyst shares."""
+
 from __future__ import annotations
+
+from typing import Any
 
 import dash_bootstrap_components as dbc
 import flask
@@ -21,23 +24,38 @@ def review_view(token: str | None) -> html.Div:
     store = project_store()
     found = store.reviewed_project(token) if token else None
     result = store.project_result(*found) if found else None
-    if result is None or result.explanation is None:
-        return html.Div(dbc.Alert(NOT_FOUND if result is None else "The segmentation is being redone; try later.",
-                                  color="warning"), className="review")
+    if found is None or result is None or result.explanation is None:
+        return html.Div(
+            dbc.Alert(NOT_FOUND if result is None else "The segmentation is being redone; try later.", color="warning"),
+            className="review",
+        )
     table = store.project_table(*found)
     sizes = pd.Series(result.labels).value_counts().to_dict()
     stability = result.segmenter.stability_
-    graph = {"displaylogo": False}
+    graph: Any = {"displaylogo": False}
     return html.Div(
         [
             html.H2("Customer segments", className="page-title"),
             html.P(headline(result, len(table)), className="text-muted"),
-            html.A("Download the full report (HTML)", href=f"/review/{token}/report.html", className="btn btn-primary "
-                   "btn-sm mb-3", id="review-report"),
+            html.A(
+                "Download the full report (HTML)",
+                href=f"/review/{token}/report.html",
+                className="btn btn-primary btn-sm mb-3",
+                id="review-report",
+            ),
             *segment_cards(result.explanation, result.names, sizes, stability.per_segment if stability else {}),
-            dbc.Row([dbc.Col(dbc.Card(dcc.Graph(figure=result_map(result, table), config=graph)), lg=6),
-                     dbc.Col(dbc.Card(dcc.Graph(figure=effects_figure(result.explanation.profile_, result.names),
-                                                config=graph)), lg=6)], className="g-3"),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Card(dcc.Graph(figure=result_map(result, table), config=graph)), lg=6),
+                    dbc.Col(
+                        dbc.Card(
+                            dcc.Graph(figure=effects_figure(result.explanation.profile_, result.names), config=graph)
+                        ),
+                        lg=6,
+                    ),
+                ],
+                className="g-3",
+            ),
         ],
         className="review",
     )
@@ -47,13 +65,14 @@ def serve_review_reports(server: flask.Flask) -> None:
     """/review/<token>/report.html: the report of the reviewed project, with the names as they are now."""
 
     @server.route("/review/<token>/report.html")
-    def review_report(token: str):
+    def review_report(token: str) -> flask.Response:
         store = project_store()
         found = store.reviewed_project(token)
         result = store.project_result(*found) if found else None
-        if result is None or result.explanation is None:
+        if found is None or result is None or result.explanation is None:
             flask.abort(404)
         table = store.project_table(*found)
         html_text = render_report(ModelBundle.of(result, table, SourceRecord(rows=len(table))))
-        return flask.Response(html_text, mimetype="text/html",
-                              headers={"Content-Disposition": 'attachment; filename="report.html"'})
+        return flask.Response(
+            html_text, mimetype="text/html", headers={"Content-Disposition": 'attachment; filename="report.html"'}
+        )

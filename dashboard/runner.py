@@ -5,6 +5,7 @@ to the job's share of the machine, records progress, honours a cancel at every p
 job as done, failed or cancelled with a message: never an exception in the page. The server log gets each job's
 start, end and duration, and a failure's traceback, with the project id and never data values.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,9 +49,12 @@ class Job:
     store: ProjectStore
 
 
-def run_project_job(kind: str, work: Callable[[Job, Progress], str],
-                    on_wait: Callable[[str], None] | None = None,
-                    on_progress: Callable[[float, str], None] | None = None) -> Outcome:
+def run_project_job(
+    kind: str,
+    work: Callable[[Job, Progress], str],
+    on_wait: Callable[[str], None] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
+) -> Outcome:
     """Run ``work(job, progress)`` as the current session's project job; it returns the message of a job done.
 
     ``work`` saves what it made itself, after its last progress call (a cancel seen there leaves nothing saved).
@@ -60,8 +64,10 @@ def run_project_job(kind: str, work: Callable[[Job, Progress], str],
     status = job_status(store, session)
     if status["state"] in ACTIVE:
         what = KINDS.get(status.get("kind", ""), "job")
-        return Outcome("refused", f"A {what} is already going (or waiting) for this project; wait for it or cancel "
-                                  "it on the Model page.")
+        return Outcome(
+            "refused",
+            f"A {what} is already going (or waiting) for this project; wait for it or cancel it on the Model page.",
+        )
     project = store.current_project(session)
     started = time.monotonic()
     try:
@@ -76,8 +82,10 @@ def run_project_job(kind: str, work: Callable[[Job, Progress], str],
             if on_progress is not None:
                 on_progress(fraction, message)
 
-        with threadpool_limits(limits=1, user_api="openmp"), threadpool_limits(limits=job_threads(settings),
-                                                                               user_api="blas"):
+        with (
+            threadpool_limits(limits=1, user_api="openmp"),
+            threadpool_limits(limits=job_threads(settings), user_api="blas"),
+        ):
             message = work(Job(session, store), report)
     except JobCancelled:
         finish_job(store, session, "cancelled", "Cancelled; the previous result is kept.")

@@ -1,8 +1,10 @@
 """One card per segment: its name, size, rule, key features and what sets it apart, in the analyst's units."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from core.charts import segment_colour
 from core.explain import SegmentExplainer, readable_date, readable_number
@@ -12,8 +14,13 @@ from dashboard import ids
 DIFFERENCES_SHOWN = 4
 
 
-def segment_cards(explanation: SegmentExplainer, names: dict[int, str], sizes: dict[int, int],
-                  stability: dict[int, float], editable: bool = False) -> list:
+def segment_cards(
+    explanation: SegmentExplainer,
+    names: dict[int, str],
+    sizes: dict[int, int],
+    stability: dict[int, float],
+    editable: bool = False,
+) -> list:
     """A responsive grid of cards, largest segment first; with ``editable`` each name is a field to rename it."""
     total = sum(sizes.values()) or 1
     cards = []
@@ -23,33 +30,56 @@ def segment_cards(explanation: SegmentExplainer, names: dict[int, str], sizes: d
         facts = [f"{sizes.get(cluster, 0):,} customers ({sizes.get(cluster, 0) / total:.1%})"]
         if jaccard is not None:
             facts.append(f"stability {jaccard:.2f}")
-        body = [
+        body: list[Component] = [
             html.Div(" · ".join(facts), className="small text-muted mb-2"),
             html.Div([html.Strong("Rule: "), html.Code(text or "—")], className="small"),
-            html.Div(f"covers {coverage:.0%} of the segment; {precision:.0%} of the customers it matches are in it",
-                     className="small text-muted mb-2"),
+            html.Div(
+                f"covers {coverage:.0%} of the segment; {precision:.0%} of the customers it matches are in it",
+                className="small text-muted mb-2",
+            ),
             html.Div([html.Strong("Stands out by: ")] + _differences(explanation, cluster), className="small"),
         ]
         if jaccard is not None and jaccard < UNSTABLE_BELOW:
             body.append(dbc.Badge("unstable under resampling", color="warning", className="mt-2"))
-        body.append(html.Details([html.Summary("Full profile", className="small fw-semibold mt-2"),
-                                  _profile_table(explanation, cluster)]))
-        cards.append(dbc.Col(dbc.Card(
-            [dbc.CardHeader(_name(cluster, names[cluster], editable), className="segment-card-header"),
-             dbc.CardBody(body, className="py-2")],
-            className="h-100 segment-card", style={"borderLeft": f"6px solid {segment_colour(cluster)}"},
-        ), md=6, xl=4, className="mb-3"))
+        body.append(
+            html.Details(
+                [html.Summary("Full profile", className="small fw-semibold mt-2"), _profile_table(explanation, cluster)]
+            )
+        )
+        cards.append(
+            dbc.Col(
+                dbc.Card(
+                    [
+                        dbc.CardHeader(_name(cluster, names[cluster], editable), className="segment-card-header"),
+                        dbc.CardBody(body, className="py-2"),
+                    ],
+                    className="h-100 segment-card",
+                    style={"borderLeft": f"6px solid {segment_colour(cluster)}"},
+                ),
+                md=6,
+                xl=4,
+                className="mb-3",
+            )
+        )
     return [dbc.Row(cards, className="g-3")]
 
 
-def _name(cluster: int, name: str, editable: bool):
+def _name(cluster: int, name: str, editable: bool) -> Component:
     if not editable:
         return html.Strong(name)
-    return html.Div([
-        dbc.Input(id={"type": ids.CARD_NAME, "cluster": cluster}, value=name, debounce=True, maxLength=60,
-                  className="segment-name-input", placeholder="Segment name"),
-        dcc.Store(id={"type": ids.CARD_DRAWN, "cluster": cluster}, data=name),
-    ])
+    return html.Div(
+        [
+            dbc.Input(
+                id={"type": ids.CARD_NAME, "cluster": cluster},
+                value=name,
+                debounce=True,
+                maxLength=60,
+                className="segment-name-input",
+                placeholder="Segment name",
+            ),
+            dcc.Store(id={"type": ids.CARD_DRAWN, "cluster": cluster}, data=name),
+        ]
+    )
 
 
 def _differences(explanation: SegmentExplainer, cluster: int) -> list:
@@ -64,32 +94,48 @@ def _differences(explanation: SegmentExplainer, cluster: int) -> list:
         rows.append((abs(r["effect"]), r["effect"], f"{r['feature']} {value} (all {everyone})"))
     categories = explanation.category_profile_[explanation.category_profile_["cluster"] == cluster]
     for _, r in categories.iterrows():
-        rows.append((abs(r["effect"]), r["effect"],
-                     f"{r['feature']} = {r['level']} {r['share']:.0%} (all {r['population_share']:.0%})"))
+        rows.append(
+            (
+                abs(r["effect"]),
+                r["effect"],
+                f"{r['feature']} = {r['level']} {r['share']:.0%} (all {r['population_share']:.0%})",
+            )
+        )
     rows.sort(key=lambda row: -row[0])
     out = []
     for _, effect, phrase in rows[:DIFFERENCES_SHOWN]:
-        out.append(html.Span(("▲ " if effect > 0 else "▼ ") + phrase,
-                             className="difference " + ("up" if effect > 0 else "down")))
+        out.append(
+            html.Span(
+                ("▲ " if effect > 0 else "▼ ") + phrase, className="difference " + ("up" if effect > 0 else "down")
+            )
+        )
     return out
 
 
 def _profile_table(explanation: SegmentExplainer, cluster: int) -> dbc.Table:
     """Mean, median, min and max of each number or date, against everyone; category shares against everyone."""
-    head = html.Thead(html.Tr([html.Th(h) for h in ("feature", "mean", "median", "min", "max", "all (mean)",
-                                                    "effect")]))
+    head = html.Thead(
+        html.Tr([html.Th(h) for h in ("feature", "mean", "median", "min", "max", "all (mean)", "effect")])
+    )
     rows = []
     numeric = explanation.profile_[explanation.profile_["cluster"] == cluster]
     for _, r in numeric.iterrows():
         show = (lambda d: readable_date(d, "—")) if r["kind"] == "date" else readable_number
-        rows.append(html.Tr([html.Td(r["feature"]), *(html.Td(show(r[k])) for k in ("mean", "median", "min", "max",
-                                                                                      "population_mean")),
-                             html.Td(f"{r['effect']:+.2f}")]))
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(r["feature"]),
+                    *(html.Td(show(r[k])) for k in ("mean", "median", "min", "max", "population_mean")),
+                    html.Td(f"{r['effect']:+.2f}"),
+                ]
+            )
+        )
     categories = explanation.category_profile_[explanation.category_profile_["cluster"] == cluster]
     for feature, levels in categories.groupby("feature", sort=False):
         top = levels.sort_values("share", ascending=False).head(3)
         shares = ", ".join(f"{r.level} {r.share:.0%} (all {r.population_share:.0%})" for r in top.itertuples())
         strongest = levels.loc[levels["effect"].abs().idxmax(), "effect"]
         rows.append(html.Tr([html.Td(feature), html.Td(shares, colSpan=5), html.Td(f"{strongest:+.2f}")]))
-    return dbc.Table([head, html.Tbody(rows)], size="sm", bordered=False, hover=True,
-                     className="small mb-0 mt-1 profile-table")
+    return dbc.Table(
+        [head, html.Tbody(rows)], size="sm", bordered=False, hover=True, className="small mb-0 mt-1 profile-table"
+    )

@@ -6,6 +6,7 @@ runs outside the request; Dash hands it the launching request's cookies (server 
 the same session. Dash's background-job handles and its per-page token are signed with a key bound to the session
 (see :func:`session_signing_key`), so a handle or page token taken from one browser is useless in another.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -136,6 +137,12 @@ def establish_sessions(server: flask.Flask) -> None:
     @server.after_request
     def remember(response: flask.Response) -> flask.Response:
         if flask.g.get("issue_cookie"):
-            response.set_cookie(COOKIE, sign(flask.g.session), httponly=True, samesite="Lax",
-                                secure=flask.request.is_secure, max_age=60 * 60 * 24 * 365)
+            response.set_cookie(
+                COOKIE,
+                sign(flask.g.session),
+                httponly=True,
+                samesite="Lax",
+                secure=flask.request.is_secure,
+                max_age=60 * 60 * 24 * 365,
+            )
         return response

@@ -1,4 +1,5 @@
 """Settings from the environment, with defaults that need no setup."""
+
 from __future__ import annotations
 
 import os

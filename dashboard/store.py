@@ -5,19 +5,21 @@ project here. Every file is written to a temporary name and renamed, so a crash 
 
 Layout: ``root/<session>/current`` names the open project; ``root/<session>/projects/<project>/`` holds its files.
 """
+
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-import re
-from typing import Any, Callable
+from typing import Any
 
 import joblib
 import pandas as pd
@@ -25,10 +27,10 @@ import pandas as pd
 from core.atomic import atomic_write, atomic_write_text
 from core.bundle import SourceRecord
 from core.demo import make_demo_customers
-from core.pipeline import SegmentationResult
-from core.roles import infer_roles
 from core.errors import SegmentationError
 from core.explore import column_profile
+from core.pipeline import SegmentationResult
+from core.roles import infer_roles
 from dashboard.session import checked
 from dashboard.settings import load_settings
 
@@ -119,14 +121,18 @@ class ProjectStore:
         folder = self._session(session_id) / "projects" / project
         folder.mkdir(parents=True)
         created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-        atomic_write_text(folder / _PROJECT, json.dumps({"name": name.strip() or f"Project {number}",
-                                                         "created": created}))
+        atomic_write_text(
+            folder / _PROJECT, json.dumps({"name": name.strip() or f"Project {number}", "created": created})
+        )
         self.open_project(session_id, project)
         return project
 
     def open_project(self, session_id: str, project: str) -> None:
-        if not isinstance(project, str) or not _PROJECT_ID.match(project) or not (
-                self._session(session_id) / "projects" / project).is_dir():
+        if (
+            not isinstance(project, str)
+            or not _PROJECT_ID.match(project)
+            or not (self._session(session_id) / "projects" / project).is_dir()
+        ):
             raise SegmentationError("That project does not exist (any more).")
         atomic_write_text(self._session(session_id) / _CURRENT, project)
 
@@ -138,8 +144,9 @@ class ProjectStore:
             if not (path / _PROJECT).exists():
                 continue
             info = json.loads((path / _PROJECT).read_text(encoding="utf-8"))
-            dataset = json.loads((path / _META).read_text(encoding="utf-8"))["name"] if (path / _META).exists() \
-                else DEMO_NAME
+            dataset = (
+                json.loads((path / _META).read_text(encoding="utf-8"))["name"] if (path / _META).exists() else DEMO_NAME
+            )
             out.append({"id": path.name, **info, "dataset": dataset, "segmented": (path / _RESULT).exists()})
         return sorted(out, key=lambda p: p["created"], reverse=True)
 
@@ -203,29 +210,53 @@ class ProjectStore:
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
         demo = _demo_table()
-        return {"name": DEMO_NAME, "rows": len(demo), "columns": list(demo.columns), "roles": infer_roles(demo),
-                "source": "generated in the app", "rfm": None}
+        return {
+            "name": DEMO_NAME,
+            "rows": len(demo),
+            "columns": list(demo.columns),
+            "roles": infer_roles(demo),
+            "source": "generated in the app",
+            "rfm": None,
+        }
 
     def source(self, session_id: str) -> SourceRecord:
         """Where the current table came from, as run.json and the report record it."""
         meta = self.meta(session_id)
-        return SourceRecord(file=meta.get("name", ""), rows=int(meta.get("rows", 0)),
-                            columns=list(meta.get("columns", [])), read_as=meta.get("source", ""))
+        return SourceRecord(
+            file=meta.get("name", ""),
+            rows=int(meta.get("rows", 0)),
+            columns=list(meta.get("columns", [])),
+            read_as=meta.get("source", ""),
+        )
 
     def roles(self, session_id: str) -> dict[str, str]:
         """Every column's role: inferred, then the analyst's overrides."""
         return {**self.meta(session_id)["roles"], **self.settings(session_id).get("roles", {})}
 
-    def save_table(self, session_id: str, table: pd.DataFrame, name: str, source: str = "",
-                   log: pd.DataFrame | None = None, rfm: dict | None = None) -> dict[str, Any]:
+    def save_table(
+        self,
+        session_id: str,
+        table: pd.DataFrame,
+        name: str,
+        source: str = "",
+        log: pd.DataFrame | None = None,
+        rfm: dict | None = None,
+    ) -> dict[str, Any]:
         """Make ``table`` the session's data (``log``: the transaction log it was built from, kept to go back to).
 
         The previous choices and result no longer apply and are removed.
         """
         folder = self._folder(session_id)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"name": name, "rows": len(table), "columns": list(table.columns), "roles": infer_roles(table),
-                "source": source, "rfm": rfm, "profile": column_profile(table)}
+        meta = {
+            "name": name,
+            "rows": len(table),
+            "columns": list(table.columns),
+            "roles": infer_roles(table),
+            "source": source,
+            "rfm": rfm,
+            "profile": column_profile(table),
+        }
         atomic_write(folder / _TABLE, lambda path: table.to_parquet(path, index=False))
         atomic_write_text(folder / _META, json.dumps(meta))
         if log is not None:

@@ -1,13 +1,12 @@
 """Turn DataFrames into AG Grid props: safe field names, JSON-friendly values, readable numbers."""
+
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -21,8 +20,10 @@ def grid_props(frame: pd.DataFrame, header_tooltips: dict[str, str] | None = Non
     """
     tips = header_tooltips or {}
     column_defs = []
-    fields = [str(c) if _PLAIN.fullmatch(str(c)) and not str(c).startswith("__") else f"__c{i}"
-              for i, c in enumerate(frame.columns)]
+    fields = [
+        str(c) if _PLAIN.fullmatch(str(c)) and not str(c).startswith("__") else f"__c{i}"
+        for i, c in enumerate(frame.columns)
+    ]
     for i, column in enumerate(frame.columns):
         definition: dict[str, Any] = {"field": fields[i], "headerName": str(column)}
         if column in tips:
@@ -72,10 +73,9 @@ _PROFILE_COLUMNS = ("segment", "size", "share", "stability", "confidence", "rule
 def _measure_label(column: str) -> str:
     if column in ("rule_coverage", "key_features"):
         return column.replace("_", " ")
-    for prefix, label in (("mean_", "average "), ("top_share_", "share of the most common "),
-                          ("top_", "most common ")):
+    for prefix, label in (("mean_", "average "), ("top_share_", "share of the most common "), ("top_", "most common ")):
         if column.startswith(prefix):
-            return label + column[len(prefix):]
+            return label + column[len(prefix) :]
     return column
 
 
@@ -93,12 +93,25 @@ def leaderboard_frame(board: pd.DataFrame) -> pd.DataFrame:
     shown["selected"] = shown["selected"].map({True: "✔", False: ""})
     for column in ("noise_share", "smallest_share", "largest_share"):
         shown[column] = (shown[column] * 100).round(1)
-    shown = shown.rename(columns={"noise_share": "noise %", "smallest_share": "smallest %",
-                                  "largest_share": "largest %"})
+    shown = shown.rename(
+        columns={"noise_share": "noise %", "smallest_share": "smallest %", "largest_share": "largest %"}
+    )
     for column in ("silhouette", "davies_bouldin", "dbcv", "stability"):
         shown[column] = shown[column].round(3)
     for column in ("calinski_harabasz", "inertia"):
         shown[column] = shown[column].round(1)
-    first = ["row", "selected", "algorithm", "n_clusters", "silhouette", "davies_bouldin", "calinski_harabasz",
-             "dbcv", "stability", "noise %", "smallest %", "largest %"]
+    first = [
+        "row",
+        "selected",
+        "algorithm",
+        "n_clusters",
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "dbcv",
+        "stability",
+        "noise %",
+        "smallest %",
+        "largest %",
+    ]
     return shown[first + [c for c in shown.columns if c not in first]]

@@ -1,6 +1,7 @@
 """Uploaded files arrive as base64 data URLs inside a callback request; this turns them back into bytes, on the
 server's terms: the size bound is checked on the decoded size before decoding, whatever the browser enforced, and
 a file name or contents of the wrong JSON type is refused with a message instead of failing."""
+
 from __future__ import annotations
 
 import base64
@@ -44,7 +45,8 @@ def decode_upload(contents: object, filename: str, max_mb: float) -> bytes:
         raise SegmentationError(
             f"{filename} is {size / 2**20:,.1f} MB; this server takes uploads up to {max_mb:g} MB "
             "(SEGSTUDIO_MAX_UPLOAD_MB). Larger files can be opened from the server's data folder or segmented "
-            "with the `segment` command.")
+            "with the `segment` command."
+        )
     try:
         return base64.b64decode(encoded, validate=True)
     except (ValueError, binascii.Error):

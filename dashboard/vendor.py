@@ -1,4 +1,5 @@
 """Serve Bootstrap's CSS from an installed package: the app must work offline, so no CDN links."""
+
 from __future__ import annotations
 
 from pathlib import Path

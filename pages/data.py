@@ -1,4 +1,5 @@
 """Data page: load a customer table (upload, demo or transaction log), set column roles, build features."""
+
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -18,13 +19,13 @@ def _project_bar() -> dbc.Card:
         dbc.CardBody(
             dbc.Row(
                 [
-                    dbc.Col(dbc.Label("Project", html_for=ids.PROJECT_SELECT, className="fw-semibold mb-0"),
-                            md="auto"),
+                    dbc.Col(dbc.Label("Project", html_for=ids.PROJECT_SELECT, className="fw-semibold mb-0"), md="auto"),
                     dbc.Col(dcc.Dropdown(id=ids.PROJECT_SELECT, clearable=False, searchable=False), md=4),
-                    dbc.Col(dbc.Input(id=ids.PROJECT_NAME, placeholder="Project name", size="sm", debounce=True),
-                            md=3),
-                    dbc.Col(dbc.Button("New project", id=ids.PROJECT_NEW, color="secondary", outline=True,
-                                       size="sm"), md="auto"),
+                    dbc.Col(dbc.Input(id=ids.PROJECT_NAME, placeholder="Project name", size="sm", debounce=True), md=3),
+                    dbc.Col(
+                        dbc.Button("New project", id=ids.PROJECT_NEW, color="secondary", outline=True, size="sm"),
+                        md="auto",
+                    ),
                     dbc.Col(html.Div(id=ids.PROJECT_STATUS, className="small text-muted")),
                 ],
                 className="g-2 align-items-center",
@@ -39,8 +40,9 @@ def _server_files() -> html.Details:
     folder = load_settings().import_dir
     return html.Details(
         [
-            html.Summary("Open a file from the server's data folder (for files too big to upload)",
-                         className="small fw-semibold"),
+            html.Summary(
+                "Open a file from the server's data folder (for files too big to upload)", className="small fw-semibold"
+            ),
             dbc.Row(
                 [
                     dbc.Col(dcc.Dropdown(id=ids.SERVER_FILE, placeholder=f"Files in {folder}"), md=6),
@@ -58,19 +60,33 @@ def layout(**_query) -> html.Div:
     return html.Div(
         [
             html.H2("Customer data", className="page-title"),
-            html.P("Upload a customer table (one row per customer) or a transaction log, or work with the built-in "
-                   "demo data.", className="text-muted"),
+            html.P(
+                "Upload a customer table (one row per customer) or a transaction log, or work with the built-in "
+                "demo data.",
+                className="text-muted",
+            ),
             _project_bar(),
             dbc.Row(
                 [
                     dbc.Col(
-                        upload_zone(ids.UPLOAD, "Drop a file here or click to choose one",
-                                    f"CSV, TSV or other delimited text, Excel (.xlsx) or Parquet; up to {max_mb} MB",
-                                    max_mb),
+                        upload_zone(
+                            ids.UPLOAD,
+                            "Drop a file here or click to choose one",
+                            f"CSV, TSV or other delimited text, Excel (.xlsx) or Parquet; up to {max_mb} MB",
+                            max_mb,
+                        ),
                         md=9,
                     ),
-                    dbc.Col(dbc.Button("Use demo data", id=ids.DEMO_BUTTON, color="secondary", outline=True,
-                                       className="w-100 h-100"), md=3),
+                    dbc.Col(
+                        dbc.Button(
+                            "Use demo data",
+                            id=ids.DEMO_BUTTON,
+                            color="secondary",
+                            outline=True,
+                            className="w-100 h-100",
+                        ),
+                        md=3,
+                    ),
                 ],
                 className="g-3 mb-3",
             ),
@@ -90,10 +106,14 @@ def layout(**_query) -> html.Div:
                 [
                     dbc.CardHeader(html.Strong("Preview (first 100 rows)")),
                     dbc.CardBody(
-                        dag.AgGrid(id=ids.PREVIEW_GRID, rowData=[], columnDefs=[],
-                                   defaultColDef={"resizable": True, "sortable": True, "filter": True,
-                                                  "minWidth": 110},
-                                   className="ag-theme-alpine", style={"height": "360px"}),
+                        dag.AgGrid(
+                            id=ids.PREVIEW_GRID,
+                            rowData=[],
+                            columnDefs=[],
+                            defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 110},
+                            className="ag-theme-alpine",
+                            style={"height": "360px"},
+                        ),
                         className="p-0",
                     ),
                 ],
@@ -108,9 +128,14 @@ def layout(**_query) -> html.Div:
 def _columns_card() -> dbc.Card:
     return dbc.Card(
         [
-            dbc.CardHeader([html.Strong("Columns"),
-                            html.Span(" · tick the columns to segment on; click a role to change it",
-                                      className="small text-muted")]),
+            dbc.CardHeader(
+                [
+                    html.Strong("Columns"),
+                    html.Span(
+                        " · tick the columns to segment on; click a role to change it", className="small text-muted"
+                    ),
+                ]
+            ),
             dbc.CardBody(
                 [
                     dag.AgGrid(
@@ -118,17 +143,29 @@ def _columns_card() -> dbc.Card:
                         rowData=[],
                         columnDefs=[
                             {"field": "column", "headerName": "column", "minWidth": 180},
-                            {"field": "role", "headerName": "role ✎", "editable": True,
-                             "cellEditor": "agSelectCellEditor", "cellEditorParams": {"values": list(ROLES)},
-                             "cellClass": "editable-cell"},
+                            {
+                                "field": "role",
+                                "headerName": "role ✎",
+                                "editable": True,
+                                "cellEditor": "agSelectCellEditor",
+                                "cellEditorParams": {"values": list(ROLES)},
+                                "cellClass": "editable-cell",
+                            },
                             {"field": "missing", "headerName": "missing %", "type": "numericColumn"},
                             {"field": "distinct", "headerName": "distinct", "type": "numericColumn"},
                             {"field": "example", "headerName": "example"},
                         ],
                         getRowId="params.data.column",
-                        dashGridOptions={"rowSelection": {"mode": "multiRow", "checkboxes": True,
-                                                          "headerCheckbox": True, "enableClickSelection": False},
-                                         "singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True},
+                        dashGridOptions={
+                            "rowSelection": {
+                                "mode": "multiRow",
+                                "checkboxes": True,
+                                "headerCheckbox": True,
+                                "enableClickSelection": False,
+                            },
+                            "singleClickEdit": True,
+                            "stopEditingWhenCellsLoseFocus": True,
+                        },
                         defaultColDef={"resizable": True, "sortable": True},
                         className="ag-theme-alpine",
                         style={"height": "330px"},
@@ -145,20 +182,35 @@ def _columns_card() -> dbc.Card:
 def _features_card() -> dbc.Card:
     return dbc.Card(
         [
-            dbc.CardHeader([html.Strong("Engineered features"),
-                            html.Span(" · totals, counts, ratios, age, tenure", className="small text-muted")]),
+            dbc.CardHeader(
+                [
+                    html.Strong("Engineered features"),
+                    html.Span(" · totals, counts, ratios, age, tenure", className="small text-muted"),
+                ]
+            ),
             dbc.CardBody(
                 [
                     dbc.Row(
                         [
-                            dbc.Col(dbc.Select(id=ids.FEATURE_KIND, value="sum",
-                                               options=[{"label": f"{k}: {v}", "value": k} for k, v in KINDS.items()]),
-                                    md=12, className="mb-2"),
-                            dbc.Col(dcc.Dropdown(id=ids.FEATURE_COLUMNS, multi=True, placeholder="columns…"), md=12,
-                                    className="mb-2"),
+                            dbc.Col(
+                                dbc.Select(
+                                    id=ids.FEATURE_KIND,
+                                    value="sum",
+                                    options=[{"label": f"{k}: {v}", "value": k} for k, v in KINDS.items()],
+                                ),
+                                md=12,
+                                className="mb-2",
+                            ),
+                            dbc.Col(
+                                dcc.Dropdown(id=ids.FEATURE_COLUMNS, multi=True, placeholder="columns…"),
+                                md=12,
+                                className="mb-2",
+                            ),
                             dbc.Col(dbc.Input(id=ids.FEATURE_NAME, placeholder="new column name"), md=8),
-                            dbc.Col(dbc.Button("Add feature", id=ids.FEATURE_ADD, color="secondary", className="w-100"),
-                                    md=4),
+                            dbc.Col(
+                                dbc.Button("Add feature", id=ids.FEATURE_ADD, color="secondary", className="w-100"),
+                                md=4,
+                            ),
                         ],
                         className="g-2 mb-2",
                     ),
@@ -172,20 +224,29 @@ def _features_card() -> dbc.Card:
 
 def _transaction_card() -> dbc.Card:
     def pick(component_id, label, optional=False):
-        return dbc.Col([dbc.Label(label + (" (optional)" if optional else ""), className="small mb-0"),
-                        dcc.Dropdown(id=component_id, placeholder="column…")], md=4, className="mb-2")
+        return dbc.Col(
+            [
+                dbc.Label(label + (" (optional)" if optional else ""), className="small mb-0"),
+                dcc.Dropdown(id=component_id, placeholder="column…"),
+            ],
+            md=4,
+            className="mb-2",
+        )
 
     return dbc.Card(
         dbc.CardBody(
             [
-                dbc.Switch(id=ids.RFM_SWITCH, label="This is a transaction log: build one RFM row per customer",
-                           value=False),
+                dbc.Switch(
+                    id=ids.RFM_SWITCH, label="This is a transaction log: build one RFM row per customer", value=False
+                ),
                 dbc.Collapse(
                     [
-                        html.P("Recency, frequency, monetary value, tenure and average basket per customer, with "
-                               "classic RFM scores and segments as a baseline. Returns (negative values, invoices "
-                               "starting with C) are netted; rows without a customer id are counted and left out.",
-                               className="small text-muted mt-2"),
+                        html.P(
+                            "Recency, frequency, monetary value, tenure and average basket per customer, with "
+                            "classic RFM scores and segments as a baseline. Returns (negative values, invoices "
+                            "starting with C) are netted; rows without a customer id are counted and left out.",
+                            className="small text-muted mt-2",
+                        ),
                         dbc.Row(
                             [
                                 pick(ids.RFM_CUSTOMER, "Customer id"),
@@ -194,12 +255,27 @@ def _transaction_card() -> dbc.Card:
                                 pick(ids.RFM_AMOUNT, "Amount (or quantity and price)"),
                                 pick(ids.RFM_QUANTITY, "Quantity"),
                                 pick(ids.RFM_PRICE, "Unit price"),
-                                dbc.Col([dbc.Label("As of (default: newest date)", className="small mb-0"),
-                                         dbc.Input(id=ids.RFM_AS_OF, type="date")], md=4),
-                                dbc.Col([dbc.Button("Build RFM table", id=ids.RFM_BUILD, color="primary",
-                                                    className="me-2 mt-3"),
-                                         dbc.Button("Back to the transaction log", id=ids.RFM_BACK, color="link",
-                                                    className="mt-3")], md=8),
+                                dbc.Col(
+                                    [
+                                        dbc.Label("As of (default: newest date)", className="small mb-0"),
+                                        dbc.Input(id=ids.RFM_AS_OF, type="date"),
+                                    ],
+                                    md=4,
+                                ),
+                                dbc.Col(
+                                    [
+                                        dbc.Button(
+                                            "Build RFM table", id=ids.RFM_BUILD, color="primary", className="me-2 mt-3"
+                                        ),
+                                        dbc.Button(
+                                            "Back to the transaction log",
+                                            id=ids.RFM_BACK,
+                                            color="link",
+                                            className="mt-3",
+                                        ),
+                                    ],
+                                    md=8,
+                                ),
                             ],
                             className="g-2",
                         ),

@@ -1,4 +1,5 @@
 """Explore page: statistics, distributions, missing values, correlations and a scatter matrix of the data."""
+
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -8,7 +9,6 @@ from dashboard import ids
 from dashboard.controls import graph
 
 dash.register_page(__name__, path="/explore", name="Explore", title="Explore · Segmentation Studio")
-
 
 
 def layout(**_query) -> html.Div:
@@ -21,9 +21,14 @@ def layout(**_query) -> html.Div:
                 [
                     dbc.CardHeader(html.Strong("Summary statistics")),
                     dbc.CardBody(
-                        dag.AgGrid(id=ids.EXPLORE_STATS, rowData=[], columnDefs=[],
-                                   defaultColDef={"resizable": True, "sortable": True, "minWidth": 95},
-                                   className="ag-theme-alpine", style={"height": "300px"}),
+                        dag.AgGrid(
+                            id=ids.EXPLORE_STATS,
+                            rowData=[],
+                            columnDefs=[],
+                            defaultColDef={"resizable": True, "sortable": True, "minWidth": 95},
+                            className="ag-theme-alpine",
+                            style={"height": "300px"},
+                        ),
                         className="p-0",
                     ),
                 ],
@@ -38,20 +43,28 @@ def layout(**_query) -> html.Div:
             ),
             dbc.Card(
                 [
-                    dbc.CardHeader(dbc.Row([
-                        dbc.Col(html.Strong("Distribution of a column"), md="auto", className="pt-1"),
-                        dbc.Col(dcc.Dropdown(id=ids.EXPLORE_COLUMN, clearable=False), md=4),
-                    ])),
+                    dbc.CardHeader(
+                        dbc.Row(
+                            [
+                                dbc.Col(html.Strong("Distribution of a column"), md="auto", className="pt-1"),
+                                dbc.Col(dcc.Dropdown(id=ids.EXPLORE_COLUMN, clearable=False), md=4),
+                            ]
+                        )
+                    ),
                     dbc.CardBody(dcc.Loading(graph(ids.EXPLORE_DISTRIBUTION, 420)), className="p-1"),
                 ],
                 className="mb-3",
             ),
             dbc.Card(
                 [
-                    dbc.CardHeader(dbc.Row([
-                        dbc.Col(html.Strong("Scatter matrix of"), md="auto", className="pt-1"),
-                        dbc.Col(dcc.Dropdown(id=ids.EXPLORE_MATRIX_COLUMNS, multi=True), md=8),
-                    ])),
+                    dbc.CardHeader(
+                        dbc.Row(
+                            [
+                                dbc.Col(html.Strong("Scatter matrix of"), md="auto", className="pt-1"),
+                                dbc.Col(dcc.Dropdown(id=ids.EXPLORE_MATRIX_COLUMNS, multi=True), md=8),
+                            ]
+                        )
+                    ),
                     dbc.CardBody(dcc.Loading(graph(ids.EXPLORE_MATRIX, 560)), className="p-1"),
                 ],
                 className="mb-3",

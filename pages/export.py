@@ -1,4 +1,5 @@
 """Export page: every file of the current result, and a read-only review link for marketing."""
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -20,36 +21,60 @@ FILES = [
 
 def layout(**_query) -> html.Div:
     rows = [
-        html.Tr([
-            html.Td(html.Code(name)), html.Td(text, className="text-muted"),
-            html.Td(dbc.Button("Download", id={"type": ids.EXPORT_BUTTON, "file": name}, size="sm",
-                               color="primary", outline=True), className="text-end"),
-        ])
+        html.Tr(
+            [
+                html.Td(html.Code(name)),
+                html.Td(text, className="text-muted"),
+                html.Td(
+                    dbc.Button(
+                        "Download",
+                        id={"type": ids.EXPORT_BUTTON, "file": name},
+                        size="sm",
+                        color="primary",
+                        outline=True,
+                    ),
+                    className="text-end",
+                ),
+            ]
+        )
         for name, text in FILES
     ]
     return html.Div(
         [
             html.H2("Export", className="page-title"),
-            html.P("Download the result, or share a read-only view with the people who will use the segments.",
-                   className="text-muted"),
+            html.P(
+                "Download the result, or share a read-only view with the people who will use the segments.",
+                className="text-muted",
+            ),
             html.Div(id=ids.EXPORT_EMPTY),
             html.Div(
                 [
-                    dbc.Card([dbc.CardHeader(html.Strong("Files")),
-                              dbc.CardBody(dbc.Table(html.Tbody(rows), hover=True, className="mb-0 align-middle"),
-                                           className="p-2")], className="mb-3"),
+                    dbc.Card(
+                        [
+                            dbc.CardHeader(html.Strong("Files")),
+                            dbc.CardBody(
+                                dbc.Table(html.Tbody(rows), hover=True, className="mb-0 align-middle"), className="p-2"
+                            ),
+                        ],
+                        className="mb-3",
+                    ),
                     dbc.Card(
                         [
                             dbc.CardHeader(html.Strong("Review link")),
-                            dbc.CardBody([
-                                html.P("A read-only page of this project's named segments (profiles, rules, map, "
-                                       "report) for anyone who has the link; it cannot upload, change or rename "
-                                       "anything. It shows the names as they are when it is opened.",
-                                       className="small text-muted"),
-                                dbc.Button("Create the review link", id=ids.REVIEW_BUTTON, color="secondary",
-                                           size="sm"),
-                                html.Div(id=ids.REVIEW_LINK, className="mt-2"),
-                            ]),
+                            dbc.CardBody(
+                                [
+                                    html.P(
+                                        "A read-only page of this project's named segments (profiles, rules, map, "
+                                        "report) for anyone who has the link; it cannot upload, change or rename "
+                                        "anything. It shows the names as they are when it is opened.",
+                                        className="small text-muted",
+                                    ),
+                                    dbc.Button(
+                                        "Create the review link", id=ids.REVIEW_BUTTON, color="secondary", size="sm"
+                                    ),
+                                    html.Div(id=ids.REVIEW_LINK, className="mt-2"),
+                                ]
+                            ),
                         ]
                     ),
                 ],

@@ -1,4 +1,5 @@
 """Review page: a read-only view of one project's named segments, opened by an unguessable link."""
+
 import dash
 from dash import html
 

@@ -1,4 +1,5 @@
 """Segments page: name each segment (live), read its profile, rule and importances, compare the segments."""
+
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -10,41 +11,55 @@ from dashboard.controls import graph
 dash.register_page(__name__, path="/segments", name="Segments", title="Segments · Segmentation Studio")
 
 
-
 def layout(**_query) -> html.Div:
     return html.Div(
         [
             html.H2("Segments", className="page-title"),
-            html.P("What each segment is, in the data's own units. Click a name to change it: every chart, table "
-                   "and download uses the new name at once.", className="text-muted"),
+            html.P(
+                "What each segment is, in the data's own units. Click a name to change it: every chart, table "
+                "and download uses the new name at once.",
+                className="text-muted",
+            ),
             html.Div(id=ids.SEG_EMPTY),
             html.Div(
                 [
                     html.Div(id=ids.RESULT_HEADLINE),
                     dbc.Card(
                         [
-                            dbc.CardHeader([html.Strong("Segment names"),
-                                            html.Span(" · click a name to rename the segment everywhere",
-                                                      className="small text-muted")]),
+                            dbc.CardHeader(
+                                [
+                                    html.Strong("Segment names"),
+                                    html.Span(
+                                        " · click a name to rename the segment everywhere", className="small text-muted"
+                                    ),
+                                ]
+                            ),
                             dbc.CardBody(
                                 [
                                     dag.AgGrid(
-                                        id=ids.NAMES_GRID, rowData=[],
+                                        id=ids.NAMES_GRID,
+                                        rowData=[],
                                         columnDefs=[
                                             {"field": "cluster", "headerName": "segment", "maxWidth": 110},
-                                            {"field": "name", "headerName": "name ✎", "editable": True, "flex": 2,
-                                             "cellClass": "editable-cell"},
-                                            {"field": "customers", "headerName": "customers",
-                                             "type": "numericColumn"},
+                                            {
+                                                "field": "name",
+                                                "headerName": "name ✎",
+                                                "editable": True,
+                                                "flex": 2,
+                                                "cellClass": "editable-cell",
+                                            },
+                                            {"field": "customers", "headerName": "customers", "type": "numericColumn"},
                                             {"field": "share", "headerName": "share %", "type": "numericColumn"},
-                                            {"field": "stability", "headerName": "stability",
-                                             "type": "numericColumn"},
+                                            {"field": "stability", "headerName": "stability", "type": "numericColumn"},
                                             {"field": "rule", "headerName": "rule", "flex": 3},
                                         ],
                                         getRowId="params.data.cluster",
-                                        dashGridOptions={"singleClickEdit": True,
-                                                         "stopEditingWhenCellsLoseFocus": True,
-                                                         "domLayout": "autoHeight", "tooltipShowDelay": 300},
+                                        dashGridOptions={
+                                            "singleClickEdit": True,
+                                            "stopEditingWhenCellsLoseFocus": True,
+                                            "domLayout": "autoHeight",
+                                            "tooltipShowDelay": 300,
+                                        },
                                         defaultColDef={"resizable": True, "flex": 1},
                                         className="ag-theme-alpine",
                                     ),
@@ -58,18 +73,32 @@ def layout(**_query) -> html.Div:
                     html.H4("What sets each segment apart", className="section-title"),
                     html.Div(id=ids.SEGMENT_CARDS),
                     dbc.Card(graph(ids.EFFECTS, 380), className="mb-3"),
-                    dbc.Row([dbc.Col(dbc.Card(graph(ids.IMPORTANCE)), lg=5),
-                             dbc.Col(dbc.Card(graph(ids.SEGMENT_IMPORTANCE)), lg=7)], className="g-3 mb-3"),
+                    dbc.Row(
+                        [
+                            dbc.Col(dbc.Card(graph(ids.IMPORTANCE)), lg=5),
+                            dbc.Col(dbc.Card(graph(ids.SEGMENT_IMPORTANCE)), lg=7),
+                        ],
+                        className="g-3 mb-3",
+                    ),
                     dbc.Card(
                         [
-                            dbc.CardHeader([html.Strong("Profiles side by side"),
-                                            html.Span(" · averages and most common values",
-                                                      className="small text-muted")]),
-                            dbc.CardBody(dag.AgGrid(id=ids.SEGMENT_GRID, rowData=[], columnDefs=[],
-                                                    defaultColDef={"resizable": True, "sortable": True,
-                                                                   "minWidth": 110},
-                                                    className="ag-theme-alpine", style={"height": "420px"}),
-                                         className="p-0"),
+                            dbc.CardHeader(
+                                [
+                                    html.Strong("Profiles side by side"),
+                                    html.Span(" · averages and most common values", className="small text-muted"),
+                                ]
+                            ),
+                            dbc.CardBody(
+                                dag.AgGrid(
+                                    id=ids.SEGMENT_GRID,
+                                    rowData=[],
+                                    columnDefs=[],
+                                    defaultColDef={"resizable": True, "sortable": True, "minWidth": 110},
+                                    className="ag-theme-alpine",
+                                    style={"height": "420px"},
+                                ),
+                                className="p-0",
+                            ),
                         ]
                     ),
                 ],

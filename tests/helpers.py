@@ -3,6 +3,7 @@
 Callbacks take their session from the request's cookie (dashboard.session); a test plays a browser session by
 putting that cookie in Dash's callback context (:func:`as_session`), which the ``session`` fixture does for it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -92,7 +93,10 @@ def serving_app(folder: Path, **env: str):
     env = {**os.environ, "SEGSTUDIO_DATA_DIR": str(folder / "server-data"), **env}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "300"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -235,17 +239,41 @@ def shown(session):
     return show_data(None)
 
 
-def run(session, *, k=(2, 6), algorithms=("kmeans", "gmm"), criterion="silhouette", params=None, outliers="keep",
-        transform="none", classifier="logistic", impute="median", scale="standard"):
+def run(
+    session,
+    *,
+    k=(2, 6),
+    algorithms=("kmeans", "gmm"),
+    criterion="silhouette",
+    params=None,
+    outliers="keep",
+    transform="none",
+    classifier="logistic",
+    impute="median",
+    scale="standard",
+):
     """Call the Model page's background job as this session's page would, parameter controls at their defaults
     unless given."""
     as_session(session)
     triggered(ids.RUN_BUTTON)
-    param_ids = [{"type": "algo-param", "algorithm": a, "name": p.name} for a in ALGORITHMS
-                 for p in ALGORITHMS[a].params]
+    param_ids = [
+        {"type": "algo-param", "algorithm": a, "name": p.name} for a in ALGORITHMS for p in ALGORITHMS[a].params
+    ]
     values = [(params or {}).get(a, {}).get(p.name, p.default) for a in ALGORITHMS for p in ALGORITHMS[a].params]
-    return run_job(1, list(k), list(algorithms), criterion, values, param_ids, impute, scale, "iqr", outliers,
-                   transform, classifier)
+    return run_job(
+        1,
+        list(k),
+        list(algorithms),
+        criterion,
+        values,
+        param_ids,
+        impute,
+        scale,
+        "iqr",
+        outliers,
+        transform,
+        classifier,
+    )
 
 
 def form_values(form) -> tuple[list, list, list, list]:
@@ -303,8 +331,12 @@ def click(driver, target: str | tuple[str, str]) -> None:
         element.click()
         return True
 
-    WebDriverWait(driver, 15, poll_frequency=0.3,
-                  ignored_exceptions=[ElementClickInterceptedException, StaleElementReferenceException]).until(attempt)
+    WebDriverWait(
+        driver,
+        15,
+        poll_frequency=0.3,
+        ignored_exceptions=[ElementClickInterceptedException, StaleElementReferenceException],
+    ).until(attempt)
 
 
 def rename_first_segment(driver, name: str) -> None:
@@ -348,10 +380,9 @@ def legend(driver, graph: str) -> list[str]:
 def choose(driver, dropdown_id: str, value: str) -> None:
     """Open a dcc.Dropdown and click the option with this value."""
     wait(driver).until(EC.element_to_be_clickable((By.ID, dropdown_id))).click()
-    option = wait(driver).until(EC.element_to_be_clickable(
-        (By.XPATH, f'//label[@role="option"][.//input[@value="{value}"]]')))
+    option = wait(driver).until(
+        EC.element_to_be_clickable((By.XPATH, f'//label[@role="option"][.//input[@value="{value}"]]'))
+    )
     option.click()
     wait(driver).until(text_present(f"#{dropdown_id}", value))
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-
-

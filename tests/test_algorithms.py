@@ -1,4 +1,5 @@
 """Each algorithm on data with known structure, the selection rule, consensus and stability."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,12 +54,14 @@ def test_density_algorithms_recover_moons(algorithm):
 def test_large_tables_fit_on_a_sample_and_assign_every_row():
     X, truth = blobs(n=4000)
     table, roles = numeric(X)
-    model = CustomerSegmenter(roles=roles, algorithms=["agglomerative", "spectral"], k_min=4, k_max=4,
-                              n_bootstrap=0).fit(table)
+    model = CustomerSegmenter(
+        roles=roles, algorithms=["agglomerative", "spectral"], k_min=4, k_max=4, n_bootstrap=0
+    ).fit(table)
     board = model.leaderboard_
     assert board.loc[board["algorithm"] == "spectral", "fit_rows"].item() == ALGORITHMS["spectral"].max_fit_rows
     assert board.loc[board["algorithm"] == "spectral", "assignment"].item() == (
-        "rest assigned by nearest neighbours (k=10)")
+        "rest assigned by nearest neighbours (k=10)"
+    )
     assert board.loc[board["algorithm"] == "agglomerative", "assignment"].item() == "all rows fitted"
     assert (model.labels_ >= 0).all() and len(model.labels_) == 4000
     assert adjusted_rand_score(truth, model.labels_) > 0.95
@@ -67,8 +70,7 @@ def test_large_tables_fit_on_a_sample_and_assign_every_row():
 def test_leaderboard_has_every_candidate_and_the_metrics():
     X, _ = blobs(n=2000)
     table, roles = numeric(X)
-    model = CustomerSegmenter(roles=roles, algorithms=["kmeans", "hdbscan"], k_min=2, k_max=6,
-                              n_bootstrap=0).fit(table)
+    model = CustomerSegmenter(roles=roles, algorithms=["kmeans", "hdbscan"], k_min=2, k_max=6, n_bootstrap=0).fit(table)
     board = model.leaderboard_
     assert board["algorithm"].tolist() == ["kmeans"] * 5 + ["hdbscan"] * 4
     hdb = board[board["algorithm"] == "hdbscan"]
@@ -160,8 +162,11 @@ def test_eps_suggestion_matches_the_scale_of_the_data():
     [
         ("kmeans", {"n_init": 0}, "kmeans parameter 'n_init' must be between 1 and 50; got 0"),
         ("kmeans", {"n_init": 2.5}, "kmeans parameter 'n_init' must be a whole number; got 2.5"),
-        ("gmm", {"covariance_type": "round"}, "gmm parameter 'covariance_type' must be one of full, tied, diag, "
-                                              "spherical; got 'round'"),
+        (
+            "gmm",
+            {"covariance_type": "round"},
+            "gmm parameter 'covariance_type' must be one of full, tied, diag, spherical; got 'round'",
+        ),
         ("birch", {"threshold": "big"}, "birch parameter 'threshold' must be a number; got 'big'"),
         ("dbscan", {"radius": 1}, "dbscan has no parameter radius; it has: min_samples"),
     ],

@@ -1,19 +1,34 @@
 """Real-browser journeys in headless Chromium against the app served by gunicorn."""
+
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
-import numpy as np
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
 from core.demo import make_demo_customers
-from tests.helpers import (LABELLED_OUTPUTS, choose, click, console_errors, downloaded, go, legend,
-                           rename_first_segment, run_and_wait, serving_app, set_role, text_present, toggle_column,
-                           upload, wait)
+from tests.helpers import (
+    LABELLED_OUTPUTS,
+    choose,
+    click,
+    console_errors,
+    downloaded,
+    go,
+    legend,
+    rename_first_segment,
+    run_and_wait,
+    serving_app,
+    set_role,
+    text_present,
+    toggle_column,
+    upload,
+    wait,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -90,8 +105,14 @@ def test_the_whole_journey(live_server, browser, tmp_path):
     assert set(scored["segment"]) <= set(names) | {"Loyal big spenders", "Weekend browsers", "No good fit"}
 
     go(browser, "Export")
-    for name in ("labelled_customers.csv", "segments.csv", "leaderboard.csv", "report.html", "model.joblib",
-                 "run.json"):
+    for name in (
+        "labelled_customers.csv",
+        "segments.csv",
+        "leaderboard.csv",
+        "report.html",
+        "model.joblib",
+        "run.json",
+    ):
         click(browser, (By.CSS_SELECTOR, f"""[id='{{"file":"{name}","type":"export-button"}}']"""))
         downloaded(browser.download_dir, name, seconds=60)
     labelled = pd.read_csv(browser.download_dir / "labelled_customers.csv")
@@ -155,8 +176,10 @@ def test_semicolon_latin1_file_to_segments(live_server, browser, tmp_path):
     wait(browser).until(text_present(".dataset-banner", "Demo customers"))
     upload(browser, source)
     wait(browser).until(text_present(".dataset-banner", "kunden.csv · 600 rows × 5 columns"))
-    assert "semicolon-separated, encoding cp1252, decimal commas" in browser.find_element(
-        By.CSS_SELECTOR, ".dataset-banner").text
+    assert (
+        "semicolon-separated, encoding cp1252, decimal commas"
+        in browser.find_element(By.CSS_SELECTOR, ".dataset-banner").text
+    )
     wait(browser).until(text_present("#data-preview", "Düsseldorf"))
     run_and_wait(browser, "of 600 customers from 4 features")
     assert console_errors(browser) == []
@@ -166,8 +189,13 @@ def test_transaction_log_to_rfm_segments(live_server, browser, tmp_path):
     rng = np.random.default_rng(4)
     customers = rng.integers(0, 150, 1500)
     days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, 1500), unit="D")
-    log = pd.DataFrame({"customer": [f"K{c:04d}" for c in customers], "day": days.strftime("%d/%m/%Y"),
-                        "amount": rng.gamma(2, 30, 1500).round(2)})
+    log = pd.DataFrame(
+        {
+            "customer": [f"K{c:04d}" for c in customers],
+            "day": days.strftime("%d/%m/%Y"),
+            "amount": rng.gamma(2, 30, 1500).round(2),
+        }
+    )
     source = tmp_path / "transactions.csv"
     log.to_csv(source, index=False)
 
@@ -176,8 +204,11 @@ def test_transaction_log_to_rfm_segments(live_server, browser, tmp_path):
     upload(browser, source)
     wait(browser).until(text_present(".dataset-banner", "transactions.csv · 1,500 rows"))
     browser.find_element(By.CSS_SELECTOR, "#data-rfm-switch").click()
-    for component, column in (("data-rfm-customer", "customer"), ("data-rfm-date", "day"),
-                              ("data-rfm-amount", "amount")):
+    for component, column in (
+        ("data-rfm-customer", "customer"),
+        ("data-rfm-date", "day"),
+        ("data-rfm-amount", "amount"),
+    ):
         choose(browser, component, column)
     browser.find_element(By.ID, "data-rfm-build").click()
     wait(browser).until(text_present(".dataset-banner", "RFM of transactions.csv · 150 rows"))
@@ -214,8 +245,11 @@ def test_markup_in_a_file_and_in_segment_names_shows_as_text_on_every_page(live_
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"]')))
     rename_first_segment(browser, markup)
     inert("<b>web</b>")
-    for page, element in (("Compare", "#compare-silhouette .legendtext"), ("Map", "#map-graph .legendtext"),
-                          ("Predict", "#predict-form input")):
+    for page, element in (
+        ("Compare", "#compare-silhouette .legendtext"),
+        ("Map", "#map-graph .legendtext"),
+        ("Predict", "#predict-form input"),
+    ):
         go(browser, page)
         wait(browser, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, element)))
         inert(hostile if page == "Predict" else markup)
@@ -266,8 +300,11 @@ def test_a_run_waits_in_line_for_a_free_slot_and_can_be_cancelled_there(browser,
         go(browser, "Model")
         wait(browser).until(text_present("#model-summary", "No segmentation yet"))
         click(browser, "seg-run")
-        wait(browser, 30).until(text_present("#seg-progress-text", "Waiting for a free slot: 1 fit(s) running on "
-                                                                   "this server; this run is next."))
+        wait(browser, 30).until(
+            text_present(
+                "#seg-progress-text", "Waiting for a free slot: 1 fit(s) running on this server; this run is next."
+            )
+        )
         assert not browser.find_element(By.ID, "seg-run").is_enabled()
         click(browser, "seg-cancel")
         wait(browser, 30).until(text_present("#seg-progress-text", "Cancel"))

@@ -1,4 +1,5 @@
 """Callbacks called directly as functions, without a browser."""
+
 from __future__ import annotations
 
 import io
@@ -7,9 +8,9 @@ import pandas as pd
 import pytest
 from dash import no_update
 
+from callbacks.compare import show_comparison
 from callbacks.data import edit_features, remember_columns
 from callbacks.predict import build_form, predict_one, score_file
-from callbacks.compare import show_comparison
 from dashboard import ids
 from dashboard.session import new_session_id
 from dashboard.store import project_store
@@ -30,8 +31,9 @@ def test_a_new_session_starts_on_the_demo_data(session):
 
 def test_upload_replaces_the_data_and_a_bad_upload_is_explained(session, demo):
     table = demo[0].head(300)
-    version, alert, contents = load(session, ids.UPLOAD, upload_contents(table.to_csv(index=False).encode()),
-                                    "my customers.csv")
+    version, alert, contents = load(
+        session, ids.UPLOAD, upload_contents(table.to_csv(index=False).encode()), "my customers.csv"
+    )
     assert version is not None and alert is None
     assert contents is None  # cleared, so the same file can be chosen again
     status = shown(session)["status"]
@@ -174,6 +176,7 @@ def test_batch_scoring_returns_the_file_with_segments_and_names_missing_columns(
     fitted = scored["cluster"] >= 0
     assert (scored.loc[fitted, "cluster"] == labels[fitted.to_numpy()]).mean() > 0.95
 
-    status, download, _ = score_file(upload_contents(new.drop(columns=["income"]).to_csv(index=False).encode()),
-                                     "broken.csv")
+    status, download, _ = score_file(
+        upload_contents(new.drop(columns=["income"]).to_csv(index=False).encode()), "broken.csv"
+    )
     assert "The new file lacks column(s) the model needs: income." in text_of(status) and download is no_update

@@ -1,4 +1,5 @@
 """With REDIS_URL set, fits run on a Celery worker through a real Redis server (Debian's redis-server)."""
+
 from __future__ import annotations
 
 import base64
@@ -26,8 +27,22 @@ def redis_url(tmp_path: Path):
     server = shutil.which("redis-server")
     assert server, "redis-server is not installed (apt-get install redis-server; .ci/run does)"
     port = free_port()
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     import redis
 
     client = redis.Redis(port=port)
@@ -52,9 +67,24 @@ def celery_worker(tmp_path: Path, redis_url: str):
     env = {**os.environ, "REDIS_URL": redis_url, "SEGSTUDIO_DATA_DIR": str(tmp_path / "server-data")}
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "app:celery_app", "worker", "--concurrency", "1",
-             "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "app:celery_app",
+                "worker",
+                "--concurrency",
+                "1",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 90
     while "ready." not in log_path.read_text():
@@ -68,14 +98,22 @@ def celery_worker(tmp_path: Path, redis_url: str):
 
 def _upload(client: DashClient, table: pd.DataFrame, name: str) -> None:
     encoded = base64.b64encode(table.to_csv(index=False).encode()).decode()
-    answer = client.call("data-upload.contents", "data:text/csv;base64," + encoded, output="data-version",
-                         values={"data-upload.filename": name})
+    answer = client.call(
+        "data-upload.contents",
+        "data:text/csv;base64," + encoded,
+        output="data-version",
+        values={"data-upload.filename": name},
+    )
     assert answer["response"]["data-alert"]["children"] is None, answer
 
 
 def _run(client: DashClient, algorithms: list[str], k_range: list[int]) -> dict:
-    return client.call("seg-run.n_clicks", 1, output="model-token", values={
-        "seg-k-range.value": k_range, "seg-algorithms.value": algorithms, "seg-criterion.value": "silhouette"})
+    return client.call(
+        "seg-run.n_clicks",
+        1,
+        output="model-token",
+        values={"seg-k-range.value": k_range, "seg-algorithms.value": algorithms, "seg-criterion.value": "silhouette"},
+    )
 
 
 def _job(data_dir: Path, session_id: str) -> dict:
@@ -98,7 +136,7 @@ def test_a_fit_runs_on_the_celery_worker_and_its_result_downloads(tmp_path, demo
     data = download["response"]["export-download"]["data"]
     labelled = pd.read_csv(io.StringIO(data["content"]))
     assert data["filename"] == "labelled_customers.csv"
-    assert len(labelled) == len(demo[0]) and list(labelled.columns[-len(LABELLED_OUTPUTS):]) == LABELLED_OUTPUTS
+    assert len(labelled) == len(demo[0]) and list(labelled.columns[-len(LABELLED_OUTPUTS) :]) == LABELLED_OUTPUTS
 
 
 def test_a_fit_on_the_celery_worker_can_be_cancelled(tmp_path, demo, redis_url, celery_worker):
@@ -122,8 +160,9 @@ def test_a_fit_on_the_celery_worker_can_be_cancelled(tmp_path, demo, redis_url, 
 
 
 @pytest.mark.browser
-def test_the_cancel_button_stops_a_fit_on_the_celery_worker_which_then_runs_the_next(tmp_path, redis_url,
-                                                                                      celery_worker, browser):
+def test_the_cancel_button_stops_a_fit_on_the_celery_worker_which_then_runs_the_next(
+    tmp_path, redis_url, celery_worker, browser
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
 

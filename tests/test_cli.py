@@ -9,12 +9,28 @@ import pytest
 
 from core.cli import main
 from core.readers import read_table
-from tests.helpers import LABELLED_OUTPUTS, DATA_FILES, UNREADABLE_FILES
+from tests.helpers import DATA_FILES, LABELLED_OUTPUTS, UNREADABLE_FILES
 
 FILES = ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "model.joblib", "run.json", "report.html"]
-LEADERBOARD = ["algorithm", "params", "n_clusters", "noise_share", "smallest_share", "largest_share", "silhouette",
-               "davies_bouldin", "calinski_harabasz", "dbcv", "stability", "inertia", "fit_seconds", "fit_rows",
-               "assignment", "note", "selected"]
+LEADERBOARD = [
+    "algorithm",
+    "params",
+    "n_clusters",
+    "noise_share",
+    "smallest_share",
+    "largest_share",
+    "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "dbcv",
+    "stability",
+    "inertia",
+    "fit_seconds",
+    "fit_rows",
+    "assignment",
+    "note",
+    "selected",
+]
 
 
 def read_raw(path):
@@ -31,8 +47,21 @@ def expected_summary_columns(run, labelled):
         else:
             stats = ["mean", "median", "min", "max", "diff", *(["ratio"] if roles[c] == "numeric" else []), "effect"]
             per_feature += [f"{s}_{c}" for s in stats]
-    return ["cluster", "segment", "size", "share", "stability", "customer_stability", "trusted", "confidence",
-            "rule", "rule_coverage", "rule_precision", "key_features", *per_feature]
+    return [
+        "cluster",
+        "segment",
+        "size",
+        "share",
+        "stability",
+        "customer_stability",
+        "trusted",
+        "confidence",
+        "rule",
+        "rule_coverage",
+        "rule_precision",
+        "key_features",
+        *per_feature,
+    ]
 
 
 @pytest.mark.parametrize("dataset", ["demo", "mall", "wholesale", "cc_general"])
@@ -58,7 +87,6 @@ def test_run_writes_the_six_files_with_exact_columns(tmp_path, demo_csv, dataset
     evaluated = stability.notna().sum()
     assert evaluated == len(labelled) if len(labelled) <= 5000 else 4000 <= evaluated <= 6000  # a stratified sample
 
-
     segments = pd.read_csv(out / "segments.csv")
     assert list(segments.columns) == expected_summary_columns(run, labelled)
     assert segments["size"].sum() == len(original)
@@ -83,8 +111,10 @@ def test_run_writes_the_six_files_with_exact_columns(tmp_path, demo_csv, dataset
 
 def test_ids_are_excluded_from_features_but_kept(tmp_path, demo_csv):
     out = tmp_path / "out"
-    assert main(["run", str(demo_csv), "--out", str(out), "--columns", "customer_id,income,fashion_spend",
-                 "--k", "2-5"]) == 0
+    assert (
+        main(["run", str(demo_csv), "--out", str(out), "--columns", "customer_id,income,fashion_spend", "--k", "2-5"])
+        == 0
+    )
     run = json.loads((out / "run.json").read_text())
     assert run["features"] == ["income", "fashion_spend"]
     assert "customer_id" in read_raw(out / "labelled_customers.csv").columns
@@ -92,13 +122,30 @@ def test_ids_are_excluded_from_features_but_kept(tmp_path, demo_csv):
 
 def test_config_round_trip_reproduces_labels(tmp_path, demo_csv):
     first, second = tmp_path / "first", tmp_path / "second"
-    assert main(["run", str(demo_csv), "--out", str(first), "--columns", "income,electronics_spend,channel",
-                 "--k", "3-7", "--seed", "11"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(demo_csv),
+                "--out",
+                str(first),
+                "--columns",
+                "income,electronics_spend,channel",
+                "--k",
+                "3-7",
+                "--seed",
+                "11",
+            ]
+        )
+        == 0
+    )
     assert main(["run", str(demo_csv), "--config", str(first / "run.json"), "--out", str(second)]) == 0
     a, b = (read_raw(d / "labelled_customers.csv") for d in (first, second))
     assert a["cluster"].tolist() == b["cluster"].tolist()
-    assert json.loads((second / "run.json").read_text())["config"] == json.loads((first / "run.json").read_text())[
-        "config"]
+    assert (
+        json.loads((second / "run.json").read_text())["config"]
+        == json.loads((first / "run.json").read_text())["config"]
+    )
 
 
 def test_roles_file_overrides_inferred_roles(tmp_path, demo_csv):
@@ -127,13 +174,16 @@ def bad_inputs(tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["missing file", "empty file", "no usable columns", "fewer rows than clusters",
-                                  "bad k"])
+@pytest.mark.parametrize(
+    "case", ["missing file", "empty file", "no usable columns", "fewer rows than clusters", "bad k"]
+)
 def test_bad_input_exits_2_with_one_clear_line(tmp_path, case):
     args, message = bad_inputs(tmp_path)[case]
     done = subprocess.run(
         [sys.executable, "-m", "core.cli", "run", *args, "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -144,8 +194,12 @@ def test_bad_input_exits_2_with_one_clear_line(tmp_path, case):
 
 def test_console_script_is_installed(tmp_path, demo_csv):
     segment = str(Path(sys.executable).parent / "segment")
-    done = subprocess.run([segment, "run", str(demo_csv), "--out", str(tmp_path / "o"), "--k", "4"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [segment, "run", str(demo_csv), "--out", str(tmp_path / "o"), "--k", "4"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "into 4 segments" in done.stdout
 
@@ -154,8 +208,27 @@ def test_algorithms_params_criterion_and_select_on_the_command_line(tmp_path, de
     params = tmp_path / "params.json"
     params.write_text(json.dumps({"gmm": {"covariance_type": "diag"}, "agglomerative": {"linkage": "average"}}))
     out = tmp_path / "out"
-    assert main(["run", str(demo_csv), "--out", str(out), "--k", "3-5", "--algorithms", "gmm,agglomerative",
-                 "--params", str(params), "--criterion", "davies_bouldin", "--select", "4"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(demo_csv),
+                "--out",
+                str(out),
+                "--k",
+                "3-5",
+                "--algorithms",
+                "gmm,agglomerative",
+                "--params",
+                str(params),
+                "--criterion",
+                "davies_bouldin",
+                "--select",
+                "4",
+            ]
+        )
+        == 0
+    )
     board = pd.read_csv(out / "leaderboard.csv")
     assert board["algorithm"].tolist() == ["gmm"] * 3 + ["agglomerative"] * 3
     assert json.loads(board.loc[0, "params"]) == {"covariance_type": "diag", "n_init": 1, "n_clusters": 3}
@@ -169,8 +242,23 @@ def test_algorithms_params_criterion_and_select_on_the_command_line(tmp_path, de
 def test_bad_parameters_exit_2(tmp_path, demo_csv):
     params = tmp_path / "params.json"
     params.write_text(json.dumps({"kmeans": {"n_init": -1}}))
-    done = subprocess.run([sys.executable, "-m", "core.cli", "run", str(demo_csv), "--out", str(tmp_path / "o"),
-                           "--algorithms", "kmeans", "--params", str(params)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "run",
+            str(demo_csv),
+            "--out",
+            str(tmp_path / "o"),
+            "--algorithms",
+            "kmeans",
+            "--params",
+            str(params),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     assert done.stderr.strip() == ("segment: error: kmeans parameter 'n_init' must be between 1 and 50; got -1.")
 
@@ -185,26 +273,83 @@ def test_algorithms_are_listed_with_their_parameters(capsys):
 
 def test_rfm_command_writes_one_row_per_customer(tmp_path):
     log = tmp_path / "log.csv"
-    log.write_text("cust,invoice,day,qty,price\nA,1,2024-01-01,2,10\nA,C1,2024-01-05,-1,10\nB,2,2024-02-01,1,5\n"
-                   ",3,2024-02-02,1,1\n")
+    log.write_text(
+        "cust,invoice,day,qty,price\nA,1,2024-01-01,2,10\nA,C1,2024-01-05,-1,10\nB,2,2024-02-01,1,5\n"
+        ",3,2024-02-02,1,1\n"
+    )
     out = tmp_path / "rfm" / "rfm.csv"
-    assert main(["rfm", str(log), "--customer", "cust", "--date", "day", "--quantity", "qty", "--price", "price",
-                 "--invoice", "invoice", "--as-of", "2024-03-01", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "rfm",
+                str(log),
+                "--customer",
+                "cust",
+                "--date",
+                "day",
+                "--quantity",
+                "qty",
+                "--price",
+                "price",
+                "--invoice",
+                "invoice",
+                "--as-of",
+                "2024-03-01",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out)
-    assert list(table.columns) == ["cust", "recency_days", "frequency", "monetary", "tenure_days", "average_basket",
-                                   "R", "F", "M", "RFM", "rfm_segment"]
+    assert list(table.columns) == [
+        "cust",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "tenure_days",
+        "average_basket",
+        "R",
+        "F",
+        "M",
+        "RFM",
+        "rfm_segment",
+    ]
     assert table.set_index("cust").loc["A", ["recency_days", "frequency", "monetary"]].tolist() == [60, 1, 10.0]
-    done = subprocess.run([sys.executable, "-m", "core.cli", "rfm", str(log), "--customer", "cust", "--date", "day",
-                           "--out", str(out)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", "rfm", str(log), "--customer", "cust", "--date", "day", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     assert "Give either an amount column, or both a quantity and a unit price column" in done.stderr
 
 
 def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv):
     out = tmp_path / "out"
-    assert main(["run", str(demo_csv), "--out", str(out), "--columns", "income", "--algorithms", "kmeans",
-                 "--feature", "total=sum(groceries_spend, fashion_spend)", "--outliers", "iqr:exclude",
-                 "--transform", "yeo-johnson", "--k", "2-4"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(demo_csv),
+                "--out",
+                str(out),
+                "--columns",
+                "income",
+                "--algorithms",
+                "kmeans",
+                "--feature",
+                "total=sum(groceries_spend, fashion_spend)",
+                "--outliers",
+                "iqr:exclude",
+                "--transform",
+                "yeo-johnson",
+                "--k",
+                "2-4",
+            ]
+        )
+        == 0
+    )
     labelled = pd.read_csv(out / "labelled_customers.csv")
     assert list(labelled.columns[-8:]) == ["customer_since", "total", *LABELLED_OUTPUTS]
     run = json.loads((out / "run.json").read_text())
@@ -218,16 +363,32 @@ def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv)
     "name, data, message",
     [
         *UNREADABLE_FILES,
-        ("allmissing.csv", b"id,x,y\n" + b"".join(b"%d,,%d\n" % (i, i) for i in range(30)),
-         "Column(s) with no values at all: x"),
+        (
+            "allmissing.csv",
+            b"id,x,y\n" + b"".join(b"%d,,%d\n" % (i, i) for i in range(30)),
+            "Column(s) with no values at all: x",
+        ),
     ],
 )
 def test_unreadable_files_exit_2_with_their_message(tmp_path, name, data, message):
     path = tmp_path / name
     path.write_bytes(data)
-    done = subprocess.run([sys.executable, "-m", "core.cli", "run", str(path), "--out", str(tmp_path / "o"),
-                           "--columns", "x" if name == "allmissing.csv" else "a"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "run",
+            str(path),
+            "--out",
+            str(tmp_path / "o"),
+            "--columns",
+            "x" if name == "allmissing.csv" else "a",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
 
@@ -256,7 +417,7 @@ def test_verbose_says_each_step_and_quiet_prints_nothing(tmp_path, demo_csv, cap
 def test_a_replayed_run_keeps_the_names_the_run_had(tmp_path, demo_csv):
     first = tmp_path / "first"
     assert main(["run", str(demo_csv), "--k", "3", "--algorithms", "kmeans", "--out", str(first)]) == 0
-    assert main(["rename", str(first), '0=Big spenders', "2=Bargain hunters"]) == 0
+    assert main(["rename", str(first), "0=Big spenders", "2=Bargain hunters"]) == 0
     again = tmp_path / "again"
     assert main(["run", str(demo_csv), "--config", str(first / "run.json"), "--out", str(again)]) == 0
     names = json.loads((again / "run.json").read_text())["segments"]
@@ -272,20 +433,40 @@ def test_model_files_of_other_programs_and_versions_get_a_message(tmp_path, demo
     out = tmp_path / "run"
     assert main(["run", str(demo_csv), "--k", "3", "--algorithms", "kmeans", "--out", str(out)]) == 0
     bundle = ModelBundle.load(out / "model.joblib")
-    legacy = {"format": "segmentation-studio/model", "version": 2, "created": bundle.created,
-              "segmenter": bundle.scorer.segmenter, "predictor": bundle.scorer.predictor, "names": bundle.names,
-              "features": bundle.scorer.features, "engineered": [], "roles": bundle.scorer.roles,
-              "config": bundle.config, "explanation": bundle.explanation, "sizes": bundle.sizes,
-              "map": {"coords": bundle.map.coords, "labels": bundle.map.labels, "ids": bundle.map.ids,
-                      "id_label": bundle.map.id_label, "explained": bundle.map.explained, "total": bundle.map.total},
-              "source": {"file": "old.csv", "rows": 2000}}
+    legacy = {
+        "format": "segmentation-studio/model",
+        "version": 2,
+        "created": bundle.created,
+        "segmenter": bundle.scorer.segmenter,
+        "predictor": bundle.scorer.predictor,
+        "names": bundle.names,
+        "features": bundle.scorer.features,
+        "engineered": [],
+        "roles": bundle.scorer.roles,
+        "config": bundle.config,
+        "explanation": bundle.explanation,
+        "sizes": bundle.sizes,
+        "map": {
+            "coords": bundle.map.coords,
+            "labels": bundle.map.labels,
+            "ids": bundle.map.ids,
+            "id_label": bundle.map.id_label,
+            "explained": bundle.map.explained,
+            "total": bundle.map.total,
+        },
+        "source": {"file": "old.csv", "rows": 2000},
+    }
     joblib.dump(legacy, tmp_path / "v2.joblib")
-    assert main(["predict", "--model", str(tmp_path / "v2.joblib"), str(demo_csv), "--out",
-                 str(tmp_path / "scored.csv")]) == 0  # version 2 files (dicts) are still read
+    assert (
+        main(["predict", "--model", str(tmp_path / "v2.joblib"), str(demo_csv), "--out", str(tmp_path / "scored.csv")])
+        == 0
+    )  # version 2 files (dicts) are still read
     assert len(pd.read_csv(tmp_path / "scored.csv")) == 2000
-    for name, content, message in [("foreign.joblib", {"weights": [1, 2]}, "is not a model.joblib written by"),
-                                   ("v1.joblib", {**legacy, "version": 1}, "has model format 1"),
-                                   ("newer.joblib", None, "written by a newer Segmentation Studio")]:
+    for name, content, message in [
+        ("foreign.joblib", {"weights": [1, 2]}, "is not a model.joblib written by"),
+        ("v1.joblib", {**legacy, "version": 1}, "has model format 1"),
+        ("newer.joblib", None, "written by a newer Segmentation Studio"),
+    ]:
         if content is None:
             bundle.version = 99
             content = bundle

@@ -1,4 +1,5 @@
 """Explaining segments: profiles in the analyst's units, importances, tests, rules and the report."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +27,8 @@ def test_profiles_are_in_original_units_and_compare_with_everyone(explained):
         assert income.loc[segment, "max"] == values.max()
         assert income.loc[segment, "difference"] == pytest.approx(values.mean() - table["income"].mean())
         assert income.loc[segment, "effect"] == pytest.approx(
-            (values.mean() - table["income"].mean()) / table["income"].std())
+            (values.mean() - table["income"].mean()) / table["income"].std()
+        )
     shares = explainer.category_profile_
     channel = shares[(shares["feature"] == "channel") & (shares["cluster"] == 0)]
     assert channel["share"].sum() == pytest.approx(1.0)
@@ -68,7 +70,12 @@ def test_importances_and_tests_point_at_the_features_that_differ(explained):
 
 def test_readable_numbers_and_conditions():
     assert [readable_number(v) for v in (72_350, 1_234.5, 12.345, 0.456, 2_500_000)] == [
-        "72.3k", "1,234", "12.3", "0.456", "2.5M"]
+        "72.3k",
+        "1,234",
+        "12.3",
+        "0.456",
+        "2.5M",
+    ]
     assert Condition("income", ">", 72_300.0).text() == "income > 72.3k"
     assert Condition("channel", "==", "Online", "categorical").text() == "channel = Online"
     assert Condition("since", "<=", 19_000.0, "date").text() == "since on or before 2022-01-08"

@@ -1,4 +1,5 @@
 """Engineered features, outlier handling and transforms."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,10 +22,16 @@ TABLE = pd.DataFrame(
 
 
 def test_sum_count_ratio_age_tenure():
-    specs = [parse_feature(t) for t in (
-        "total=sum(food, drinks)", "kinds=count(food, drinks)", "per_visit=ratio(total, visits)",
-        "age=age(born, as_of=2025-06-01)", "tenure=tenure(joined)",
-    )]
+    specs = [
+        parse_feature(t)
+        for t in (
+            "total=sum(food, drinks)",
+            "kinds=count(food, drinks)",
+            "per_visit=ratio(total, visits)",
+            "age=age(born, as_of=2025-06-01)",
+            "tenure=tenure(joined)",
+        )
+    ]
     out, resolved = add_features(TABLE, specs)
     assert out["total"].tolist() == [15.0, 0.0, 5.0, 2.0]
     assert out["kinds"].tolist() == [2, 0, 1, 1]
@@ -53,9 +60,20 @@ def test_feature_on_missing_column_is_named():
 
 
 def test_engineered_features_are_segmented_and_exported(demo):
-    config = RunConfig(columns=["income"], algorithms=["kmeans"], k_min=2, k_max=4, n_bootstrap=0,
-                       features=[{"name": "total_spend", "kind": "sum",
-                                  "columns": ["groceries_spend", "electronics_spend", "fashion_spend", "home_spend"]}])
+    config = RunConfig(
+        columns=["income"],
+        algorithms=["kmeans"],
+        k_min=2,
+        k_max=4,
+        n_bootstrap=0,
+        features=[
+            {
+                "name": "total_spend",
+                "kind": "sum",
+                "columns": ["groceries_spend", "electronics_spend", "fashion_spend", "home_spend"],
+            }
+        ],
+    )
     result = run_segmentation(demo[0], config)
     assert result.features == ["income", "total_spend"]
     assert "total_spend" in result.prepared(demo[0]).columns
@@ -68,15 +86,21 @@ def test_outliers_are_counted_capped_or_excluded_but_never_lost():
     flagged, counts = outlier_counts(table, ["x", "y"], "iqr", 1.5)
     assert flagged[:5].all() and counts["x"] >= 5
 
-    excluded = run_segmentation(table, RunConfig(algorithms=["kmeans"], k_min=2, k_max=3, n_bootstrap=0,
-                                                 outliers={"method": "zscore", "action": "exclude"}))
+    excluded = run_segmentation(
+        table,
+        RunConfig(
+            algorithms=["kmeans"], k_min=2, k_max=3, n_bootstrap=0, outliers={"method": "zscore", "action": "exclude"}
+        ),
+    )
     z_flagged, _ = outlier_counts(table, ["x", "y"], "zscore", 3.0)
     assert excluded.excluded[:5].all() and excluded.excluded.sum() == z_flagged.sum()
     assert len(excluded.labels) == 300 and (excluded.labels[:5] >= 0).all()  # assigned afterwards
     assert (excluded.meta_labels[:5] == -1).all()
 
-    capped = run_segmentation(table, RunConfig(algorithms=["kmeans"], k_min=2, k_max=3, n_bootstrap=0,
-                                               outliers={"method": "iqr", "action": "cap"}))
+    capped = run_segmentation(
+        table,
+        RunConfig(algorithms=["kmeans"], k_min=2, k_max=3, n_bootstrap=0, outliers={"method": "iqr", "action": "cap"}),
+    )
     assert capped.excluded is None and capped.outlier_counts["x"] >= 5
     scaled = capped.segmenter.transform_features(table)
     assert scaled[:5, 0].max() < 4  # 50 was capped at the upper fence before scaling
@@ -84,14 +108,32 @@ def test_outliers_are_counted_capped_or_excluded_but_never_lost():
 
 def test_transforms_of_skewed_columns(demo):
     table = demo[0]
-    logged = run_segmentation(table, RunConfig(columns=["income", "electronics_spend"], algorithms=["kmeans"],
-                                               k_min=2, k_max=3, n_bootstrap=0, transform="log1p",
-                                               transform_columns=["electronics_spend"]))
+    logged = run_segmentation(
+        table,
+        RunConfig(
+            columns=["income", "electronics_spend"],
+            algorithms=["kmeans"],
+            k_min=2,
+            k_max=3,
+            n_bootstrap=0,
+            transform="log1p",
+            transform_columns=["electronics_spend"],
+        ),
+    )
     assert logged.transformed == ["electronics_spend"]
     negative = table.assign(balance=np.linspace(-5, 100, len(table)))
     with pytest.raises(SegmentationError, match="balance has negative values; use the Yeo-Johnson transform"):
         run_segmentation(negative, RunConfig(columns=["balance"], transform="log1p", transform_columns=["balance"]))
-    yeo = run_segmentation(negative, RunConfig(columns=["balance", "income"], algorithms=["kmeans"], k_min=2,
-                                               k_max=3, n_bootstrap=0, transform="yeo-johnson",
-                                               transform_columns=["balance"]))
+    yeo = run_segmentation(
+        negative,
+        RunConfig(
+            columns=["balance", "income"],
+            algorithms=["kmeans"],
+            k_min=2,
+            k_max=3,
+            n_bootstrap=0,
+            transform="yeo-johnson",
+            transform_columns=["balance"],
+        ),
+    )
     assert yeo.transformed == ["balance"]

@@ -3,6 +3,7 @@
 Each file either reads (and then the app and `segment run` cope with it) or gets a clear message: in the page, and
 on the command line as one line on stderr with exit status 2. Nothing crashes, hangs or prints a traceback.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -47,9 +48,14 @@ def _excel_with_sheets_and_merged_cells() -> bytes:
 
 
 def _nested_parquet() -> bytes:
-    table = pa.table({"id": [f"C{i}" for i in range(30)], "spend": [float(i) for i in range(30)],
-                      "tags": [["a", "b"][: i % 3] for i in range(30)],
-                      "address": [{"city": "X", "zip": str(i)} for i in range(30)]})
+    table = pa.table(
+        {
+            "id": [f"C{i}" for i in range(30)],
+            "spend": [float(i) for i in range(30)],
+            "tags": [["a", "b"][: i % 3] for i in range(30)],
+            "address": [{"city": "X", "zip": str(i)} for i in range(30)],
+        }
+    )
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return buffer.getvalue()
@@ -73,31 +79,58 @@ CORPUS = [
     ("csv named.xlsx", b"id,spend\nC1,1\n", "could not be read as an Excel workbook"),
     ("notes.docx", b"hello", "the format '.docx' is not supported"),
     ("invalid utf8.csv", b"id,name,spend\n1,caf\xe9,10\n2,na\xefve,20\n3,\x81x,30\n", None),
-    ("mixed encodings.csv", b"id,name,spend\n" + ("1,caf\u00e9,10\n".encode() * 30_000) + b"2,caf\xe9,20\n",
-     "mixes text encodings"),
+    (
+        "mixed encodings.csv",
+        b"id,name,spend\n" + ("1,caf\u00e9,10\n".encode() * 30_000) + b"2,caf\xe9,20\n",
+        "mixes text encodings",
+    ),
     ("ragged.csv", b"id,spend\n1,2\n3,4,5\n6,7\n", "could not be parsed as delimited text"),
-    ("wide.csv", (",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join(["1"] * 10_000) + "\n").encode(),
-     "has 10,000 columns; Segmentation Studio reads at most 2,000"),
-    ("huge cell.csv", ("id,note,spend,visits\n" + f"C0,{'x' * 1_000_000},1,2\n" + _rows(30).replace(",", ",n,", 1)
-                       ).encode(), None),
-    ("long header.csv", (",".join(f"column_{i}_{'n' * 90}" for i in range(4_000)) + "\n"
-                         + ",".join(["1"] * 4_000) + "\n").encode(),
-     "has 4,000 columns; Segmentation Studio reads at most 2,000"),  # a header longer than the first 256 KiB
-    ("one long field.csv", b"x" * 200_000 + b"\n" + b"y" * 10 + b"\n",
-     "does not look like a table with a header row"),  # over the csv module's 128 KiB field limit
+    (
+        "wide.csv",
+        (",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join(["1"] * 10_000) + "\n").encode(),
+        "has 10,000 columns; Segmentation Studio reads at most 2,000",
+    ),
+    (
+        "huge cell.csv",
+        ("id,note,spend,visits\n" + f"C0,{'x' * 1_000_000},1,2\n" + _rows(30).replace(",", ",n,", 1)).encode(),
+        None,
+    ),
+    (
+        "long header.csv",
+        (",".join(f"column_{i}_{'n' * 90}" for i in range(4_000)) + "\n" + ",".join(["1"] * 4_000) + "\n").encode(),
+        "has 4,000 columns; Segmentation Studio reads at most 2,000",
+    ),  # a header longer than the first 256 KiB
+    (
+        "one long field.csv",
+        b"x" * 200_000 + b"\n" + b"y" * 10 + b"\n",
+        "does not look like a table with a header row",
+    ),  # over the csv module's 128 KiB field limit
     ("endless header.csv", b"a" * 3_000_000, "first line is longer than 2 MB"),
     ("duplicate names.csv", b"id,spend,spend\n1,2,3\n", "duplicate column names: 'spend'"),
     ("empty names.csv", b",spend,\n1,2,3\n4,5,6\n", None),
     ("html and formulas.csv", (f"id,{HTML},=SUM(A1),+cmd\n" + _rows(40).replace("\n", ",1\n")).encode(), None),
     ("all missing.csv", ("id,spend,visits,empty\n" + _rows(40).replace("\n", ",\n")).encode(), None),
     ("constant.csv", ("id,spend,visits,same\n" + _rows(40).replace("\n", ",7\n")).encode(), None),
-    ("inf and nan.csv", b"id,spend,visits\n" + b"".join(b"C%d,%s,%d\n" % (i, v, i % 5) for i, v in
-                                                          enumerate([b"inf", b"nan", b"-inf"] + [b"1.5"] * 37)), None),
-    ("money.csv", b'id,spend,share\n' + b"".join(b'C%d,"$%d,%03d.50",%d%%\n' % (i, 1 + i % 9, i, i) for i in range(40)),
-     None),
-    ("many date formats.csv", b"id,joined,spend\n" + b"".join(
-        b"C%d,%s,%d\n" % (i, d, i) for i, d in enumerate([b"2024-01-05", b"05/01/2024", b"\"Jan 5, 2024\"",
-                                                          b"2023-12-31 10:00"] * 10)), None),
+    (
+        "inf and nan.csv",
+        b"id,spend,visits\n"
+        + b"".join(b"C%d,%s,%d\n" % (i, v, i % 5) for i, v in enumerate([b"inf", b"nan", b"-inf"] + [b"1.5"] * 37)),
+        None,
+    ),
+    (
+        "money.csv",
+        b"id,spend,share\n" + b"".join(b'C%d,"$%d,%03d.50",%d%%\n' % (i, 1 + i % 9, i, i) for i in range(40)),
+        None,
+    ),
+    (
+        "many date formats.csv",
+        b"id,joined,spend\n"
+        + b"".join(
+            b"C%d,%s,%d\n" % (i, d, i)
+            for i, d in enumerate([b"2024-01-05", b"05/01/2024", b'"Jan 5, 2024"', b"2023-12-31 10:00"] * 10)
+        ),
+        None,
+    ),
     ("sheets and merged.xlsx", _excel_with_sheets_and_merged_cells(), None),
     ("nested.parquet", _nested_parquet(), None),
 ]
@@ -168,22 +201,32 @@ def _workbook_bomb() -> bytes:
 def test_the_app_refuses_what_would_take_too_long_or_too_much_memory_before_parsing(session, monkeypatch):
     monkeypatch.setenv("SEGSTUDIO_MAX_ROWS", "1000")
     refused = [
-        ("long.csv", ("id,spend,visits\n" + _rows(1001)).encode(), "long.csv has more than 1,000 rows; this server "
-                                                                    "reads at most 1,000 in the browser"),
+        (
+            "long.csv",
+            ("id,spend,visits\n" + _rows(1001)).encode(),
+            "long.csv has more than 1,000 rows; this server reads at most 1,000 in the browser",
+        ),
         ("long.parquet", _parquet(1500), "long.parquet has 1,500 rows; this server reads at most 1,000"),
-        ("wide.parquet", _parquet(5, columns=2001), "wide.parquet has 2,001 columns; Segmentation Studio reads at "
-                                                    "most 2,000"),
+        (
+            "wide.parquet",
+            _parquet(5, columns=2001),
+            "wide.parquet has 2,001 columns; Segmentation Studio reads at most 2,000",
+        ),
         ("bomb.xlsx", _workbook_bomb(), "bomb.xlsx unpacks to 400 MB; Excel workbooks are read up to 100 MB"),
     ]
     for name, data, message in refused:
         version, alert, _ = load(session, ids.UPLOAD, upload_contents(data), name)
         assert version is no_update and message in text_of(alert), (name, text_of(alert))
-    version, alert, _ = load(session, ids.UPLOAD, upload_contents(("id,spend,visits\n" + _rows(1000)).encode()),
-                             "just fits.csv")
+    version, alert, _ = load(
+        session, ids.UPLOAD, upload_contents(("id,spend,visits\n" + _rows(1000)).encode()), "just fits.csv"
+    )
     assert alert is None and project_store().meta(session)["rows"] == 1000
     assert len(read_table(("id,spend,visits\n" + _rows(1001)).encode(), "long.csv")) == 1001  # no bound: the CLI
     monkeypatch.setenv("SEGSTUDIO_MAX_PARSE_SECONDS", "0")  # every read is past its time at its first check
-    version, alert, _ = load(session, ids.UPLOAD, upload_contents(("id,spend,visits\n" + _rows(10)).encode()),
-                             "slow.csv")
-    assert version is no_update and "Reading slow.csv took longer than 0 s, the most this server gives a file" in \
-        text_of(alert)
+    version, alert, _ = load(
+        session, ids.UPLOAD, upload_contents(("id,spend,visits\n" + _rows(10)).encode()), "slow.csv"
+    )
+    assert (
+        version is no_update
+        and "Reading slow.csv took longer than 0 s, the most this server gives a file" in text_of(alert)
+    )

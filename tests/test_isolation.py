@@ -6,6 +6,7 @@ Session B (the attacker) then sends every callback of the app with A's identifie
 renamed ids, with background-job query parameters, with A's replayed page token and job handles, and without or
 with a forged cookie. Nothing B gets back may carry A's data, and A's files must not change.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,22 +29,33 @@ MARKERS = ("VICTIM", "victim_secret", "Victim project")
 
 def _upload(client: DashClient, table: pd.DataFrame, name: str):
     contents = "data:text/csv;base64," + base64.b64encode(table.to_csv(index=False).encode()).decode()
-    return client.call("data-upload.contents", contents, output="data-version",
-                       values={"data-upload.filename": name})
+    return client.call("data-upload.contents", contents, output="data-version", values={"data-upload.filename": name})
 
 
-RUN_VALUES = {"seg-k-range.value": [3, 3], "seg-algorithms.value": ["kmeans"], "seg-criterion.value": "silhouette",
-              "model-impute.value": "median", "model-scale.value": "standard", "seg-outlier-method.value": "iqr",
-              "seg-outlier-action.value": "keep", "seg-transform.value": "none", "seg-classifier.value": "logistic"}
+RUN_VALUES = {
+    "seg-k-range.value": [3, 3],
+    "seg-algorithms.value": ["kmeans"],
+    "seg-criterion.value": "silhouette",
+    "model-impute.value": "median",
+    "model-scale.value": "standard",
+    "seg-outlier-method.value": "iqr",
+    "seg-outlier-action.value": "keep",
+    "seg-transform.value": "none",
+    "seg-classifier.value": "logistic",
+}
 
 
 def _launch(client: DashClient, values: dict) -> dict:
     """Press Run and return Dash's first answer (the signed job handles) without waiting for the job."""
     spec = client.find("seg-run.n_clicks", "model-token")
     values = {**values, "seg-run.n_clicks": 1}
-    body = {"output": spec["output"], "outputs": _outputs(spec["output"]),
-            "inputs": [_item(i, values) for i in spec["inputs"]], "state": [_item(s, values) for s in spec["state"]],
-            "changedPropIds": ["seg-run.n_clicks"]}
+    body = {
+        "output": spec["output"],
+        "outputs": _outputs(spec["output"]),
+        "inputs": [_item(i, values) for i in spec["inputs"]],
+        "state": [_item(s, values) for s in spec["state"]],
+        "changedPropIds": ["seg-run.n_clicks"],
+    }
     return client._post(body, {"endId": client.end_id})
 
 
@@ -63,13 +75,21 @@ def _victim_table() -> pd.DataFrame:
     rng = np.random.default_rng(3)
     centres = np.repeat([[0, 0], [8, 8], [0, 8]], 100, axis=0)
     points = centres + rng.normal(0, 1, centres.shape)
-    return pd.DataFrame({"customer": [f"VICTIM-{i:04d}" for i in range(300)], "victim_secret_spend": points[:, 0],
-                         "visits": points[:, 1]})
+    return pd.DataFrame(
+        {
+            "customer": [f"VICTIM-{i:04d}" for i in range(300)],
+            "victim_secret_spend": points[:, 0],
+            "visits": points[:, 1],
+        }
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _wait_done(folder: Path, seconds: float = 120) -> dict:
@@ -92,7 +112,9 @@ def victim(app_server):
     assert "cacheKey" in handles and "job" in handles
     home = app_server.data_dir / "sessions" / a.session_id
     assert _wait_done(home)["state"] == "done"
-    a.call("seg-names.cellValueChanged", [{"value": "VICTIM SEGMENT", "data": {"cluster": 0}}], output="seg-rename-status")
+    a.call(
+        "seg-names.cellValueChanged", [{"value": "VICTIM SEGMENT", "data": {"cluster": 0}}], output="seg-rename-status"
+    )
     a.call("export-review.n_clicks", 1, output="export-review-link")
     [project] = [p.name for p in (home / "projects").iterdir()]
     review = (home / "projects" / project / "review.token").read_text().strip()
@@ -101,8 +123,16 @@ def victim(app_server):
 
 def _hostile_values(victim: dict) -> list:
     a = victim["client"]
-    return [a.session_id, a.cookie, victim["project"], victim["review"], f"../{a.session_id}",
-            str(victim["home"]), [victim["project"]], {"session": a.session_id}]
+    return [
+        a.session_id,
+        a.cookie,
+        victim["project"],
+        victim["review"],
+        f"../{a.session_id}",
+        str(victim["home"]),
+        [victim["project"]],
+        {"session": a.session_id},
+    ]
 
 
 def _request(spec: dict, value, extra_state: list | None = None, rename: str = "") -> dict:
@@ -118,10 +148,18 @@ def _request(spec: dict, value, extra_state: list | None = None, rename: str = "
 
     inputs = [item(i) for i in spec["inputs"]]
     first = spec["inputs"][0]
-    changed = first["id"] + "." + first["property"] if not first["id"].startswith("{") else \
-        json.dumps(inputs[0][0]["id"], sort_keys=True, separators=(",", ":")) + "." + first["property"]
-    return {"output": spec["output"], "outputs": _outputs(spec["output"]), "inputs": inputs,
-            "state": [item(s) for s in spec["state"]] + (extra_state or []), "changedPropIds": [changed]}
+    changed = (
+        first["id"] + "." + first["property"]
+        if not first["id"].startswith("{")
+        else json.dumps(inputs[0][0]["id"], sort_keys=True, separators=(",", ":")) + "." + first["property"]
+    )
+    return {
+        "output": spec["output"],
+        "outputs": _outputs(spec["output"]),
+        "inputs": inputs,
+        "state": [item(s) for s in spec["state"]] + (extra_state or []),
+        "changedPropIds": [changed],
+    }
 
 
 def _leaks(text: str) -> list[str]:
@@ -167,16 +205,24 @@ def test_no_callback_reaches_another_sessions_project(app_server, victim):
 def test_requests_without_a_session_cookie_or_with_a_forged_one_run_nothing(app_server, victim):
     a = victim["client"]
     before = _snapshot(victim["home"])
-    forged_cookies = [None, a.session_id, a.session_id + "." + "0" * 64, "x" * 97,
-                      DashClient("", http=InProcessHTTP(app_server)).session_id]
+    forged_cookies = [
+        None,
+        a.session_id,
+        a.session_id + "." + "0" * 64,
+        "x" * 97,
+        DashClient("", http=InProcessHTTP(app_server)).session_id,
+    ]
     specs = DashClient("", http=InProcessHTTP(app_server)).callbacks
     for cookie in forged_cookies:
         http = InProcessHTTP(app_server)
         if cookie is not None:
             http.client.set_cookie(SESSION_COOKIE, cookie)
         for spec in [s for s in specs if not s.get("clientside_function")]:
-            response = http.post("/_dash-update-component", json=_request(spec, victim["project"]),
-                                 params={"endId": a.end_id, "cacheKey": victim["handles"]["cacheKey"]})
+            response = http.post(
+                "/_dash-update-component",
+                json=_request(spec, victim["project"]),
+                params={"endId": a.end_id, "cacheKey": victim["handles"]["cacheKey"]},
+            )
             assert response.status_code == 403 and "lost its session" in response.text, (cookie, spec["output"])
     assert _snapshot(victim["home"]) == before
 
@@ -196,11 +242,19 @@ def test_another_session_cannot_cancel_a_running_fit(app_server, victim):
     pid = json.loads(status_file.read_text())["pid"]
     b = DashClient("", http=InProcessHTTP(app_server))
     cancel = b.find("seg-cancel.n_clicks", "seg-cancel.id")  # Dash's own cancel callback (it kills the job's process)
-    body = {"output": cancel["output"], "outputs": _outputs(cancel["output"]),
-            "inputs": [{"id": "seg-cancel", "property": "n_clicks", "value": 1}], "state": [],
-            "changedPropIds": ["seg-cancel.n_clicks"]}
-    for params in ({"cancelJob": handles["job"], "endId": a.end_id}, {"cancelJob": handles["job"], "endId": b.end_id},
-                   {"cancelJob": str(pid)}, {"oldJob": handles["job"], "endId": a.end_id}):
+    body = {
+        "output": cancel["output"],
+        "outputs": _outputs(cancel["output"]),
+        "inputs": [{"id": "seg-cancel", "property": "n_clicks", "value": 1}],
+        "state": [],
+        "changedPropIds": ["seg-cancel.n_clicks"],
+    }
+    for params in (
+        {"cancelJob": handles["job"], "endId": a.end_id},
+        {"cancelJob": handles["job"], "endId": b.end_id},
+        {"cancelJob": str(pid)},
+        {"oldJob": handles["job"], "endId": a.end_id},
+    ):
         assert b.http.post("/_dash-update-component", json=body, params=params).status_code in (200, 204)
     b.call("seg-cancel.n_clicks", 1, output="seg-progress-text")  # B's Cancel cancels B's project, not A's
     import psutil

@@ -1,4 +1,5 @@
 """Automatic segment names: unique, short, and saying what sets each segment apart."""
+
 from core.config import RunConfig
 from core.naming import auto_names, label_of
 from core.pipeline import run_segmentation

@@ -1,4 +1,5 @@
 """Assigning new customers: the classifier, its confidence, "No good fit", and `segment predict`."""
+
 import subprocess
 import sys
 
@@ -29,8 +30,23 @@ def test_predictor_reproduces_training_labels_and_flags_far_customers(demo):
 
 def test_segment_predict_writes_segments_and_explains_missing_columns(tmp_path, demo_csv, demo):
     model_dir = tmp_path / "model"
-    assert main(["run", str(demo_csv), "--out", str(model_dir), "--algorithms", "kmeans", "--k", "4",
-                 "--feature", "total=sum(groceries_spend, fashion_spend)"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(demo_csv),
+                "--out",
+                str(model_dir),
+                "--algorithms",
+                "kmeans",
+                "--k",
+                "4",
+                "--feature",
+                "total=sum(groceries_spend, fashion_spend)",
+            ]
+        )
+        == 0
+    )
     new = demo[0].head(50).drop(columns=["customer_id"])
     new_path = tmp_path / "new.csv"
     new.to_csv(new_path, index=False)
@@ -44,16 +60,43 @@ def test_segment_predict_writes_segments_and_explains_missing_columns(tmp_path, 
     assert scored["confidence"].between(0, 1).all()
 
     new.drop(columns=["income", "fashion_spend"]).to_csv(new_path, index=False)
-    done = subprocess.run([sys.executable, "-m", "core.cli", "predict", "--model", str(model_dir / "model.joblib"),
-                           str(new_path), "--out", str(out)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "predict",
+            "--model",
+            str(model_dir / "model.joblib"),
+            str(new_path),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
-    assert done.stderr.strip() == ("segment: error: The new file lacks column(s) the model needs: income, "
-                                   "fashion_spend.")
+    assert done.stderr.strip() == (
+        "segment: error: The new file lacks column(s) the model needs: income, fashion_spend."
+    )
 
 
 def test_a_file_that_is_not_a_model_is_refused(tmp_path, demo_csv):
     fake = tmp_path / "model.joblib"
     fake.write_bytes(b"not a pickle")
-    done = subprocess.run([sys.executable, "-m", "core.cli", "predict", "--model", str(fake), str(demo_csv),
-                           "--out", str(tmp_path / "o.csv")], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "predict",
+            "--model",
+            str(fake),
+            str(demo_csv),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "could not be loaded as a model" in done.stderr

@@ -1,4 +1,5 @@
 """report.html opens offline in a real browser with every figure drawn; renames and refits keep names."""
+
 import json
 import re
 
@@ -29,10 +30,10 @@ def test_report_opens_offline_with_every_figure_drawn(tmp_path, demo_csv, browse
     browser.get((out / "report.html").as_uri())
     drawn = browser.execute_script(
         "return Array.from(document.querySelectorAll('.js-plotly-plot')).map("
-        "p => p.querySelectorAll('.main-svg').length > 0 && p.data.length > 0)")
+        "p => p.querySelectorAll('.main-svg').length > 0 && p.data.length > 0)"
+    )
     assert drawn == [True] * FIGURES
-    legend = browser.execute_script(
-        "return document.querySelector('.js-plotly-plot').data.map(t => t.name)")
+    legend = browser.execute_script("return document.querySelector('.js-plotly-plot').data.map(t => t.name)")
     assert set(legend) == set(names.values())
     sections = browser.find_elements("css selector", "section.segment h3")
     assert [s.text for s in sections] == [names[k] for k in sorted(names, key=int) if int(k) >= 0]
@@ -100,7 +101,8 @@ def test_hdbscan_membership_lowers_confidence_and_the_forest_classifier_works(de
     assert (density.confidence[assigned] <= plain[assigned] + 1e-9).all()
     assert (density.confidence[assigned] < plain[assigned] - 1e-3).any()
 
-    forest = run_segmentation(table, RunConfig(algorithms=["kmeans"], k_min=4, k_max=4, n_bootstrap=0,
-                                               classifier="forest"))
+    forest = run_segmentation(
+        table, RunConfig(algorithms=["kmeans"], k_min=4, k_max=4, n_bootstrap=0, classifier="forest")
+    )
     assert forest.predictor.cv_accuracy_ > 0.95
     assert np.nanmedian(forest.confidence) > 0.9

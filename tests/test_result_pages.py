@@ -1,4 +1,5 @@
 """The pages that run and show a result (Model, Compare, Map, Segments, Export, review), called as functions."""
+
 from __future__ import annotations
 
 import contextvars
@@ -12,6 +13,8 @@ import joblib
 import pandas as pd
 import pytest
 from dash import no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
 
 from callbacks.compare import show_comparison, use_model
 from callbacks.export import create_review_link, download, show_export
@@ -19,18 +22,12 @@ from callbacks.map import compute_umap, show_map
 from callbacks.model import poll_job, show_summary
 from callbacks.segments import rename_segment, show_segments
 from core.errors import SegmentationError
-from dash._callback_context import context_value
-from dash._utils import AttributeDict
-
 from dashboard import ids
-from dashboard.session import COOKIE
-from dashboard.jobs import (CANCEL_FILE, JobCancelled, job_progress, job_status, request_cancel, running_jobs,
-                            start_job)
+from dashboard.jobs import CANCEL_FILE, JobCancelled, job_progress, job_status, request_cancel, running_jobs, start_job
 from dashboard.review import review_view
+from dashboard.session import COOKIE
 from dashboard.store import project_store
-from tests.helpers import LABELLED_OUTPUTS
-from tests.helpers import run, set_context, text_of, triggered
-
+from tests.helpers import LABELLED_OUTPUTS, run, set_context, text_of, triggered
 
 
 def test_every_result_page_says_there_is_nothing_yet(session):
@@ -46,8 +43,13 @@ def test_run_then_compare_map_and_segments(session):
     status = job_status(project_store(), session)
     assert status["state"] == "done" and status["progress"] == 100
     job = poll_job(1, "running")
-    assert [job[k] for k in ("progress", "label", "run_disabled", "cancel_disabled", "seen")] == \
-        [100, "100%", False, True, "done"]
+    assert [job[k] for k in ("progress", "label", "run_disabled", "cancel_disabled", "seen")] == [
+        100,
+        "100%",
+        False,
+        True,
+        "done",
+    ]
     assert job["text"].startswith("Done:") and job["redraw"] is not no_update  # a job seen to end redraws the result
     assert "segments of 2,000 customers from 4 features" in text_of(show_summary(token))
 
@@ -111,8 +113,9 @@ def test_renaming_a_segment_reaches_every_view_and_export(session):
     assert project_store().result(session).names[2] != first
 
 
-@pytest.mark.parametrize("name", ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "report.html",
-                                  "model.joblib", "run.json"])
+@pytest.mark.parametrize(
+    "name", ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "report.html", "model.joblib", "run.json"]
+)
 def test_every_export_downloads(session, demo, name):
     run(session, k=(3, 3), algorithms=("kmeans",))
     assert show_export(None)[1] == {"display": "block"}
@@ -127,6 +130,7 @@ def test_every_export_downloads(session, demo, name):
         assert json.loads(sent["content"])["config"]["k_min"] == 3
     elif name == "model.joblib":
         import base64
+
         bundle = joblib.load(io.BytesIO(base64.b64decode(sent["content"])))
         assert bundle.format == "segmentation-studio/model" and len(bundle.names) == 3
     else:
@@ -205,7 +209,9 @@ def test_the_server_log_says_when_each_job_starts_ends_and_why_it_failed(session
     run(session, k=(3, 3), algorithms=("kmeans",))
     project = project_store().current_project(session)
     lines = [r.getMessage() for r in caplog.records if r.name == "segstudio.jobs"]
-    assert lines[0] == f"job started: run, project {project}" and lines[-1].startswith(f"job done: run, project {project}")
+    assert lines[0] == f"job started: run, project {project}" and lines[-1].startswith(
+        f"job done: run, project {project}"
+    )
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a defect")
@@ -225,13 +231,20 @@ def test_run_errors_and_parameters(session):
     assert token is no_update and "No usable feature column" in text_of(alert)
     assert job_status(project_store(), session)["state"] == "failed"
     project_store().save_selection(session, ["income", "electronics_spend", "fashion_spend"])
-    token, alert = run(session, k=(3, 4), algorithms=("gmm",), params={"gmm": {"covariance_type": "diag"}},
-                       outliers="exclude", transform="yeo-johnson", impute="knn", scale="robust")
+    token, alert = run(
+        session,
+        k=(3, 4),
+        algorithms=("gmm",),
+        params={"gmm": {"covariance_type": "diag"}},
+        outliers="exclude",
+        transform="yeo-johnson",
+        impute="knn",
+        scale="robust",
+    )
     assert alert is None
     result = project_store().result(session)
     assert result.config.params == {"gmm": {"covariance_type": "diag"}}
-    assert (result.config.impute, result.config.scale, result.config.outliers["action"]) == ("knn", "robust",
-                                                                                              "exclude")
+    assert (result.config.impute, result.config.scale, result.config.outliers["action"]) == ("knn", "robust", "exclude")
     assert "left out of fitting, then assigned" in text_of(show_summary(token))
     token, alert = run(session, algorithms=("kmeans",), params={"kmeans": {"n_init": 0}})
     assert "kmeans parameter 'n_init' must be between 1 and 50; got 0" in text_of(alert)
@@ -256,8 +269,7 @@ def test_a_job_whose_process_died_is_not_waited_for(session):
     store.path(session, "job.json").write_text(json.dumps({**status, "pid": 999_999_999}))
     assert job_status(store, session)["state"] == "failed"
     job = poll_job(1, "running")
-    progress, text, run_disabled = job["progress"], job["text"], job["run_disabled"]
-    assert not run_disabled and "stopped unexpectedly" in text
+    assert not job["run_disabled"] and "stopped unexpectedly" in job["text"]
 
 
 def test_a_job_on_another_machine_counts_as_running_until_it_falls_silent(session):
@@ -337,16 +349,22 @@ def test_a_segment_is_renamed_from_its_card(session):
     run(session, k=(3, 3), algorithms=("kmeans",))
     names = project_store().result(session).names
     values = [names[0], "Weekend shoppers", names[2]]
-    fields = [{"id": {"type": ids.CARD_NAME, "cluster": c}, "property": "value", "value": v}
-              for c, v in enumerate(values)]
+    fields = [
+        {"id": {"type": ids.CARD_NAME, "cluster": c}, "property": "value", "value": v} for c, v in enumerate(values)
+    ]
 
     drawn = list(names[c] for c in range(3))
-    shown = [{"id": {"type": ids.CARD_DRAWN, "cluster": c}, "property": "data", "value": d} for c, d in enumerate(drawn)]
+    shown = [
+        {"id": {"type": ids.CARD_DRAWN, "cluster": c}, "property": "data", "value": d} for c, d in enumerate(drawn)
+    ]
 
     def edit(cluster: int):
         prop = json.dumps({"cluster": cluster, "type": ids.CARD_NAME}, separators=(",", ":"))
-        set_context(triggered_inputs=[{"prop_id": f"{prop}.value", "value": values[cluster]}],
-                    inputs_list=[fields], states_list=[shown])
+        set_context(
+            triggered_inputs=[{"prop_id": f"{prop}.value", "value": values[cluster]}],
+            inputs_list=[fields],
+            states_list=[shown],
+        )
         return rename_from_card(values, drawn)
 
     token, status = edit(1)
@@ -420,8 +438,9 @@ def test_fits_beyond_the_limit_wait_in_line_and_beyond_the_line_the_server_says_
     status = wait_for("queued")
     assert status["message"] == "Waiting for a free slot: 1 fit(s) running on this server; this run is next."
     job = poll_job(1, "idle")
-    progress, text, run_disabled, cancel_disabled = (job[k] for k in ("progress", "text", "run_disabled",
-                                                                      "cancel_disabled"))
+    progress, text, run_disabled, cancel_disabled = (
+        job[k] for k in ("progress", "text", "run_disabled", "cancel_disabled")
+    )
     assert text == status["message"] and run_disabled and not cancel_disabled
     request_cancel(store, session)  # the analyst gives up waiting
     waiting.join(timeout=30)

@@ -35,11 +35,17 @@ def test_text_constant_and_flag_columns():
     import pandas as pd
 
     n = 100
-    table = pd.DataFrame({
-        "comment": [f"customer {i} wrote a long free-text remark about the service" for i in range(n)],
-        "country": ["NL"] * n,
-        "is_member": [i % 2 for i in range(n)],
-        "visits": [i % 17 for i in range(n)],
-    })
-    assert infer_roles(table) == {"comment": "text", "country": "constant", "is_member": "categorical",
-                                  "visits": "numeric"}
+    table = pd.DataFrame(
+        {
+            "comment": [f"customer {i} wrote a long free-text remark about the service" for i in range(n)],
+            "country": ["NL"] * n,
+            "is_member": [i % 2 for i in range(n)],
+            "visits": [i % 17 for i in range(n)],
+        }
+    )
+    assert infer_roles(table) == {
+        "comment": "text",
+        "country": "constant",
+        "is_member": "categorical",
+        "visits": "numeric",
+    }

@@ -1,4 +1,5 @@
 """Large-table paths on small data: candidates fitted and scored on a sample must give what the full fit gives."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from core.bundle import SourceRecord
 from core.charts import MIN_MAP_POINTS, map_sample
 from core.config import RunConfig
 from core.exports import LABELLED_FILE, write_outputs
@@ -29,8 +31,9 @@ def separated_customers(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray
 def test_sampled_and_full_fits_agree(algorithm):
     table, truth = separated_customers(12_000)
     full = run_segmentation(table, RunConfig(algorithms=[algorithm], k_min=2, k_max=6, n_bootstrap=0))
-    sampled = run_segmentation(table, RunConfig(algorithms=[algorithm], k_min=2, k_max=6, n_bootstrap=0,
-                                                sample_size=3_000))
+    sampled = run_segmentation(
+        table, RunConfig(algorithms=[algorithm], k_min=2, k_max=6, n_bootstrap=0, sample_size=3_000)
+    )
     assert sampled.segmenter.sample_rows_ is not None and len(sampled.segmenter.sample_rows_) == 3_000
     assert full.segmenter.sample_rows_ is None
     assert sampled.segmenter.n_clusters_ == full.segmenter.n_clusters_ == 4
@@ -46,7 +49,7 @@ def test_sampled_and_full_fits_agree(algorithm):
 def test_every_row_is_labelled_in_the_export_of_a_sampled_run(tmp_path):
     table, _ = separated_customers(6_000, seed=1)
     result = run_segmentation(table, RunConfig(k_min=2, k_max=5, n_bootstrap=2, sample_size=1_500))
-    write_outputs(tmp_path, table, result, {"file": "customers.csv"})
+    write_outputs(tmp_path, table, result, SourceRecord(file="customers.csv"))
     labelled = read_table(tmp_path / LABELLED_FILE)
     assert len(labelled) == len(table)
     assert labelled["customer_id"].tolist() == table["customer_id"].tolist()
@@ -109,12 +112,17 @@ def test_consensus_combinations_are_counted_exactly():
 def test_an_algorithm_that_finds_no_segments_is_left_out_of_the_consensus():
     from core.segmenter import consensus_members
 
-    board = pd.DataFrame({
-        "algorithm": ["kmeans", "kmeans", "gmm", "hdbscan", "hdbscan"],
-        "n_clusters": [2, 3, 2, 0, 0], "noise_share": [0, 0, 0, 1.0, 1.0],
-        "largest_share": [0.5, 0.4, 0.6, 0, 0], "smallest_share": [0.5, 0.3, 0.4, 0, 0],
-        "silhouette": [0.4, 0.5, 0.3, np.nan, np.nan], "note": ["", "", "", "", ""],
-    })
+    board = pd.DataFrame(
+        {
+            "algorithm": ["kmeans", "kmeans", "gmm", "hdbscan", "hdbscan"],
+            "n_clusters": [2, 3, 2, 0, 0],
+            "noise_share": [0, 0, 0, 1.0, 1.0],
+            "largest_share": [0.5, 0.4, 0.6, 0, 0],
+            "smallest_share": [0.5, 0.3, 0.4, 0, 0],
+            "silhouette": [0.4, 0.5, 0.3, np.nan, np.nan],
+            "note": ["", "", "", "", ""],
+        }
+    )
     assert consensus_members(board, "silhouette") == [1, 2]
 
 

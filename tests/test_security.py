@@ -1,4 +1,5 @@
 """What the app promises an operator: sign-in when asked for, and nothing from a file run as code or HTML."""
+
 from __future__ import annotations
 
 import base64
@@ -9,9 +10,9 @@ import pandas as pd
 import pytest
 from dash import no_update
 
+from core.bundle import ModelBundle, SourceRecord
 from core.config import RunConfig
 from core.csv_out import to_csv_text
-from core.bundle import ModelBundle, SourceRecord
 from core.pipeline import run_segmentation
 from core.report import render_report
 from dashboard.auth import require_login
@@ -30,8 +31,12 @@ def test_sign_in_is_required_for_every_request_when_the_operator_sets_an_account
     server.add_url_rule("/_dash-update-component", "update", lambda: "{}", methods=["POST"])
     require_login(server, "analyst", "s3cret pass")
     client = server.test_client()
-    for response in (client.get("/"), client.post("/_dash-update-component"),
-                     client.get("/", headers=_basic("analyst", "wrong")), client.get("/", headers=_basic("x", "s3cret pass"))):
+    for response in (
+        client.get("/"),
+        client.post("/_dash-update-component"),
+        client.get("/", headers=_basic("analyst", "wrong")),
+        client.get("/", headers=_basic("x", "s3cret pass")),
+    ):
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith('Basic realm="Segmentation Studio"')
     assert client.get("/", headers=_basic("analyst", "s3cret pass")).get_data(as_text=True) == "projects"
@@ -51,10 +56,14 @@ def test_sign_in_needs_both_the_name_and_the_password(monkeypatch):
 
 def test_html_in_names_and_columns_is_shown_as_text_in_the_report():
     rng = np.random.default_rng(0)
-    table = pd.DataFrame({HOSTILE: np.r_[rng.normal(0, 1, 200), rng.normal(8, 1, 200)],
-                          "visits": np.r_[rng.normal(0, 1, 200), rng.normal(8, 1, 200)]})
+    table = pd.DataFrame(
+        {
+            HOSTILE: np.r_[rng.normal(0, 1, 200), rng.normal(8, 1, 200)],
+            "visits": np.r_[rng.normal(0, 1, 200), rng.normal(8, 1, 200)],
+        }
+    )
     result = run_segmentation(table, RunConfig(algorithms=["kmeans"], k_min=2, k_max=2, n_bootstrap=2))
-    result.names = {0: HOSTILE, 1: "=HYPERLINK(\"http://x\")"}
+    result.names = {0: HOSTILE, 1: '=HYPERLINK("http://x")'}
     html = render_report(ModelBundle.of(result, table, SourceRecord(file=HOSTILE + ".csv")))
     assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
@@ -169,15 +178,22 @@ def test_markup_in_columns_categories_and_names_is_drawn_as_text_in_every_chart(
     rename_segment([{"value": MARKUP_NAME, "data": {"cluster": 0}}])
 
     triggered(None)
-    outputs = [show_overview(True), show_matrix(["income", MARKUP_COLUMN]),
-               show_comparison(1, None), show_segments(1)]
+    outputs = [show_overview(True), show_matrix(["income", MARKUP_COLUMN]), show_comparison(1, None), show_segments(1)]
     outputs += [show_distribution(column) for column in ("income", MARKUP_COLUMN, "channel")]
     outputs += [show_map(1, "pca", dims, None) for dims in (3, 2)]
     form = build_form(True)
     values, value_ids, dates, date_ids = form_values(form["form"])
     triggered(ids.PREDICT_BUTTON)
-    outputs += [form, predict_one(1, [float(table["income"].iloc[0]), float(table[MARKUP_COLUMN].iloc[0]),
-                                      MARKUP_CATEGORY], value_ids, dates, date_ids)]
+    outputs += [
+        form,
+        predict_one(
+            1,
+            [float(table["income"].iloc[0]), float(table[MARKUP_COLUMN].iloc[0]), MARKUP_CATEGORY],
+            value_ids,
+            dates,
+            date_ids,
+        ),
+    ]
     figures = _figures(outputs)
     assert len(figures) >= 12
     drawn = [s for figure in figures for s in _strings(figure)]

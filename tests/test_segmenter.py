@@ -25,7 +25,7 @@ def test_best_k_is_found_on_blobs():
     assert model.n_clusters_ == 5
     assert adjusted_rand_score(truth, model.labels_) > 0.95
     board = model.leaderboard_
-    assert list(board.columns) == LEADERBOARD_COLUMNS
+    assert list(board.columns) == list(LEADERBOARD_COLUMNS)
     assert board["n_clusters"].tolist() == list(range(2, 9))
     assert board["selected"].sum() == 1
     assert json.loads(board.loc[board["selected"], "params"].iloc[0])["n_clusters"] == 5
@@ -48,9 +48,7 @@ def test_same_seed_same_labels_different_seed_still_same_partition(demo):
 
 def test_metrics_use_a_sample_on_large_tables():
     table, truth = blobs_table(n=3000, centers=3)
-    model = CustomerSegmenter(roles={c: "numeric" for c in table}, k_min=3, k_max=3, metric_sample_size=500).fit(
-        table
-    )
+    model = CustomerSegmenter(roles={c: "numeric" for c in table}, k_min=3, k_max=3, metric_sample_size=500).fit(table)
     assert model.leaderboard_["silhouette"].iloc[0] > 0.5
     assert adjusted_rand_score(truth, model.labels_) > 0.95
 

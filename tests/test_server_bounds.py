@@ -1,5 +1,6 @@
 """Every bound holds on the server, whatever the browser sends: requests made straight to the callback endpoint of
 the real app (in this process), as an attacker or a broken client would, not as the page does."""
+
 from __future__ import annotations
 
 import base64
@@ -27,8 +28,9 @@ def _csv_of_size(megabytes: float) -> bytes:
 
 def _upload(client: DashClient, contents, filename) -> str:
     """The Data page's loader called with these raw values; the text of what the page would show."""
-    answer = client.call("data-upload.contents", contents, output="data-version",
-                         values={"data-upload.filename": filename})
+    answer = client.call(
+        "data-upload.contents", contents, output="data-version", values={"data-upload.filename": filename}
+    )
     return json_text(answer)
 
 
@@ -47,11 +49,20 @@ def test_the_upload_limit_is_checked_on_the_server_against_the_decoded_size(app_
     assert "Could not load" not in shown and "fits.csv" in _dataset(client)
 
 
-@pytest.mark.parametrize("filename, outcome", [
-    (123, "123"), (["x.csv"], "x.csv"), (None, "arrived without a file name"), ({"a": 1}, "arrived without"),
-    (True, "arrived without"), ("", "arrived without"), ("../../etc/passwd.csv", "passwd.csv"),
-    ("nul\x00byte.csv", "nulbyte.csv"), (["a.csv", "b.csv"], "arrived without"),
-])
+@pytest.mark.parametrize(
+    "filename, outcome",
+    [
+        (123, "123"),
+        (["x.csv"], "x.csv"),
+        (None, "arrived without a file name"),
+        ({"a": 1}, "arrived without"),
+        (True, "arrived without"),
+        ("", "arrived without"),
+        ("../../etc/passwd.csv", "passwd.csv"),
+        ("nul\x00byte.csv", "nulbyte.csv"),
+        (["a.csv", "b.csv"], "arrived without"),
+    ],
+)
 def test_file_names_of_any_json_type_get_a_message_or_are_read(app_server, filename, outcome):
     client = DashClient("", http=InProcessHTTP(app_server))
     shown = _upload(client, _contents(b"id,spend,visits\nC1,10,2\nC2,20,3\nC3,5,1\n"), filename)
@@ -71,8 +82,9 @@ def test_upload_contents_of_the_wrong_shape_get_a_message(app_server, contents):
 @pytest.mark.parametrize("name", ["a\x00b.csv", "../secret.csv", "/etc/passwd", ["x.csv"], 7, "missing.csv"])
 def test_a_server_folder_name_the_folder_does_not_list_gets_a_message(app_server, name):
     client = DashClient("", http=InProcessHTTP(app_server))
-    answer = json_text(client.call("data-server-open.n_clicks", 1, output="data-alert",
-                                   values={"data-server-file.value": name}))
+    answer = json_text(
+        client.call("data-server-open.n_clicks", 1, output="data-alert", values={"data-server-file.value": name})
+    )
     assert "Choose one of the files listed in the server's data folder." in answer
 
 
@@ -84,8 +96,14 @@ def test_a_session_runs_only_so_many_requests_at_once_and_others_stay_served(app
     a = DashClient("", http=InProcessHTTP(app_server))
     b = DashClient("", http=InProcessHTTP(app_server))
     rng = np.random.default_rng(0)
-    big = pd.DataFrame({"id": np.arange(600_000), "spend": rng.gamma(2, 50, 600_000).round(2),
-                        "visits": rng.poisson(3, 600_000), "channel": rng.choice(["web", "shop"], 600_000)})
+    big = pd.DataFrame(
+        {
+            "id": np.arange(600_000),
+            "spend": rng.gamma(2, 50, 600_000).round(2),
+            "visits": rng.poisson(3, 600_000),
+            "channel": rng.choice(["web", "shop"], 600_000),
+        }
+    )
     slow = threading.Thread(target=_upload, args=(a, _contents(big.to_csv(index=False).encode()), "big.csv"))
     slot = app_server.data_dir / "slots" / a.session_id / "0"
     slow.start()
@@ -94,9 +112,13 @@ def test_a_session_runs_only_so_many_requests_at_once_and_others_stay_served(app
         time.sleep(0.01)
     time.sleep(0.2)
     spec = a.find("data-version.data", "data-status")
-    body = {"output": spec["output"], "outputs": _outputs(spec["output"]),
-            "inputs": [{"id": "data-version", "property": "data", "value": 1}], "state": [],
-            "changedPropIds": ["data-version.data"]}
+    body = {
+        "output": spec["output"],
+        "outputs": _outputs(spec["output"]),
+        "inputs": [{"id": "data-version", "property": "data", "value": 1}],
+        "state": [],
+        "changedPropIds": ["data-version.data"],
+    }
     refused = a.http.post("/_dash-update-component", json=body)
     still_running = slow.is_alive()
     served = b.http.post("/_dash-update-component", json=body)
