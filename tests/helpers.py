@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 from dash._callback_context import context_value
@@ -50,6 +51,28 @@ UNREADABLE_FILES = [
     ("notes.docx", b"hello", "the format '.docx' is not supported"),
     ("dupes.csv", b"a,b,a\n1,2,3\n", "duplicate column names: 'a'"),
 ]
+
+
+# A small transaction log: a return, a cancelled invoice (C2) and a row without a customer.
+RFM_LOG = pd.DataFrame(
+    {
+        "customer": ["A", "A", "A", "B", "B", None, "C", "C", "D"],
+        "invoice": ["1", "2", "C2", "3", "3", "4", "5", "6", "7"],
+        "day": [
+            "2024-01-01",
+            "2024-02-01",
+            "2024-02-03",
+            "2024-01-15",
+            "2024-01-15",
+            "2024-01-20",
+            "2023-12-01",
+            "2024-03-01",
+            "2024-02-20",
+        ],
+        "quantity": [2, 1, -1, 3, 1, 5, 1, 2, 4],
+        "price": [10.0, 20.0, 20.0, 5.0, 5.0, 1.0, 100.0, 7.5, 2.5],
+    }
+)
 
 
 def free_port() -> int:

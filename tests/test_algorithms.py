@@ -14,6 +14,8 @@ from core.pipeline import run_segmentation
 from core.quality import bootstrap_stability, stratified_sample
 from core.segmenter import CustomerSegmenter, select_best
 
+pytestmark = pytest.mark.unit
+
 
 def numeric(X):
     table = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
@@ -96,6 +98,7 @@ def test_selection_rule_avoids_degenerate_solutions():
     assert select_best(board, "davies_bouldin") == 4  # lower is better
 
 
+@pytest.mark.slow
 def test_the_analyst_can_pick_any_row_or_criterion(demo):
     table = demo[0]
     by_hand = run_segmentation(table, RunConfig(algorithms=["kmeans"], k_min=2, k_max=5, select=3, n_bootstrap=0))
@@ -122,6 +125,7 @@ def test_consensus_follows_the_majority():
     assert adjusted_rand_score(truth, meta) == 1.0
 
 
+@pytest.mark.slow
 def test_meta_cluster_is_computed_across_models(demo):
     table, truth = demo
     result = run_segmentation(table, RunConfig(algorithms=["kmeans", "gmm"], n_bootstrap=0))

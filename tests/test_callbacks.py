@@ -16,6 +16,8 @@ from dashboard.session import new_session_id
 from dashboard.store import project_store
 from tests.helpers import UNREADABLE_FILES, form_values, load, run, shown, text_of, triggered, upload_contents
 
+pytestmark = pytest.mark.callback
+
 
 def test_a_new_session_starts_on_the_demo_data(session):
     data = shown(session)

@@ -20,6 +20,8 @@ import pytest
 from bench.dash_client import DashClient
 from tests.helpers import LABELLED_OUTPUTS, ROOT, free_port, serving_app
 
+pytestmark = pytest.mark.slow  # a served app and worker processes
+
 
 @pytest.fixture()
 def redis_url(tmp_path: Path):

@@ -11,6 +11,8 @@ from core.cli import main
 from core.readers import read_table
 from tests.helpers import DATA_FILES, LABELLED_OUTPUTS, UNREADABLE_FILES
 
+pytestmark = pytest.mark.unit
+
 FILES = ["labelled_customers.csv", "segments.csv", "leaderboard.csv", "model.joblib", "run.json", "report.html"]
 LEADERBOARD = [
     "algorithm",
@@ -64,7 +66,9 @@ def expected_summary_columns(run, labelled):
     ]
 
 
-@pytest.mark.parametrize("dataset", ["demo", "mall", "wholesale", "cc_general"])
+@pytest.mark.parametrize(
+    "dataset", ["demo", *(pytest.param(name, marks=pytest.mark.slow) for name in ("mall", "wholesale", "cc_general"))]
+)
 def test_run_writes_the_six_files_with_exact_columns(tmp_path, demo_csv, dataset):
     data = demo_csv if dataset == "demo" else DATA_FILES[dataset]
     out = tmp_path / "out"
@@ -109,6 +113,7 @@ def test_run_writes_the_six_files_with_exact_columns(tmp_path, demo_csv, dataset
     assert (bundle.scorer.segmenter.predict(original)[named] == clusters[named]).all()
 
 
+@pytest.mark.slow
 def test_ids_are_excluded_from_features_but_kept(tmp_path, demo_csv):
     out = tmp_path / "out"
     assert (
@@ -120,6 +125,7 @@ def test_ids_are_excluded_from_features_but_kept(tmp_path, demo_csv):
     assert "customer_id" in read_raw(out / "labelled_customers.csv").columns
 
 
+@pytest.mark.slow
 def test_config_round_trip_reproduces_labels(tmp_path, demo_csv):
     first, second = tmp_path / "first", tmp_path / "second"
     assert (
@@ -148,6 +154,7 @@ def test_config_round_trip_reproduces_labels(tmp_path, demo_csv):
     )
 
 
+@pytest.mark.slow
 def test_roles_file_overrides_inferred_roles(tmp_path, demo_csv):
     roles = tmp_path / "roles.json"
     roles.write_text(json.dumps({"visits_per_month": "categorical"}))
@@ -174,6 +181,7 @@ def bad_inputs(tmp_path):
     }
 
 
+@pytest.mark.slow  # a real process each; the same messages are checked in process elsewhere
 @pytest.mark.parametrize(
     "case", ["missing file", "empty file", "no usable columns", "fewer rows than clusters", "bad k"]
 )
@@ -192,6 +200,7 @@ def test_bad_input_exits_2_with_one_clear_line(tmp_path, case):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_console_script_is_installed(tmp_path, demo_csv):
     segment = str(Path(sys.executable).parent / "segment")
     done = subprocess.run(
@@ -204,6 +213,7 @@ def test_console_script_is_installed(tmp_path, demo_csv):
     assert "into 4 segments" in done.stdout
 
 
+@pytest.mark.slow
 def test_algorithms_params_criterion_and_select_on_the_command_line(tmp_path, demo_csv):
     params = tmp_path / "params.json"
     params.write_text(json.dumps({"gmm": {"covariance_type": "diag"}, "agglomerative": {"linkage": "average"}}))
@@ -359,6 +369,7 @@ def test_features_outliers_and_transform_on_the_command_line(tmp_path, demo_csv)
     assert (labelled.loc[labelled["outlier_excluded"], "cluster"] >= 0).all()
 
 
+@pytest.mark.slow  # a real process each; the same messages are checked in process elsewhere
 @pytest.mark.parametrize(
     "name, data, message",
     [
@@ -403,6 +414,7 @@ def test_demo_writes_the_apps_demo_customers(tmp_path, capsys, demo):
     assert main(["demo", "--out", str(out), "--rows", "3"]) == 2
 
 
+@pytest.mark.slow
 def test_verbose_says_each_step_and_quiet_prints_nothing(tmp_path, demo_csv, capsys):
     args = ["run", str(demo_csv), "--k", "3", "--algorithms", "kmeans"]
     assert main(["-v", *args, "--out", str(tmp_path / "a")]) == 0
@@ -414,6 +426,7 @@ def test_verbose_says_each_step_and_quiet_prints_nothing(tmp_path, demo_csv, cap
     assert said.out == "" and said.err == ""
 
 
+@pytest.mark.slow
 def test_a_replayed_run_keeps_the_names_the_run_had(tmp_path, demo_csv):
     first = tmp_path / "first"
     assert main(["run", str(demo_csv), "--k", "3", "--algorithms", "kmeans", "--out", str(first)]) == 0

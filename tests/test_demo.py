@@ -1,7 +1,10 @@
+import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from core.demo import make_demo_customers
 from core.pipeline import run_segmentation
+
+pytestmark = pytest.mark.unit
 
 
 def test_demo_table_is_deterministic_and_realistic(demo):
@@ -16,6 +19,7 @@ def test_demo_table_is_deterministic_and_realistic(demo):
     assert missing_share.max() < 0.1
 
 
+@pytest.mark.slow
 def test_demo_segments_are_recovered(demo):
     table, truth = demo
     result = run_segmentation(table)

@@ -7,6 +7,8 @@ import pytest
 from core.explain import Condition, SegmentExplainer, readable_number
 from core.roles import feature_columns, infer_roles
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def explained(demo):

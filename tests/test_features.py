@@ -10,6 +10,8 @@ from core.features import FeatureSpec, add_features, parse_feature
 from core.outliers import outlier_counts
 from core.pipeline import run_segmentation
 
+pytestmark = pytest.mark.unit
+
 TABLE = pd.DataFrame(
     {
         "food": [10.0, 0.0, 5.0, np.nan],

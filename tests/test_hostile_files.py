@@ -24,6 +24,8 @@ from dashboard import ids
 from dashboard.store import project_store
 from tests.helpers import load, text_of, upload_contents
 
+pytestmark = pytest.mark.unit
+
 HTML = "<img src=x onerror=alert(1)>"
 
 

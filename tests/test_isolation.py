@@ -227,6 +227,7 @@ def test_requests_without_a_session_cookie_or_with_a_forged_one_run_nothing(app_
     assert _snapshot(victim["home"]) == before
 
 
+@pytest.mark.slow
 def test_another_session_cannot_cancel_a_running_fit(app_server, victim):
     """A's fit keeps running when B sends A's job handle to Dash's cancel, B's own Cancel, or a pid."""
     a = victim["client"]

@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import ROOT
+
+pytestmark = pytest.mark.slow  # a served app and worker processes
 
 
 def test_six_analysts_at_once_all_get_their_own_segments():

@@ -1,10 +1,14 @@
 """Automatic segment names: unique, short, and saying what sets each segment apart."""
 
+import pytest
+
 from core.config import RunConfig
 from core.naming import auto_names, label_of
 from core.pipeline import run_segmentation
 from core.rfm import build_rfm
-from tests.test_rfm import LOG
+from tests.helpers import RFM_LOG as LOG
+
+pytestmark = pytest.mark.unit
 
 
 def test_demo_names_reflect_the_profiles(demo):

@@ -5,11 +5,14 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.cli import main
 from core.config import RunConfig
 from core.pipeline import run_segmentation
 from core.predictor import NO_GOOD_FIT
+
+pytestmark = pytest.mark.unit
 
 
 def test_predictor_reproduces_training_labels_and_flags_far_customers(demo):
@@ -28,6 +31,7 @@ def test_predictor_reproduces_training_labels_and_flags_far_customers(demo):
     assert label[0] == NO_GOOD_FIT
 
 
+@pytest.mark.slow
 def test_segment_predict_writes_segments_and_explains_missing_columns(tmp_path, demo_csv, demo):
     model_dir = tmp_path / "model"
     assert (

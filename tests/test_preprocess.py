@@ -6,6 +6,8 @@ import pytest
 
 from core.preprocess import SampledKNNImputer, build_preprocessor
 
+pytestmark = pytest.mark.unit
+
 
 def test_knn_imputation_takes_the_value_of_similar_customers():
     rng = np.random.default_rng(0)

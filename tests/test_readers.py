@@ -5,6 +5,8 @@ from core.errors import SegmentationError
 from core.readers import read_table
 from tests.helpers import UNREADABLE_FILES
 
+pytestmark = pytest.mark.unit
+
 ROWS = "id,name,amount,joined\n0001,Ann,12.5,2021-03-01\n0002,Bob,7,2022-11-15\n0003,Cé,3.25,2020-01-31\n"
 
 

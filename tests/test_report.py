@@ -6,6 +6,7 @@ import re
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.cli import main
 from core.config import RunConfig
@@ -14,9 +15,12 @@ from core.naming import carry_names
 from core.pipeline import run_segmentation
 from tests.helpers import console_errors
 
+pytestmark = pytest.mark.unit
+
 FIGURES = 6  # map, importance, importance per segment, stability, elbow, metrics
 
 
+@pytest.mark.browser
 def test_report_opens_offline_with_every_figure_drawn(tmp_path, demo_csv, browser):
     out = tmp_path / "out"
     assert main(["run", str(demo_csv), "--out", str(out), "--k", "2-6", "--algorithms", "kmeans,hdbscan"]) == 0
@@ -92,6 +96,7 @@ def test_a_refit_on_new_data_keeps_the_names_of_matching_segments():
         assert names[segment] == second.names[segment] or names[segment].endswith(" (new)")
 
 
+@pytest.mark.slow
 def test_hdbscan_membership_lowers_confidence_and_the_forest_classifier_works(demo):
     table = demo[0]
     density = run_segmentation(table, RunConfig(algorithms=["hdbscan"], n_bootstrap=0))

@@ -29,6 +29,8 @@ from dashboard.session import COOKIE
 from dashboard.store import project_store
 from tests.helpers import LABELLED_OUTPUTS, run, set_context, text_of, triggered
 
+pytestmark = pytest.mark.callback
+
 
 def test_every_result_page_says_there_is_nothing_yet(session):
     assert "No segmentation yet" in text_of(show_summary(None))
@@ -80,6 +82,7 @@ def test_run_then_compare_map_and_segments(session):
     assert segments["profile_rows"][0]["measure"] == "customers"
 
 
+@pytest.mark.slow
 def test_umap_is_computed_once_in_the_background_and_cached(session):
     token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
     shown = show_map(token, "umap", 2, None)
@@ -172,6 +175,7 @@ def test_cancelling_a_use_selected_model_refit_from_the_model_page_ends_it_clean
     assert after.segmenter.n_clusters_ == before.segmenter.n_clusters_ == 4 and after.config.select is None
 
 
+@pytest.mark.slow
 def test_cancelling_a_umap_job_from_the_model_page_keeps_nothing_half_done(session):
     from callbacks.model import cancel_job
 
@@ -405,6 +409,7 @@ def test_a_result_saved_by_an_older_version_asks_for_a_new_run(session):
     assert "Segment:" in text_of(message) and figure is no_update  # no projection kept: no place on the map
 
 
+@pytest.mark.slow
 def test_fits_beyond_the_limit_wait_in_line_and_beyond_the_line_the_server_says_busy(session, monkeypatch):
     from dashboard.jobs import finish_job
     from dashboard.session import new_session_id

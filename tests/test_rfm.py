@@ -1,32 +1,14 @@
 """RFM on a small hand-made transaction log, with a return, a cancelled invoice and a row without a customer."""
 
-import pandas as pd
 import pytest
 
 from core.errors import SegmentationError
 from core.readers import read_table
 from core.rfm import build_rfm
 from tests.helpers import DATA
+from tests.helpers import RFM_LOG as LOG
 
-LOG = pd.DataFrame(
-    {
-        "customer": ["A", "A", "A", "B", "B", None, "C", "C", "D"],
-        "invoice": ["1", "2", "C2", "3", "3", "4", "5", "6", "7"],
-        "day": [
-            "2024-01-01",
-            "2024-02-01",
-            "2024-02-03",
-            "2024-01-15",
-            "2024-01-15",
-            "2024-01-20",
-            "2023-12-01",
-            "2024-03-01",
-            "2024-02-20",
-        ],
-        "quantity": [2, 1, -1, 3, 1, 5, 1, 2, 4],
-        "price": [10.0, 20.0, 20.0, 5.0, 5.0, 1.0, 100.0, 7.5, 2.5],
-    }
-)
+pytestmark = pytest.mark.unit
 
 
 def test_rfm_values_are_exact():

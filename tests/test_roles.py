@@ -4,6 +4,8 @@ from core.readers import read_table
 from core.roles import infer_roles
 from tests.helpers import DATA, DATA_FILES
 
+pytestmark = pytest.mark.unit
+
 
 def test_demo_roles(demo):
     roles = infer_roles(demo[0])

@@ -14,6 +14,8 @@ from core.exports import LABELLED_FILE, write_outputs
 from core.pipeline import run_segmentation
 from core.readers import read_table
 
+pytestmark = pytest.mark.unit
+
 
 def separated_customers(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Four well-separated groups of customers in three numeric columns and a category."""
@@ -27,6 +29,7 @@ def separated_customers(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray
     return table, group
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["kmeans", "gmm", "hdbscan"])
 def test_sampled_and_full_fits_agree(algorithm):
     table, truth = separated_customers(12_000)

@@ -18,6 +18,8 @@ from core.report import render_report
 from dashboard.auth import require_login
 from dashboard.settings import load_settings
 
+pytestmark = pytest.mark.callback
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -76,6 +78,7 @@ def test_csv_cells_and_headers_that_a_spreadsheet_would_run_are_neutralised():
     assert lines[1].endswith(",-1.5")  # numbers are numbers, negative ones included
 
 
+@pytest.mark.slow
 def test_killing_the_server_mid_write_leaves_the_project_readable(tmp_path):
     """kill -9 a process that keeps saving a project's table, result and names; every file stays readable."""
     import os

@@ -11,6 +11,8 @@ from core.errors import SegmentationError
 from core.pipeline import run_segmentation
 from core.segmenter import LEADERBOARD_COLUMNS, CustomerSegmenter
 
+pytestmark = pytest.mark.unit
+
 
 def blobs_table(n=600, centers=3, seed=1):
     """Well-separated blobs: centres on the corners of a large simplex, so the true k is unambiguous."""
@@ -39,6 +41,7 @@ def test_segments_are_numbered_by_size_and_predict_matches_fit():
     np.testing.assert_array_equal(model.predict(table), model.labels_)
 
 
+@pytest.mark.slow
 def test_same_seed_same_labels_different_seed_still_same_partition(demo):
     table = demo[0]
     first = run_segmentation(table, RunConfig(seed=7))
