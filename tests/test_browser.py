@@ -150,8 +150,9 @@ def test_a_job_survives_leaving_the_page_and_can_be_cancelled_on_return(live_ser
     assert not browser.find_element(By.ID, "seg-run").is_enabled()
     assert live_server.job_processes(), "the fit should be running in a background process"
 
-    go(browser, "Compare")  # leave while it runs, then come back
-    wait(browser).until(text_present("#compare-empty", "No segmentation yet"))
+    go(browser, "Compare")  # leave while it runs, then come back: the page knows the job runs
+    wait(browser).until(text_present("#compare-empty", "A segmentation run is going"))
+    wait(browser).until(text_present("#shell-job-banner", "A segmentation run is going"))
     go(browser, "Model")
     wait(browser, 30).until(text_present("#seg-progress-text", "Fitting"))
     assert live_server.job_processes(), "leaving the page must not stop the job"
@@ -163,6 +164,31 @@ def test_a_job_survives_leaving_the_page_and_can_be_cancelled_on_return(live_ser
 
     browser.refresh()  # the cancelled job stored nothing
     wait(browser).until(text_present("#model-summary", "No segmentation yet"))
+    assert console_errors(browser) == []
+
+
+def test_result_pages_follow_a_running_job_and_draw_the_result_when_it_ends(live_server, browser, tmp_path):
+    """Start a run, go to Segments, Map and Compare while it runs: each says a job is going (with its progress),
+    and draws the segments when the job ends, without a reload."""
+    big = tmp_path / "followed customers.csv"
+    make_demo_customers(40_000, random_state=4).to_csv(big, index=False)
+    browser.get(live_server + "/")
+    wait(browser).until(text_present(".dataset-banner", "Demo customers"))
+    upload(browser, big)
+    wait(browser, 120).until(text_present(".dataset-banner", "followed customers.csv · 40,000 rows"))
+    go(browser, "Model")
+    click(browser, "seg-run")
+    wait(browser, 60).until(text_present("#seg-progress-text", "Fitting"))
+    go(browser, "Map")
+    wait(browser, 30).until(text_present("#map-empty", "A segmentation run is going"))
+    go(browser, "Segments")
+    wait(browser, 30).until(text_present("#segments-empty", "A segmentation run is going"))
+    assert "%" in browser.find_element(By.ID, "segments-empty").text  # its progress
+    wait(browser, 300).until(text_present("#seg-headline", "segments of 40,000 customers"))  # drawn when it ended
+    assert browser.find_element(By.ID, "segments-empty").text == ""
+    assert not browser.find_elements(By.CSS_SELECTOR, "#shell-job-banner .alert")
+    go(browser, "Compare")
+    wait(browser, 30).until(text_present("#compare-headline", "segments of 40,000 customers"))
     assert console_errors(browser) == []
 
 
