@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import statistics
 import threading
 import time
@@ -73,9 +74,8 @@ def _summary(times: list[float]) -> str:
 
 
 def measure(slots: int, args) -> tuple[list[float], list[float], dict[str, int]]:
-    import os
-
     os.environ["SEGSTUDIO_SESSION_REQUESTS"] = str(slots)  # read by the server started next
+    os.environ["SEGSTUDIO_SESSION_WAIT"] = str(args.wait)
     with gunicorn(4, 2, 2, 20) as (url, _pid):
         flooder = DashClient(url, timeout=300)
         table = make_demo_customers(n_customers=args.rows, random_state=1)
@@ -97,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flood-threads", type=int, default=8)
     parser.add_argument("--observers", type=int, default=3)
     parser.add_argument("--rows", type=int, default=200_000, help="customers in the flooding session's table")
+    parser.add_argument("--slots", type=int, default=3, help="SEGSTUDIO_SESSION_REQUESTS with the bound on")
+    parser.add_argument("--wait", type=float, default=1.0, help="SEGSTUDIO_SESSION_WAIT of both servers")
     args = parser.parse_args(argv)
     results = {}
-    for label, slots in (("bound on (3 per session)", 3), ("bound off (1000 per session)", 1000)):
+    on_label, off_label = f"bound on ({args.slots} per session)", "bound off (1000 per session)"
+    for label, slots in ((on_label, args.slots), (off_label, 1000)):
         results[label] = measure(slots, args)
     print(
         f"one session floods with {args.flood_threads} threads of Explore statistics on {args.rows:,} customers; "
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{label}: others' light request quiet {_summary(quiet)}; flooded {_summary(flooded)}; "
             f"flood requests: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         )
-    on, off = results["bound on (3 per session)"][1], results["bound off (1000 per session)"][1]
+    on, off = results[on_label][1], results[off_label][1]
     p95 = lambda t: t[min(len(t) - 1, int(0.95 * len(t)))]  # noqa: E731
     print(f"p95 while flooded, bound off / bound on: {p95(off) / p95(on):.1f}x")
     return 0
