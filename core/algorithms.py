@@ -14,10 +14,10 @@ from typing import Any
 import hdbscan
 import numpy as np
 from sklearn.cluster import DBSCAN, AgglomerativeClustering, Birch, KMeans, MiniBatchKMeans, SpectralClustering
-from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from core.errors import SegmentationError
+from core.mixture import ModalMixture
 
 
 @dataclass(frozen=True)
@@ -155,13 +155,22 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                     choices=("full", "tied", "diag", "spherical"),
                 ),
                 ParamSpec("n_init", "int", 1, "Restarts per k; the best is kept.", 1, 20),
+                ParamSpec(
+                    "merge",
+                    "choice",
+                    "valleys",
+                    "valleys: components that no density valley separates form one segment (a skewed or bent "
+                    "group takes several components); none: a segment per component.",
+                    choices=("valleys", "none"),
+                ),
             ),
-            build=lambda p, k, seed: GaussianMixture(
+            build=lambda p, k, seed: ModalMixture(
                 n_components=k,
                 covariance_type=p["covariance_type"],
                 n_init=p["n_init"],
                 random_state=seed,
                 reg_covar=1e-4,
+                merge=p["merge"],
             ),
             sweep="k",
             max_fit_rows=50_000,

@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--params", help='JSON file of parameters per algorithm, e.g. {"gmm": {"covariance_type": "diag"}}'
     )
     run.add_argument(
-        "--criterion", choices=list(CRITERIA), help="how the best candidate is chosen (default silhouette)"
+        "--criterion",
+        choices=list(CRITERIA),
+        help="how the best candidate is chosen (default auto: see docs/command-line.md)",
     )
     run.add_argument("--select", type=int, help="use this leaderboard row instead of the automatic choice")
     run.add_argument(

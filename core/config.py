@@ -55,7 +55,7 @@ class RunConfig:
     seed: int = 0
     algorithms: list[str] = field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    criterion: str = "silhouette"
+    criterion: str = "auto"
     select: int | None = None
     metric_sample_size: int = 5_000
     sample_size: int = 100_000

@@ -128,7 +128,10 @@ def resolve_roles(table: pd.DataFrame, config: RunConfig) -> tuple[dict[str, str
 
 
 def run_segmentation(
-    table: pd.DataFrame, config: RunConfig | None = None, progress: Progress | None = None
+    table: pd.DataFrame,
+    config: RunConfig | None = None,
+    progress: Progress | None = None,
+    keep_candidates: bool = False,
 ) -> SegmentationResult:
     """Segment a customer table.
 
@@ -172,6 +175,7 @@ def run_segmentation(
         impute=config.impute,
         scale=config.scale,
         random_state=config.seed,
+        keep_candidates=keep_candidates,
     )
     excluded = flagged.to_numpy()
     if excluded.any() and (~excluded).sum() < config.k_min:

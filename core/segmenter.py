@@ -38,13 +38,24 @@ from core.quality import (
     within_sum_of_squares,
 )
 from core.roles import FEATURE_ROLES
+from core.selection import Selection, family_winners, structure_test
+from core.selection import choose as choose_automatically
 
 Progress = Callable[[float, str], None]
 Plan = list[tuple[AlgorithmSpec, dict[str, Any]]]
 Assigner = Callable[[np.ndarray], np.ndarray]
 Fitted = tuple[AlgorithmSpec, dict[str, Any], Any, Any, Assigner]  # spec, parameters, swept value, model, assigner
 # Which way is better for each selection criterion.
-CRITERIA = {"silhouette": "max", "davies_bouldin": "min", "calinski_harabasz": "max", "dbcv": "max", "stability": "max"}
+# "auto" (core.selection): each family by its own criterion, then the mixture or a density model; the others rank
+# every candidate by one metric.
+CRITERIA = {
+    "auto": "max",
+    "silhouette": "max",
+    "davies_bouldin": "min",
+    "calinski_harabasz": "max",
+    "dbcv": "max",
+    "stability": "max",
+}
 # Guards against solutions an analyst cannot use, however good their score: one segment holding nearly everyone,
 # a segment of a handful of customers, or most customers left unassigned. Such candidates are chosen only when
 # nothing else is left.
@@ -83,6 +94,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         scale: ``standard``, ``robust`` or ``minmax`` scaling of numeric and date features.
         as_of: reference date for date features (default the newest date).
         random_state: seed for every random step.
+        keep_candidates: keep every candidate's labels of the fitted rows in ``candidate_labels_`` (for measuring
+            the selection against known groups; off by default, it costs memory).
     """
 
     def __init__(
@@ -92,7 +105,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         params: dict[str, dict[str, Any]] | None = None,
         k_min: int = 2,
         k_max: int = 10,
-        criterion: str = "silhouette",
+        criterion: str = "auto",
         select: int | None = None,
         metric_sample_size: int = 5_000,
         sample_size: int = 100_000,
@@ -105,6 +118,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         impute: str = "median",
         scale: str = "standard",
         random_state: int = 0,
+        keep_candidates: bool = False,
     ) -> None:
         self.roles = roles
         self.algorithms = algorithms
@@ -124,6 +138,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.impute = impute
         self.scale = scale
         self.random_state = random_state
+        self.keep_candidates = keep_candidates
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, y: object = None, progress: Progress | None = None) -> CustomerSegmenter:
@@ -147,9 +162,14 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if not np.isfinite(Z).all():
             raise SegmentationError("Some feature values are infinite; remove or cap them before segmenting.")
         self._k_distance(Z, plan)
+        self._Z_for_tests = Z
         rows, labelings, fitted = self._sweep(Z, plan, report)
         board = pd.DataFrame(rows)
-        best = self._choose(board)
+        if self.keep_candidates:
+            self.candidate_labels_ = labelings
+        report(0.78, "Testing for natural groups and choosing the model")
+        self.selection_ = self._select(board, labelings)
+        best = self.selection_.row
         board["selected"] = board.index == best
         self.leaderboard_ = board[list(LEADERBOARD_COLUMNS)]
         report(0.8, "Labelling every customer with the chosen model")
@@ -159,6 +179,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self._keep_chosen(full[best], chosen)
         report(0.85, "Combining models into a consensus")
         self._build_consensus(Z, board, labelings, fitted, full)
+        del self._Z_for_tests
         report(0.9, "Measuring stability")
         self._measure_stability(Z)
         report(1.0, f"Done: {self.n_clusters_} segments")
@@ -235,6 +256,9 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if distinct < self.k_max:  # only then is counting every distinct row worth its cost
             distinct = len(np.unique(Z, axis=0))
         k_range = (self.k_min, min(self.k_max, distinct))
+        self.k_range_ = k_range
+        self.bic_: dict[int, float] = {}  # leaderboard row -> the mixture's BIC (mixtures only)
+        self.components_: dict[int, int] = {}  # leaderboard row -> the mixture's components
         if k_range[1] < k_range[0]:
             raise SegmentationError(f"The data has fewer distinct customers than the {self.k_min} segments asked for.")
         work = [
@@ -282,6 +306,20 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             )
             labelings.append(labels.astype(np.int32))
             fitted.append((spec, params, value, model, assigner))
+            if hasattr(model, "bic_"):
+                self.bic_[len(rows) - 1], self.components_[len(rows) - 1] = model.bic_, int(model.n_components)
+                merged = int(model.n_components) - int(model.n_segments_)
+                if merged > 0:
+                    rows[-1]["note"] = "; ".join(
+                        filter(
+                            None,
+                            [
+                                rows[-1]["note"],
+                                f"{model.n_components} components merged into "
+                                f"{model.n_segments_} segments (no density valley between)",
+                            ],
+                        )
+                    )
         if all(f is None for f in fitted):
             reasons = "; ".join(sorted({r["note"] for r in rows}))
             raise SegmentationError(f"No model could be fitted: {reasons}")
@@ -322,19 +360,48 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         board["selected"] = board.index == row
         self.leaderboard_ = board
         self.select = row
+        previous = getattr(self, "selection_", None)
+        self.selection_ = Selection(
+            row,
+            f"Leaderboard row {row}, chosen by the analyst.",
+            natural_groups=previous.natural_groups if previous else True,
+            evidence=previous.evidence if previous else "",
+        )
         report(0.5, "Measuring stability")
         self._measure_stability(Z)
         report(1.0, f"Done: {self.n_clusters_} segments")
         return self
 
-    def _choose(self, board: pd.DataFrame) -> int:
-        if self.select is None:
-            return select_best(board, self.criterion)
-        if not isinstance(self.select, int) or not 0 <= self.select < len(board):
-            raise SegmentationError(f"There is no leaderboard row {self.select}; rows are 0 to {len(board) - 1}.")
-        if failed(board).loc[self.select]:
-            raise SegmentationError(f"Leaderboard row {self.select} failed to fit: {board.loc[self.select, 'note']}")
-        return self.select
+    def _select(self, board: pd.DataFrame, labelings: list[np.ndarray | None]) -> Selection:
+        """The chosen candidate and what the choice rests on: the analyst's row, the automatic choice, or the best
+        by a criterion; whether the customers form natural groups is tested in every case."""
+        ok = eligible(board)
+        natural, evidence = structure_test(self._sampled(self._Z_for_tests), board, ok, self.random_state)
+        if self.select is not None:
+            if not isinstance(self.select, int) or not 0 <= self.select < len(board):
+                raise SegmentationError(f"There is no leaderboard row {self.select}; rows are 0 to {len(board) - 1}.")
+            if failed(board).loc[self.select]:
+                raise SegmentationError(
+                    f"Leaderboard row {self.select} failed to fit: {board.loc[self.select, 'note']}"
+                )
+            return Selection(
+                self.select,
+                f"Leaderboard row {self.select}, chosen by the analyst.",
+                natural_groups=natural,
+                evidence=evidence,
+            )
+        if self.criterion == "auto":
+            return choose_automatically(
+                board, ok, labelings, self.bic_, self.components_, self.k_range_, natural, evidence
+            )
+        row = select_best(board, self.criterion)
+        return Selection(
+            row,
+            f"The best {self.criterion.replace('_', '-')} among the candidates that pass the "
+            f"guards ({board.loc[row, self.criterion]:.3f}).",
+            natural_groups=natural,
+            evidence=evidence,
+        )
 
     def _keep_chosen(self, raw: np.ndarray, fitted: Fitted) -> None:
         spec, params, value, model, assigner = fitted
@@ -366,7 +433,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         full: dict[int, np.ndarray],
     ) -> None:
         """Consensus of every row from the members' labels of every row; agreement measured on the sample."""
-        members = consensus_members(board, self.criterion)
+        winners = family_winners(board, eligible(board), self.bic_) if self.criterion == "auto" else None
+        members = consensus_members(board, "silhouette" if self.criterion == "auto" else self.criterion, winners)
         named = {}
         for i in members:
             spec = get_algorithm(board.loc[i, "algorithm"])
@@ -534,10 +602,13 @@ def select_best(board: pd.DataFrame, criterion: str = "silhouette") -> int:
     raise SegmentationError(f"No candidate has a {criterion} score; try another criterion or more segments.")
 
 
-def consensus_members(board: pd.DataFrame, criterion: str) -> list[int]:
-    """The models combined into the consensus: the best of each algorithm, or the top three of a single one."""
+def consensus_members(board: pd.DataFrame, criterion: str, winners: dict[str, int] | None = None) -> list[int]:
+    """The models combined into the consensus: the best of each algorithm (``winners``, when the automatic choice
+    named them by each family's own criterion), or the top three of a single one."""
     algorithms = list(dict.fromkeys(board["algorithm"]))
     fitted = board[~failed(board)]
+    if winners is not None and len(winners) > 1:
+        return sorted(winners.values())
     if len(algorithms) > 1:
         members = []
         for algorithm in algorithms:

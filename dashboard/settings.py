@@ -31,7 +31,7 @@ class Settings:
         session_requests: callback requests one browser session may have running at once, on all worker processes
             of the machine (SEGSTUDIO_SESSION_REQUESTS; default 3).
         session_wait: how long a request beyond that waits for a free slot before it is refused with 429
-            (SEGSTUDIO_SESSION_WAIT, seconds; default 1).
+            (SEGSTUDIO_SESSION_WAIT, seconds; default 0.2).
     """
 
     data_dir: Path
@@ -44,7 +44,7 @@ class Settings:
     login: tuple[str, str] | None = None
     redis_url: str | None = None
     session_requests: int = 3
-    session_wait: float = 1.0
+    session_wait: float = 0.2
 
     @property
     def read_limits(self) -> dict:
@@ -78,5 +78,5 @@ def load_settings() -> Settings:
         login=(username, password) if username else None,
         redis_url=os.environ.get("REDIS_URL") or None,
         session_requests=max(1, int(os.environ.get("SEGSTUDIO_SESSION_REQUESTS", "3"))),
-        session_wait=max(0.0, float(os.environ.get("SEGSTUDIO_SESSION_WAIT", "1"))),
+        session_wait=max(0.0, float(os.environ.get("SEGSTUDIO_SESSION_WAIT", "0.2"))),
     )
