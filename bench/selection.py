@@ -40,9 +40,9 @@ def _ari(known: KnownSet, labels: np.ndarray) -> float:
     return float(adjusted_rand_score(known.truth[keep], labels[keep]))
 
 
-def measure(known: KnownSet, seed: int = 0) -> Outcome:
+def measure(known: KnownSet, seed: int = 0, transform: str = "none") -> Outcome:
     started = time.perf_counter()
-    result = run_segmentation(known.table, RunConfig(seed=seed), keep_candidates=True)
+    result = run_segmentation(known.table, RunConfig(seed=seed, transform=transform), keep_candidates=True)
     seconds = time.perf_counter() - started
     segmenter = result.segmenter
     candidates = [labels for labels in segmenter.candidate_labels_ if labels is not None]
@@ -50,7 +50,7 @@ def measure(known: KnownSet, seed: int = 0) -> Outcome:
     scores = {
         k: silhouette_score(
             Z,
-            labels := KMeans(k, n_init=3, random_state=seed).fit_predict(Z),
+            KMeans(k, n_init=3, random_state=seed).fit_predict(Z),
             sample_size=min(len(Z), 5_000),
             random_state=seed,
         )
@@ -97,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=3_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reasons", action="store_true", help="also print what each choice rests on")
+    parser.add_argument("--transform", default="none", help="skew transform of the runs (none, log1p, yeo-johnson)")
     args = parser.parse_args(argv)
-    outcomes = [measure(known, args.seed) for known in known_sets(args.rows, args.seed)]
+    outcomes = [measure(known, args.seed, args.transform) for known in known_sets(args.rows, args.seed)]
     print("\n".join(table(outcomes)))
     if args.reasons:
         for o in outcomes:

@@ -74,13 +74,13 @@ def run_job(
             impute=impute or "median",
             scale=scale or "standard",
             outliers={"method": outlier_method or "iqr", "action": outlier_action or "keep"},
-            transform=transform or "none",
+            transform=transform or "yeo-johnson",
             classifier=classifier or "logistic",
             k_min=k_range[0],
             k_max=k_range[1],
             algorithms=list(algorithms or []),
             params=parameters_from_controls(param_values, param_ids, algorithms or []),
-            criterion=criterion,
+            criterion=criterion or "auto",
         )
         result = run_segmentation(job.store.table(job.session), config, progress=report)
         report(1.0, "Saving the result")

@@ -98,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="METHOD:ACTION[:THRESHOLD]",
         help="outliers of numeric features: iqr or zscore, then keep, cap or exclude (e.g. iqr:cap)",
     )
-    run.add_argument("--transform", choices=list(TRANSFORMS), help="transform skewed numeric features")
+    run.add_argument(
+        "--transform",
+        choices=list(TRANSFORMS),
+        help="transform of skewed numeric features (default yeo-johnson; none leaves them as they are)",
+    )
     run.add_argument("--transform-columns", help="comma-separated columns to transform (default: skewed ones)")
     run.add_argument("--as-of", help="reference date for date features (default: the newest date in each)")
     run.add_argument(
@@ -269,6 +273,13 @@ def _run(args: argparse.Namespace) -> int:
         f"segments ({ALGORITHMS[chosen['algorithm']].label}, row {int(chosen.name)} of the leaderboard, "
         f"silhouette {chosen['silhouette']:.3f})."
     )
+    selection = result.segmenter.selection_
+    print(f"  {selection.verdict} ({selection.evidence})")
+    print(f"  why this model: {selection.reason}")
+    if selection.runner_up is not None:
+        print(f"  runner-up: {selection.runner_up_reason}")
+    for warning in selection.warnings:
+        print(f"segment: warning: {warning}", file=sys.stderr)
     unstable = [
         str(s)
         for s, j in (result.segmenter.stability_.per_segment.items() if result.segmenter.stability_ else [])

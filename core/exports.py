@@ -172,6 +172,7 @@ def run_record(result: SegmentationResult, source: SourceRecord) -> dict[str, An
             "silhouette": _plain(selected["silhouette"]),
             "criterion": result.config.criterion,
         },
+        "selection": segmenter.selection_.to_dict() if hasattr(segmenter, "selection_") else None,
         "consensus": {
             "leaderboard_rows": [int(i) for i in segmenter.consensus_rows_],
             "n_meta_clusters": int(len(np.unique(segmenter.meta_labels_))),

@@ -5,9 +5,9 @@ not elliptical, takes several components, and a segment per component would cut 
 that no valley separates are merged (the modal view of a mixture: Hennig, "Methods for merging Gaussian mixture
 components", ADAC 2010, whose ridgeline idea this follows on the straight line between two component means): along
 the segment between two means, the mixture's density never falls below ``valley`` times the lower of its two
-ends. The density is taken over the continuous columns only (more than two distinct values): one-hot columns are
-discrete, and every pair of levels would otherwise look like a valley. A diffuse background component (a broad,
-light, low-density one: scattered customers around the groups) is never a bridge between two groups.
+ends. The density is taken over the continuous columns only: one-hot columns are discrete, and so are flags and
+small counts, and every gap between their values would otherwise look like a valley. A diffuse background
+component (broad, light and thin: scattered customers around the groups) is never a bridge between two groups.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class ModalMixture(GaussianMixture):
     def _segments(self, X: np.ndarray) -> np.ndarray:
         """Segment number of each component: connected components of the 'no valley between' relation."""
         k = self.n_components
-        continuous = [j for j in range(X.shape[1]) if len(np.unique(X[: min(len(X), 5_000), j])) > 2]
+        continuous = [j for j in range(X.shape[1]) if _continuous(X[: min(len(X), 5_000), j])]
         if k == 1 or not continuous:
             return np.arange(k)
         means = self.means_[:, continuous]
@@ -106,6 +106,13 @@ class ModalMixture(GaussianMixture):
                     parent[root(i)] = root(j)
         roots = np.array([root(i) for i in range(k)])
         return np.unique(roots, return_inverse=True)[1].astype(np.int64)
+
+
+def _continuous(values: np.ndarray) -> bool:
+    """A column whose density can have valleys: many distinct values, not piled on a few (one-hot columns, flags,
+    small counts such as 1, 2 or 3 purchases are discrete: every gap between their values looks like a valley)."""
+    distinct, counts = np.unique(values, return_counts=True)
+    return len(distinct) > 20 and np.sort(counts)[-5:].sum() < 0.5 * len(values)
 
 
 def _full(covariances: np.ndarray, kind: str, i: int, d: int) -> np.ndarray:

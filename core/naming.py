@@ -27,11 +27,19 @@ _WORDS = {
 
 
 def label_of(column: str) -> str:
-    """A column name as words: 'Annual Income (k$)' -> 'annual income', 'fashion_spend' -> 'fashion spend'."""
+    """A column name as words marketing would write: 'Annual Income (k$)' -> 'annual income', 'fashion_spend' ->
+    'fashion spend', 'MntWines' -> 'wines spend', 'NumWebPurchases' -> 'web purchases', 'CUST_ID' -> 'cust id'."""
     words = re.sub(r"\(.*?\)", "", column)
     words = re.sub(r"[_\-.]+", " ", words)
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", words)
-    return " ".join(words.split()).lower() or column
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)", " ", words)
+    parts = " ".join(words.split()).lower().split()
+    if len(parts) > 1 and parts[0] in _PREFIXES:  # export abbreviations: Mnt (amount spent), Num (number of)
+        parts = parts[1:] + ([_PREFIXES[parts[0]]] if _PREFIXES[parts[0]] else [])
+    return " ".join(parts) or column
+
+
+_PREFIXES = {"mnt": "spend", "amt": "spend", "num": "", "nb": "", "cnt": "", "qty": ""}
+_WHO = re.compile(r"^(gender|genre|sex)$", re.IGNORECASE)  # levels that name the customers themselves
 
 
 def distinctive_traits(
@@ -66,8 +74,19 @@ def distinctive_traits(
                 continue
             level = inside.index[0]
             h = 2 * np.arcsin(np.sqrt(inside.iloc[0])) - 2 * np.arcsin(np.sqrt(overall.get(level, 0.0)))
-            traits.append((abs(h), f"mostly {level} {label_of(column)}" if h > 0 else f"few {level}"))
+            traits.append((abs(h), f"{'mostly' if h > 0 else 'few'} {_level_words(column, level)}"))
     return sorted(traits, key=lambda t: -t[0])
+
+
+def _level_words(column: str, level: str) -> str:
+    """A category level in words: a code reads 'channel 2', a word 'online channel', and a level that names the
+    customers themselves ('Female' of a gender column) stands alone."""
+    label = label_of(column)
+    if re.fullmatch(r"-?\d+(\.\d+)?", level):
+        return f"{label} {level}"
+    if _WHO.match(label.replace(" ", "")):
+        return level.lower()
+    return f"{level.lower() if level.isupper() and len(level) > 3 else level} {label}"
 
 
 _START_DATE = re.compile(r"since|sign.?up|join|first|creat|regist|open|start|acqui", re.IGNORECASE)
@@ -84,8 +103,16 @@ def auto_names(table: pd.DataFrame, labels: np.ndarray, features: list[str], rol
     """A unique, short name for every segment (noise keeps 'Unassigned')."""
     names: dict[int, str] = {}
     traits = {s: distinctive_traits(table, labels, features, roles, s) for s in sorted(set(labels[labels >= 0]))}
+    leads: dict[str, int] = {}
+    for found in traits.values():
+        if found and found[0][0] >= MODERATE:
+            leads[found[0][1]] = leads.get(found[0][1], 0) + 1
+    common = max(2, len(traits) // 3)
     for segment, found in traits.items():
         strong = [phrase for strength, phrase in found if strength >= MODERATE]
+        if len(strong) > 1 and leads.get(strong[0], 0) > common:
+            # one trait opening most names says little: lead with what sets this segment apart from the others
+            strong = [strong[1], strong[0], *strong[2:]]
         name = _join(strong[:MAX_PARTS]) if strong else "Typical customers"
         extra = MAX_PARTS
         while name in names.values() and extra < len(strong):  # add the next trait until the name is unique

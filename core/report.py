@@ -25,6 +25,7 @@ from core.quality import UNSTABLE_BELOW
 
 if TYPE_CHECKING:
     from core.bundle import ModelBundle, SourceRecord
+    from core.selection import Selection
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222;
@@ -80,6 +81,7 @@ def render_report(bundle: ModelBundle) -> str:
     title = f"Customer segments: {source.file or 'customers'}"
     body = [
         f"<header><h1>{_e(title)}</h1><p>{_e(_summary_line(bundle, chosen, sizes))}</p></header><main>",
+        _choice_section(getattr(segmenter, "selection_", None)),
         "<h2>Segments at a glance</h2>",
         _overview_table(names, sizes, explanation, per_segment),
         _figure(figures["map"]),
@@ -123,6 +125,22 @@ def _figure(figure: go.Figure) -> str:
         figure, full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True}
     )
     return f"<div class='figure'>{inner}</div>"
+
+
+def _choice_section(selection: Selection | None) -> str:
+    """What the segmentation rests on: natural groups or not, why this model, the runner-up, warnings."""
+    if selection is None:
+        return ""
+    kind = "verdict" if selection.natural_groups else "verdict warn"
+    parts = [
+        f"<p class='{kind}'><strong>{_e(selection.verdict)}</strong> <span class='muted'>"
+        f"({_e(selection.evidence)})</span></p>",
+        f"<p>Why this model: {_e(selection.reason)}</p>",
+    ]
+    if selection.runner_up is not None:
+        parts.append(f"<p class='muted'>Runner-up: {_e(selection.runner_up_reason)}</p>")
+    parts += [f"<p class='warn'>⚠ {_e(w)}</p>" for w in selection.warnings]
+    return "<section class='choice'>" + "".join(parts) + "</section>"
 
 
 def _summary_line(bundle: ModelBundle, chosen: pd.Series, sizes: dict[int, int]) -> str:

@@ -22,6 +22,7 @@ DBCV across families was no better (it favoured coarse splits and misjudged one-
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -65,8 +66,13 @@ class Selection:
     evidence: str = ""
     warnings: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.row, self.natural_groups = int(self.row), bool(self.natural_groups)  # plain types, for run.json
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["runner_up"] = None if self.runner_up is None else int(self.runner_up)
+        return out
 
     @property
     def verdict(self) -> str:
@@ -87,10 +93,13 @@ def gap_statistic(Z: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     projected = centred @ axes.T
     low, high = projected.min(axis=0), projected.max(axis=0)
-    ks = range(1, min(GAP_K, len(X) - 1) + 1)
+    distinct = len(np.unique(X, axis=0))
+    ks = range(1, max(1, min(GAP_K, distinct - 1)) + 1)
 
     def log_w(data: np.ndarray, k: int) -> float:
-        return float(np.log(KMeans(k, n_init=2, random_state=seed).fit(data).inertia_ + 1e-12))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # few distinct customers: KMeans says so, and the gap is still defined
+            return float(np.log(KMeans(k, n_init=2, random_state=seed).fit(data).inertia_ + 1e-12))
 
     gaps, errors = [], []
     for k in ks:
@@ -125,7 +134,7 @@ def structure_test(Z: np.ndarray, board: pd.DataFrame, eligible: pd.Series, seed
         grouped = True
     else:
         evidence += "; no density model finds clean dense groups"
-    return grouped, evidence
+    return bool(grouped), evidence
 
 
 def family_winners(board: pd.DataFrame, eligible: pd.Series, bic: dict[int, float]) -> dict[str, int]:

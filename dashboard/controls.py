@@ -14,6 +14,7 @@ from dashboard import ids
 
 PARAM_TYPE = "algo-param"
 CRITERION_LABELS = {
+    "auto": "Automatic: the groups that are there (each family by its own criterion)",
     "silhouette": "Silhouette (higher is better)",
     "davies_bouldin": "Davies-Bouldin (lower is better)",
     "calinski_harabasz": "Calinski-Harabasz (higher is better)",
@@ -182,13 +183,13 @@ def preparation_controls() -> dbc.Row:
                     dbc.Label("Skewed numeric columns", className="small mb-0"),
                     dbc.Select(
                         id=ids.TRANSFORM,
-                        value="none",
+                        value="yeo-johnson",
                         size="sm",
                         persistence=True,
                         options=[
                             {"label": "left as they are", "value": "none"},
                             {"label": "log1p transformed", "value": "log1p"},
-                            {"label": "Yeo-Johnson transformed", "value": "yeo-johnson"},
+                            {"label": "Yeo-Johnson transformed (default)", "value": "yeo-johnson"},
                         ],
                     ),
                 ],

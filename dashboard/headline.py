@@ -22,8 +22,11 @@ def headline(result: SegmentationResult, rows: int) -> str:
     text = (
         f"{segmenter.n_clusters_} segments of {rows:,} customers from {len(result.features)} features · "
         f"{ALGORITHMS[chosen['algorithm']].label} (leaderboard row {int(chosen.name)}) · "
-        f"{result.config.criterion.replace('_', '-')} {chosen[result.config.criterion]:.3f}"
+        f"silhouette {chosen['silhouette']:.3f}"
     )
+    selection = getattr(segmenter, "selection_", None)
+    if selection is not None and not selection.natural_groups:
+        text += " · no natural groups: a partition for targeting"
     stability = segmenter.stability_
     unstable = [result.names[s] for s, j in (stability.per_segment.items() if stability else []) if j < UNSTABLE_BELOW]
     if unstable:
@@ -45,7 +48,22 @@ def headline(result: SegmentationResult, rows: int) -> str:
 
 
 def headline_alert(result: SegmentationResult, rows: int) -> dbc.Alert:
-    return dbc.Alert(headline(result, rows), color="success", className="mb-3 result-headline")
+    """The headline, then what the choice rests on: the verdict on natural groups, the reason, the runner-up and
+    any warning (a choice at the edge of the range, every candidate failing the guards)."""
+    selection = getattr(result.segmenter, "selection_", None)
+    if selection is None:  # a result saved before choices were explained
+        return dbc.Alert(headline(result, rows), color="success", className="mb-3 result-headline")
+    details = [
+        html.Div(selection.verdict, className="fw-semibold result-verdict"),
+        html.Div(["Why this model: ", selection.reason], className="small result-reason"),
+    ]
+    if selection.runner_up is not None:
+        details.append(html.Div(["Runner-up: ", selection.runner_up_reason], className="small text-muted"))
+    details += [html.Div(["⚠ ", warning], className="small result-warning") for warning in selection.warnings]
+    colour = "success" if selection.natural_groups and not selection.warnings else "warning"
+    return dbc.Alert(
+        [html.Div(headline(result, rows), className="mb-1"), *details], color=colour, className="mb-3 result-headline"
+    )
 
 
 def empty_alert(job: dict | None = None) -> dbc.Alert:

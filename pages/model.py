@@ -58,7 +58,7 @@ def layout(**_query) -> html.Div:
                                         dbc.Select(
                                             id=ids.CRITERION,
                                             options=controls.criterion_options(),
-                                            value="silhouette",
+                                            value="auto",
                                             persistence=True,
                                         ),
                                     ],
