@@ -131,7 +131,12 @@ def predict_one(n_clicks, values, value_ids, dates, date_ids):
     blanks = [c for c, v in row.items() if v is None or v == ""]
     message = [
         html.Div(["Segment: ", html.Strong(name)], className="predict-result"),
-        html.Div(f"confidence {confidence[0]:.0%}", className="text-muted"),
+        html.Div(
+            f"confidence {confidence[0]:.0%}"
+            if cluster != NO_GOOD_FIT
+            else "no confidence: this customer fits no segment well enough to be given one",
+            className="text-muted",
+        ),
     ]
     if cluster == NO_GOOD_FIT:
         closest = scorer.label(int(result.predictor.model_.predict(Z)[0]))

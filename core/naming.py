@@ -115,8 +115,9 @@ def auto_names(table: pd.DataFrame, labels: np.ndarray, features: list[str], rol
             strong = [strong[1], strong[0], *strong[2:]]
         name = _join(strong[:MAX_PARTS]) if strong else "Typical customers"
         extra = MAX_PARTS
-        while name in names.values() and extra < len(strong):  # add the next trait until the name is unique
-            extra += 1
+        taken = {frozenset(n.lower().split(", ")) for n in names.values()}
+        while frozenset(name.lower().split(", ")) in taken and extra < len(strong):  # the same traits in another
+            extra += 1  # order read the same: add the next trait until the name says something new
             name = _join(strong[:extra])
         if name in names.values():
             name = f"{name} ({sum(n.startswith(name) for n in names.values()) + 1})"

@@ -97,6 +97,9 @@ class SegmentPredictor(BaseEstimator):
             confidence = confidence * membership
             unfit |= membership <= 0
         segments = np.where(unfit, NO_GOOD_FIT, segments)
+        # A customer who fits no segment has no confidence: a probability of the closest segment would read as a
+        # measure of fit it is not (a far outlier gets 100% from a classifier far from its training data).
+        confidence = np.where(unfit, np.nan, confidence)
         return segments.astype(np.int32), np.round(confidence, 4)
 
     def describe(self) -> str:

@@ -292,10 +292,12 @@ def _warned(
 
 
 def _clean(board: pd.DataFrame, row: int) -> bool:
+    """A density model's solution that stands on its own: dense groups (DBCV of 0.3 or more), little noise."""
     return bool(
         board.loc[row, "noise_share"] <= CLEAN_NOISE
         and board.loc[row, "n_clusters"] >= 2
         and board.loc[row, "largest_share"] <= 0.9
+        and board.loc[row, "dbcv"] >= CLEAN_DBCV
     )
 
 

@@ -163,6 +163,7 @@ def test_predict_form_assigns_a_customer_and_flags_a_far_one(session):
     values[0], values[1] = 9_000_000.0, 80_000.0
     message, _ = predict_one(1, values, value_ids, dates, date_ids)
     assert "Segment: No good fit" in text_of(message) and "the closest is" in text_of(message)
+    assert "no confidence: this customer fits no segment" in text_of(message) and "confidence 1" not in text_of(message)
 
 
 def test_batch_scoring_returns_the_file_with_segments_and_names_missing_columns(session, demo):

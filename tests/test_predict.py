@@ -25,10 +25,11 @@ def test_predictor_reproduces_training_labels_and_flags_far_customers(demo):
     assert (labels[fitted] == result.labels[fitted]).mean() > 0.98
     assert fitted.mean() > 0.97  # about 1% of each segment lies beyond its 99th percentile
     assert predictor.cv_accuracy_ > 0.95
-    assert np.median(confidence) > 0.9
+    assert np.median(confidence[fitted]) > 0.9
+    assert np.isnan(confidence[~fitted]).all()  # no number for customers who fit no segment
     far = pd.DataFrame([table.iloc[0]]).assign(income=5_000_000.0, fashion_spend=90_000.0)
-    label, _ = predictor.predict(result.segmenter.transform_features(far))
-    assert label[0] == NO_GOOD_FIT
+    label, far_confidence = predictor.predict(result.segmenter.transform_features(far))
+    assert label[0] == NO_GOOD_FIT and np.isnan(far_confidence[0])  # it once read 100%
 
 
 @pytest.mark.slow
@@ -61,7 +62,8 @@ def test_segment_predict_writes_segments_and_explains_missing_columns(tmp_path, 
     labelled = pd.read_csv(model_dir / "labelled_customers.csv").head(50)
     fitted = scored["cluster"] != NO_GOOD_FIT
     assert (scored.loc[fitted, "segment"] == labelled.loc[fitted, "segment"]).mean() > 0.95
-    assert scored["confidence"].between(0, 1).all()
+    assert scored.loc[fitted, "confidence"].between(0, 1).all()
+    assert scored.loc[~fitted, "confidence"].isna().all()  # "No good fit" has no number
 
     new.drop(columns=["income", "fashion_spend"]).to_csv(new_path, index=False)
     done = subprocess.run(
