@@ -38,7 +38,7 @@ from core.quality import (
     within_sum_of_squares,
 )
 from core.roles import FEATURE_ROLES
-from core.selection import Selection, family_winners, structure_test
+from core.selection import Selection, add_warnings, family_winners, structure_test
 from core.selection import choose as choose_automatically
 
 Progress = Callable[[float, str], None]
@@ -384,24 +384,26 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                 raise SegmentationError(
                     f"Leaderboard row {self.select} failed to fit: {board.loc[self.select, 'note']}"
                 )
-            return Selection(
+            chosen = Selection(
                 self.select,
                 f"Leaderboard row {self.select}, chosen by the analyst.",
                 natural_groups=natural,
                 evidence=evidence,
             )
+            return add_warnings(chosen, board, ok, self.components_, self.k_range_)
         if self.criterion == "auto":
             return choose_automatically(
                 board, ok, labelings, self.bic_, self.components_, self.k_range_, natural, evidence
             )
         row = select_best(board, self.criterion)
-        return Selection(
+        best = Selection(
             row,
             f"The best {self.criterion.replace('_', '-')} among the candidates that pass the "
             f"guards ({board.loc[row, self.criterion]:.3f}).",
             natural_groups=natural,
             evidence=evidence,
         )
+        return add_warnings(best, board, ok, self.components_, self.k_range_)
 
     def _keep_chosen(self, raw: np.ndarray, fitted: Fitted) -> None:
         spec, params, value, model, assigner = fitted

@@ -181,7 +181,7 @@ def choose(
         if selection is not None:
             selection.natural_groups, selection.evidence = False, evidence
             _runner_up(selection, board, winners)
-            return _warned(selection, board, eligible, components, k_range)
+            return add_warnings(selection, board, eligible, components, k_range)
     if MIXTURE in winners:
         row = winners[MIXTURE]
         parts = components.get(row, int(board.loc[row, "n_clusters"]))
@@ -214,7 +214,7 @@ def choose(
             evidence=evidence,
         )
     _runner_up(selection, board, winners)
-    return _warned(selection, board, eligible, components, k_range)
+    return add_warnings(selection, board, eligible, components, k_range)
 
 
 def _targeting(board: pd.DataFrame, eligible: pd.Series, k_range: tuple[int, int]) -> Selection | None:
@@ -270,7 +270,7 @@ def _runner_up(selection: Selection, board: pd.DataFrame, winners: dict[str, int
     selection.runner_up_reason = why + "."
 
 
-def _warned(
+def add_warnings(
     selection: Selection, board: pd.DataFrame, eligible: pd.Series, components: dict[int, int], k_range: tuple[int, int]
 ) -> Selection:
     row = selection.row
