@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import dash_bootstrap_components as dbc
+import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from dash import Input, Output, State, callback, no_update
+from scipy.cluster.hierarchy import linkage
 
 from core.errors import SegmentationError
-from core.pipeline import choose_model
+from core.pipeline import SegmentationResult, choose_model
 from core.quality import silhouette_values
 from core.rfm import compare_with_rules
 from core.segmenter import Progress
@@ -17,6 +21,7 @@ from dashboard import ids
 from dashboard.figures import (
     agreement_figure,
     baseline_figure,
+    dendrogram_figure,
     elbow_figure,
     k_distance_figure,
     metrics_figure,
@@ -49,7 +54,10 @@ COMPARISON = dict(
     k_distance_box=Output(ids.K_DISTANCE_BOX, "style"),
     baseline=Output(ids.BASELINE, "figure"),
     baseline_box=Output(ids.BASELINE_BOX, "style"),
+    dendrogram=Output(ids.DENDROGRAM, "figure"),
+    dendrogram_box=Output(ids.DENDROGRAM_BOX, "style"),
 )
+DENDROGRAM_ROWS = 2_000  # a merge tree of more customers costs seconds and memory in the request
 
 
 @callback(output=COMPARISON, inputs=[Input(ids.COMPARE_TOKEN, "data"), Input(ids.RESULT_TOKEN, "data")])
@@ -65,6 +73,7 @@ def show_comparison(_token, _result_token):
             area=HIDDEN,
             k_distance_box=HIDDEN,
             baseline_box=HIDDEN,
+            dendrogram_box=HIDDEN,
         )
     table = store.table(session_id)
     segmenter = result.segmenter
@@ -89,6 +98,9 @@ def show_comparison(_token, _result_token):
         figures["baseline"] = baseline_figure(
             *compare_with_rules(pd.Series(result.segment_names()), table["rfm_segment"])
         )
+    tree = _dendrogram(result, table)
+    if tree is not None:
+        figures["dendrogram"] = tree
     return named(
         COMPARISON,
         empty=None,
@@ -98,8 +110,26 @@ def show_comparison(_token, _result_token):
         board_columns=columns,
         k_distance_box=SHOWN if k_distance else HIDDEN,
         baseline_box=SHOWN if "baseline" in figures else HIDDEN,
+        dendrogram_box=SHOWN if tree is not None else HIDDEN,
         **figures,
     )
+
+
+def _dendrogram(result: SegmentationResult, table: pd.DataFrame) -> go.Figure | None:
+    """The agglomerative candidates' merge tree (on a sample of at most 2,000 customers), cut at the chosen k of
+    agglomerative (the active model if it is one, else its best candidate by silhouette); None without one."""
+    board = result.leaderboard
+    own = board[(board["algorithm"] == "agglomerative") & board["silhouette"].notna()]
+    if own.empty:
+        return None
+    selected = board.index[board["selected"]][0]
+    row = selected if board.loc[selected, "algorithm"] == "agglomerative" else own["silhouette"].idxmax()
+    params = json.loads(board.loc[row, "params"])
+    rng = np.random.default_rng(result.config.seed)
+    rows = np.sort(rng.choice(len(table), min(len(table), DENDROGRAM_ROWS), replace=False))
+    Z = result.segmenter.transform_features(result.prepared(table.iloc[rows]))
+    method = params.get("linkage", "ward")
+    return dendrogram_figure(linkage(Z, method=method), int(params["n_clusters"]), len(rows), len(table), method)
 
 
 @callback(

@@ -242,6 +242,14 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                     "eom favours large segments, leaf small homogeneous ones.",
                     choices=("eom", "leaf"),
                 ),
+                ParamSpec(
+                    "fixed_min_cluster_size",
+                    "int",
+                    0,
+                    "The smallest segment, in customers, instead of the sweep (0: try 0.5%, 1%, 2% and 5% of them).",
+                    0,
+                    10_000_000,
+                ),
             ),
             build=_hdbscan,
             sweep="min_cluster_size",
@@ -253,7 +261,18 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             key="dbscan",
             label="DBSCAN",
             help="Dense groups within a radius eps; leaves outliers unassigned.",
-            params=(ParamSpec("min_samples", "int", 10, "Neighbours within eps that make a point 'core'.", 2, 1000),),
+            params=(
+                ParamSpec("min_samples", "int", 10, "Neighbours within eps that make a point 'core'.", 2, 1000),
+                ParamSpec(
+                    "fixed_eps",
+                    "float",
+                    0.0,
+                    "The radius eps (scaled units) instead of the sweep (0: try 0.5 to 1.5 times the knee of the "
+                    "k-distance curve, shown on the Compare page).",
+                    0.0,
+                    1000.0,
+                ),
+            ),
             build=lambda p, eps, seed: DBSCAN(eps=float(eps), min_samples=p["min_samples"]),
             sweep="eps",
             max_fit_rows=20_000,
@@ -274,9 +293,18 @@ def get_algorithm(key: str) -> AlgorithmSpec:
         raise SegmentationError(f"Unknown algorithm '{key}'; choose from: {', '.join(ALGORITHMS)}.") from None
 
 
-def sweep_values(spec: AlgorithmSpec, n_rows: int, k_range: tuple[int, int], eps: float | None = None) -> list[Any]:
+def sweep_values(
+    spec: AlgorithmSpec,
+    n_rows: int,
+    k_range: tuple[int, int],
+    eps: float | None = None,
+    params: dict[str, Any] | None = None,
+) -> list[Any]:
     """The values the sweep tries: k for k-based algorithms, segment sizes for HDBSCAN, and for DBSCAN radii around
-    ``eps``, the knee of the k-distance curve (see :func:`suggest_eps`)."""
+    ``eps``, the knee of the k-distance curve (see :func:`suggest_eps`); a value the analyst fixed instead."""
+    fixed = (params or {}).get({"min_cluster_size": "fixed_min_cluster_size", "eps": "fixed_eps"}.get(spec.sweep, ""))
+    if fixed:
+        return [fixed]
     if spec.sweep == "k":
         return list(range(k_range[0], k_range[1] + 1))
     if spec.sweep == "min_cluster_size":

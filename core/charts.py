@@ -420,3 +420,31 @@ def effects_figure(profile: pd.DataFrame, names: dict[int, str]) -> go.Figure:
         "Segments compared: difference from all customers, in standard deviations",
         height=max(320, 140 + 42 * len(wide)),
     )
+
+
+def dendrogram_figure(tree: np.ndarray, k: int, drawn: int, total: int, method: str) -> go.Figure:
+    """The agglomerative merge tree of ``drawn`` customers (of ``total``), its last 40 merges, cut where ``k``
+    segments remain."""
+    from scipy.cluster.hierarchy import dendrogram
+
+    shape = dendrogram(tree, truncate_mode="lastp", p=40, no_plot=True)
+    figure = go.Figure()
+    for xs, ys in zip(shape["icoord"], shape["dcoord"]):
+        figure.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", line={"color": "#3d7fd9", "width": 1.2}, hoverinfo="skip", showlegend=False
+            )
+        )
+    heights = np.sort(tree[:, 2])
+    cut = (heights[-k] + heights[-k + 1]) / 2 if 1 < k <= len(heights) else heights[-1]
+    figure.add_hline(
+        y=cut,
+        line={"color": "#c0392b", "dash": "dash"},
+        annotation_text=f"cut: {k} segments",
+        annotation_position="top left",
+    )
+    sampled = f"a random sample of {drawn:,} of {total:,} customers" if drawn < total else f"all {total:,} customers"
+    base_layout(figure, f"Agglomerative ({method}) merge tree of {sampled}; last 40 merges", height=360)
+    figure.update_xaxes(showticklabels=False, title_text="groups of customers (leaves hold several)")
+    figure.update_yaxes(title_text="merge distance")
+    return figure

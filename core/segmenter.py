@@ -264,7 +264,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         work = [
             (spec, p, v)
             for spec, p in plan
-            for v in sweep_values(spec, n, k_range, (self.k_distance_ or {}).get("eps"))
+            for v in sweep_values(spec, n, k_range, (self.k_distance_ or {}).get("eps"), p)
         ]
         rows: list[dict[str, Any]] = []
         labelings: list[np.ndarray | None] = []

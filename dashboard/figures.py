@@ -17,6 +17,7 @@ from core.charts import (  # noqa: F401  (re-exported: the app's figures come fr
     base_layout,
     baseline_figure,
     customer_map,
+    dendrogram_figure,
     effects_figure,
     elbow_figure,
     id_hover,

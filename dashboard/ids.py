@@ -106,6 +106,8 @@ COMPARE_HEADLINE = "compare-headline"
 USE_ROW_STATUS = "compare-use-status"
 USE_ROW_PROGRESS = "compare-use-progress"
 SILHOUETTE = "compare-silhouette"
+DENDROGRAM = "compare-dendrogram"
+DENDROGRAM_BOX = "compare-dendrogram-box"
 
 # Map page
 MAP_EMPTY = "map-empty"

@@ -86,6 +86,12 @@ def layout(**_query) -> html.Div:
                         style={"display": "none"},
                         className="mb-3",
                     ),
+                    html.Div(
+                        dbc.Card(graph(ids.DENDROGRAM, 380)),
+                        id=ids.DENDROGRAM_BOX,
+                        style={"display": "none"},
+                        className="mb-3",
+                    ),
                     html.Div(dbc.Card(graph(ids.BASELINE, 380)), id=ids.BASELINE_BOX, style={"display": "none"}),
                 ],
                 id=ids.COMPARE_AREA,

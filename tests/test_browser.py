@@ -192,6 +192,29 @@ def test_result_pages_follow_a_running_job_and_draw_the_result_when_it_ends(live
     assert console_errors(browser) == []
 
 
+def test_the_model_and_compare_pages_say_whether_there_are_natural_groups(live_server, browser, tmp_path):
+    from bench.known_structure import blobs_2d, pure_noise
+
+    browser.get(live_server + "/")
+    wait(browser).until(text_present(".dataset-banner", "Demo customers"))
+    for name, known, verdict in (
+        ("noise.csv", pure_noise(1_500, 5), "No natural groups"),
+        ("blobs.csv", blobs_2d(1_500, 5), "The customers form natural groups."),
+    ):
+        path = tmp_path / name
+        known.table.to_csv(path, index=False)
+        go(browser, "Data")
+        upload(browser, path)
+        wait(browser, 60).until(text_present(".dataset-banner", f"{name} · 1,500 rows"))
+        go(browser, "Model")
+        click(browser, "seg-run")
+        wait(browser, 240).until(text_present("#model-summary .result-verdict", verdict))
+        assert "Why this model:" in browser.find_element(By.CSS_SELECTOR, "#model-summary .result-reason").text
+        go(browser, "Compare")
+        wait(browser, 30).until(text_present("#compare-headline .result-verdict", verdict))
+    assert console_errors(browser) == []
+
+
 def test_semicolon_latin1_file_to_segments(live_server, browser, tmp_path):
     table = make_demo_customers(600, random_state=8)[["customer_id", "income", "fashion_spend", "channel"]]
     table = table.assign(city=["Köln", "Düsseldorf", "Münster"] * 200)

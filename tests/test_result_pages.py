@@ -477,3 +477,24 @@ def test_a_rename_from_a_stale_tab_is_refused_and_the_tab_told(session):
     rename_segment([{"value": "From tab B", "oldValue": other, "data": {"cluster": 1}}])
     names = store.result(session).names
     assert names[0] == "From tab A" and names[1] == "From tab B"
+
+
+def test_agglomerative_runs_show_their_merge_tree_cut_at_the_chosen_k(session):
+    token, _ = run(session, k=(3, 4), algorithms=("agglomerative",), criterion="silhouette")
+    compare = show_comparison(token, None)
+    assert compare["dendrogram_box"] == {"display": "block"}
+    figure = compare["dendrogram"]
+    chosen = project_store().result(session).segmenter.n_clusters_
+    assert f"cut: {chosen} segments" in figure.layout.annotations[0].text
+    assert "merge tree of all 2,000 customers" in figure.layout.title.text
+    token, _ = run(session, k=(3, 3), algorithms=("kmeans",))
+    assert show_comparison(token, None)["dendrogram_box"] == {"display": "none"}  # no agglomerative candidate
+
+
+def test_hdbscan_min_cluster_size_and_dbscan_eps_can_be_fixed_instead_of_swept(session):
+    run(session, algorithms=("hdbscan", "dbscan"),
+        params={"hdbscan": {"fixed_min_cluster_size": 60}, "dbscan": {"fixed_eps": 1.5}})
+    board = project_store().result(session).leaderboard
+    assert len(board) == 2  # one candidate each, not a sweep
+    assert json.loads(board.loc[0, "params"])["min_cluster_size"] == 60
+    assert json.loads(board.loc[1, "params"])["eps"] == 1.5
