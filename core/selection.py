@@ -264,8 +264,9 @@ def _runner_up(selection: Selection, board: pd.DataFrame, winners: dict[str, int
         why = f"{_label(board, row)}: the mixture's segments did not fit this data's groups as well"
     else:
         why = (
-            f"{_label(board, row)} has silhouette {board.loc[row, 'silhouette']:.3f}; silhouette rewards round, "
-            "equal, well-separated groups and picks few segments when groups are nested, elongated or skewed"
+            f"{_label(board, row)}: the best silhouette of its algorithm ({board.loc[row, 'silhouette']:.3f}); "
+            "silhouette rewards round, equal, well-separated groups, so the choice prefers the mixture's BIC, which "
+            "also fits elongated, unequal and skewed ones"
         )
     selection.runner_up_reason = why + "."
 

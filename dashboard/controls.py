@@ -14,7 +14,7 @@ from dashboard import ids
 
 PARAM_TYPE = "algo-param"
 CRITERION_LABELS = {
-    "auto": "Automatic: the groups that are there (each family by its own criterion)",
+    "auto": "Automatic (recommended)",
     "silhouette": "Silhouette (higher is better)",
     "davies_bouldin": "Davies-Bouldin (lower is better)",
     "calinski_harabasz": "Calinski-Harabasz (higher is better)",

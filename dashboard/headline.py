@@ -68,10 +68,11 @@ def headline_alert(result: SegmentationResult, rows: int) -> dbc.Alert:
 
 def empty_alert(job: dict | None = None) -> dbc.Alert:
     """What a result page shows without a result: the job that will make one, if one runs, else how to make one."""
-    if job is not None and job.get("state") in ACTIVE:
+    if job is not None and job.get("state") in ACTIVE:  # its progress is in the shell's banner, kept up to date
+        what = KINDS.get(job.get("kind", ""), "job")
         return dbc.Alert(
-            [html.Strong(job_line(job)), " Its result is drawn here when it ends."],
-            color="primary",
+            f"A {what} is going (its progress is shown above); its result is drawn here when it ends.",
+            color="light",
             className="result-empty result-pending",
         )
     return dbc.Alert(NO_RESULT, color="info", className="result-empty")

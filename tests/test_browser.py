@@ -183,7 +183,7 @@ def test_result_pages_follow_a_running_job_and_draw_the_result_when_it_ends(live
     wait(browser, 30).until(text_present("#map-empty", "A segmentation run is going"))
     go(browser, "Segments")
     wait(browser, 30).until(text_present("#segments-empty", "A segmentation run is going"))
-    assert "%" in browser.find_element(By.ID, "segments-empty").text  # its progress
+    assert "%" in browser.find_element(By.ID, "shell-job-banner").text  # its progress, kept up to date
     wait(browser, 300).until(text_present("#seg-headline", "segments of 40,000 customers"))  # drawn when it ended
     assert browser.find_element(By.ID, "segments-empty").text == ""
     assert not browser.find_elements(By.CSS_SELECTOR, "#shell-job-banner .alert")

@@ -492,8 +492,11 @@ def test_agglomerative_runs_show_their_merge_tree_cut_at_the_chosen_k(session):
 
 
 def test_hdbscan_min_cluster_size_and_dbscan_eps_can_be_fixed_instead_of_swept(session):
-    run(session, algorithms=("hdbscan", "dbscan"),
-        params={"hdbscan": {"fixed_min_cluster_size": 60}, "dbscan": {"fixed_eps": 1.5}})
+    run(
+        session,
+        algorithms=("hdbscan", "dbscan"),
+        params={"hdbscan": {"fixed_min_cluster_size": 60}, "dbscan": {"fixed_eps": 1.5}},
+    )
     board = project_store().result(session).leaderboard
     assert len(board) == 2  # one candidate each, not a sweep
     assert json.loads(board.loc[0, "params"])["min_cluster_size"] == 60
