@@ -147,7 +147,10 @@ def family_winners(board: pd.DataFrame, eligible: pd.Series, bic: dict[int, floa
         if pool.empty:
             continue
         if algorithm == MIXTURE and any(i in bic for i in pool.index):
-            winners[algorithm] = min((i for i in pool.index if i in bic), key=lambda i: (bic[i], i))
+            best = min((i for i in pool.index if i in bic), key=lambda i: (bic[i], i))
+            # BIC says how many segments; among the mixtures that give that many, the best separated ones
+            same = pool[(pool["n_clusters"] == pool.loc[best, "n_clusters"]) & pool["silhouette"].notna()]
+            winners[algorithm] = int(same["silhouette"].idxmax()) if len(same) else best
         else:
             score = "dbcv" if algorithm in DENSITY and pool["dbcv"].notna().any() else "silhouette"
             if pool[score].notna().any():
@@ -187,13 +190,27 @@ def choose(
         parts = components.get(row, int(board.loc[row, "n_clusters"]))
         segments = int(board.loc[row, "n_clusters"])
         merged = f", merged into {segments} segments where no density valley separates them" if parts > segments else ""
-        reason = (
-            f"Gaussian mixture with the lowest BIC ({bic[row]:,.0f}): {parts} components describe the "
-            f"customers' density{merged}."
-        )
+        lowest = min(bic, key=lambda i: (bic[i], i))
+        if lowest == row:
+            reason = (
+                f"Gaussian mixture with the lowest BIC ({bic[row]:,.0f}): {parts} components describe the "
+                f"customers' density{merged}."
+            )
+        else:
+            reason = (
+                f"Gaussian mixture: the lowest BIC ({bic[lowest]:,.0f}, {components.get(lowest)} components) "
+                f"gives {segments} segments; of the mixtures that give {segments}, this one ({parts} "
+                f"components{merged}) separates them best (silhouette {board.loc[row, 'silhouette']:.3f})."
+            )
         density = [winners[a] for a in DENSITY if a in winners]
         for other in density:
-            if parts >= k_range[1] and _clean(board, other) and _coarsens(labelings[other], labelings[row]):
+            unmerged = segments >= 0.8 * parts  # merging found no valleys to close: the shapes are not elliptical
+            if (
+                parts >= k_range[1]
+                and unmerged
+                and _clean(board, other)
+                and _coarsens(labelings[other], labelings[row])
+            ):
                 reason = (
                     f"{_label(board, other)}: {int(board.loc[other, 'n_clusters'])} dense groups of any shape "
                     f"(DBCV {board.loc[other, 'dbcv']:.2f}); the Gaussian mixture needed all {parts} "

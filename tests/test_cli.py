@@ -241,7 +241,12 @@ def test_algorithms_params_criterion_and_select_on_the_command_line(tmp_path, de
     )
     board = pd.read_csv(out / "leaderboard.csv")
     assert board["algorithm"].tolist() == ["gmm"] * 3 + ["agglomerative"] * 3
-    assert json.loads(board.loc[0, "params"]) == {"covariance_type": "diag", "n_init": 1, "n_clusters": 3}
+    assert json.loads(board.loc[0, "params"]) == {
+        "covariance_type": "diag",
+        "n_init": 1,
+        "merge": "valleys",
+        "n_clusters": 3,
+    }
     assert json.loads(board.loc[3, "params"])["linkage"] == "average"
     assert board["selected"].tolist() == [False] * 4 + [True, False]
     run = json.loads((out / "run.json").read_text())
