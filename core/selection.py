@@ -205,8 +205,10 @@ def choose(
         density = [winners[a] for a in DENSITY if a in winners]
         for other in density:
             unmerged = segments >= 0.8 * parts  # merging found no valleys to close: the shapes are not elliptical
+            ranged = k_range[0] < k_range[1]  # a k the analyst fixed is not second-guessed by a density model
             if (
-                parts >= k_range[1]
+                ranged
+                and parts >= k_range[1]
                 and unmerged
                 and _clean(board, other)
                 and _coarsens(labelings[other], labelings[row])
