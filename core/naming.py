@@ -23,6 +23,7 @@ _WORDS = {
     "frequency": ("Frequent", "Infrequent"),
     "monetary": ("High value", "Low value"),
     "tenure_days": ("Long-standing", "New"),
+    "age": ("Older", "Younger"),
 }
 
 
@@ -62,7 +63,9 @@ def distinctive_traits(
             effect = (values[members].mean() - values.mean()) / sd
             if not np.isfinite(effect):
                 continue
-            high, low = _WORDS.get(column, (f"high {label_of(column)}", f"low {label_of(column)}"))
+            high, low = _WORDS.get(
+                column, _WORDS.get(label_of(column), (f"high {label_of(column)}", f"low {label_of(column)}"))
+            )
             if role == "date":  # the values are days before the newest date: high means long ago
                 high, low = _date_words(column)
             traits.append((abs(effect), high if effect > 0 else low))
@@ -119,8 +122,13 @@ def auto_names(table: pd.DataFrame, labels: np.ndarray, features: list[str], rol
         while frozenset(name.lower().split(", ")) in taken and extra < len(strong):  # the same traits in another
             extra += 1  # order read the same: add the next trait until the name says something new
             name = _join(strong[:extra])
-        if name in names.values():
-            name = f"{name} ({sum(n.startswith(name) for n in names.values()) + 1})"
+        same = [
+            n
+            for n in names.values()
+            if frozenset(n.split(" (")[0].lower().split(", ")) == frozenset(name.lower().split(", "))
+        ]
+        if same:  # nothing more sets it apart: the earlier name's words, numbered
+            name = f"{same[0].split(' (')[0]} ({len(same) + 1})"
         names[int(segment)] = name
     if (labels < 0).any():
         names[-1] = NOISE_NAME

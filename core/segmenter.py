@@ -171,6 +171,13 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.selection_ = self._select(board, labelings)
         best = self.selection_.row
         board["selected"] = board.index == best
+        if not eligible(board).loc[best]:  # the leaderboard says so too, beside the chosen row
+            guard = (
+                "chosen although it fails a guard: no candidate passes them all"
+                if not eligible(board).any()
+                else "chosen by the analyst although it fails a guard"
+            )
+            board.loc[best, "note"] = "; ".join(filter(None, [board.loc[best, "note"], guard]))
         self.leaderboard_ = board[list(LEADERBOARD_COLUMNS)]
         report(0.8, "Labelling every customer with the chosen model")
         chosen_labels, chosen = labelings[best], fitted[best]

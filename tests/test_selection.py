@@ -102,6 +102,8 @@ def test_every_candidate_failing_the_guards_is_said():
         lopsided, RunConfig(algorithms=["kmeans"], k_min=2, k_max=2, n_bootstrap=0, transform="none")
     )
     assert any("Every candidate fails a guard" in w for w in result.segmenter.selection_.warnings)
+    chosen = result.leaderboard[result.leaderboard["selected"]].iloc[0]
+    assert "chosen although it fails a guard: no candidate passes them all" in chosen["note"]
 
 
 @pytest.mark.slow
