@@ -249,7 +249,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-memory-gb", type=float, default=8.0)
     parser.add_argument("--minutes", type=float, default=30, help="give up on busy answers after this long")
     parser.add_argument("--url", help="an app already running (memory is then not measured)")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--flood",
+        action="store_true",
+        help="instead: one session floods while others' light requests are timed (bench.flood)",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.flood:
+        from bench.flood import main as flood
+
+        return flood(rest)
 
     with contextlib.ExitStack() as stack:
         if args.url:

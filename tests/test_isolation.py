@@ -263,3 +263,29 @@ def test_another_session_cannot_cancel_a_running_fit(app_server, victim):
     assert psutil.Process(pid).is_running() and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     assert not (status_file.parent / "job.cancel").exists()
     assert _wait_done(home, 300)["state"] == "done"
+
+
+def test_the_session_cookie_is_signed_http_only_and_same_site(app_server):
+    client = InProcessHTTP(app_server).client
+    response = client.get("/")
+    header = response.headers["Set-Cookie"]
+    assert header.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in header and "SameSite=Lax" in header
+    value = client.get_cookie(SESSION_COOKIE).value
+    session_id, _, signature = value.partition(".")
+    assert len(session_id) == 32 and len(signature) == 64
+    assert session_id not in response.get_data(as_text=True)  # the page itself never holds the session id
+    assert "Set-Cookie" not in client.get("/").headers  # a valid cookie is kept, not re-issued
+
+
+def test_two_sessions_with_the_same_inputs_get_different_job_result_keys(app_server):
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    from app import manager
+    from dashboard.session import COOKIE, new_session_id, sign
+
+    keys = []
+    for session in (new_session_id(), new_session_id()):
+        context_value.set(AttributeDict(cookies={COOKIE: sign(session)}))
+        keys.append(manager.build_cache_key(_upload, [1, [3, 3], ["kmeans"]], [], None))
+    assert keys[0] != keys[1]
