@@ -120,10 +120,22 @@ def test_a_session_runs_only_so_many_requests_at_once_and_others_stay_served(app
         "changedPropIds": ["data-version.data"],
     }
     refused = a.http.post("/_dash-update-component", json=body)
+    disguised = a.http.post("/_dash-update-component", json=body, params={"cacheKey": "1"})  # not a job's poll
+    watch = a.find("shell-job-watch.n_intervals", "shell-job-banner")
+    poll = {
+        "output": watch["output"],
+        "outputs": _outputs(watch["output"]),
+        "inputs": [{"id": "shell-job-watch", "property": "n_intervals", "value": 1}],
+        "state": [{"id": "shell-job-state", "property": "data", "value": None}],
+        "changedPropIds": ["shell-job-watch.n_intervals"],
+    }
+    light = a.http.post("/_dash-update-component", json=poll)  # the page's own job poll is never refused
     still_running = slow.is_alive()
     served = b.http.post("/_dash-update-component", json=body)
     slow.join(120)
     assert still_running, "the upload ended before the second request; make it bigger"
     assert refused.status_code == 429 and "already running 1 requests" in refused.text
+    assert disguised.status_code == 429
+    assert light.status_code in (200, 204)
     assert served.status_code == 200 and "Demo customers" in served.text
     assert "big.csv" in _dataset(a)  # A's slow request finished; the slot is free again
