@@ -30,7 +30,6 @@ class Outcome:
     natural_groups: bool
     expected_groups: bool
     k: int
-    true_k: int
     seconds: float
     reason: str
 
@@ -66,7 +65,6 @@ def measure(known: KnownSet, seed: int = 0, transform: str = "none") -> Outcome:
         segmenter.selection_.natural_groups,
         known.groups,
         segmenter.n_clusters_,
-        known.k,
         seconds,
         segmenter.selection_.reason,
     )

@@ -25,6 +25,7 @@ from core.contracts import (
     MODEL_FILE,
     REPORT_FILE,
     RUN_FILE,
+    RUN_FILES,
     SEGMENT_COLUMNS,
     SEGMENTS_FILE,
 )
@@ -200,9 +201,7 @@ def write_outputs(
     """Write the six files of a run into ``out_dir`` (created if needed); each file appears whole or not at all."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        name: out / name for name in (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE, REPORT_FILE)
-    }
+    paths = {name: out / name for name in RUN_FILES}
     bundle = ModelBundle.of(result, table, source)
     write_csv(paths[LABELLED_FILE], labelled_customers(table, result))
     write_csv(paths[SEGMENTS_FILE], segment_summary(table, result))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from core.contracts import SCORED_COLUMNS
 from core.errors import SegmentationError
 from core.features import FeatureSpec, add_features
 from core.predictor import NO_GOOD_FIT, SegmentPredictor
@@ -87,9 +88,10 @@ class Scorer:
         needed = self.input_columns()
         extra = [c for c in table.columns if c not in needed]
         out = table.copy()
-        out["cluster"] = clusters
-        out["segment"] = [self.label(int(c)) for c in clusters]
-        out["confidence"] = confidence
+        cluster, segment, confidence_column = SCORED_COLUMNS
+        out[cluster] = clusters
+        out[segment] = [self.label(int(c)) for c in clusters]
+        out[confidence_column] = confidence
         return out, extra
 
 
