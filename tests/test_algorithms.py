@@ -29,7 +29,15 @@ def blobs(n=600, centers=4, seed=3):
 
 # k-based algorithms must find the demo's four archetypes (ARI >= 0.9: they are well separated, and the demo's 3%
 # missing values imputed by the median may move a few customers).
-@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch_kmeans", "gmm", "agglomerative", "spectral", "birch"])
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        "kmeans",
+        "minibatch_kmeans",
+        "birch",
+        *(pytest.param(a, marks=pytest.mark.slow) for a in ("gmm", "agglomerative", "spectral")),
+    ],
+)
 def test_k_based_algorithms_recover_the_demo_segments(demo, algorithm):
     table, truth = demo
     result = run_segmentation(table, RunConfig(algorithms=[algorithm], k_min=3, k_max=6, n_bootstrap=0))

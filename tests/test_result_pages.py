@@ -479,6 +479,7 @@ def test_a_rename_from_a_stale_tab_is_refused_and_the_tab_told(session):
     assert names[0] == "From tab A" and names[1] == "From tab B"
 
 
+@pytest.mark.slow
 def test_agglomerative_runs_show_their_merge_tree_cut_at_the_chosen_k(session):
     token, _ = run(session, k=(3, 4), algorithms=("agglomerative",), criterion="silhouette")
     compare = show_comparison(token, None)

@@ -46,6 +46,7 @@ def test_mixture_components_with_no_valley_between_become_one_segment():
     assert unmerged.n_segments_ == 5
 
 
+@pytest.mark.slow
 def test_pure_noise_and_blobs_get_opposite_verdicts_in_the_result():
     noise = run_segmentation(pure_noise(1_500, 1).table, RunConfig(n_bootstrap=0))
     blobs = run_segmentation(blobs_2d(1_500, 1).table, RunConfig(n_bootstrap=0))
@@ -55,6 +56,7 @@ def test_pure_noise_and_blobs_get_opposite_verdicts_in_the_result():
     assert np.bincount(noise.labels).min() >= 0.05 * len(noise.labels)
 
 
+@pytest.mark.slow
 def test_a_density_model_wins_only_on_shapes_a_mixture_cannot_describe():
     moons = run_segmentation(two_moons(1_500, 2).table, RunConfig(n_bootstrap=0))
     assert moons.segmenter.algorithm_ == "hdbscan" and "not elliptical" in moons.segmenter.selection_.reason
@@ -62,6 +64,7 @@ def test_a_density_model_wins_only_on_shapes_a_mixture_cannot_describe():
     assert rfm.segmenter.algorithm_ == "gmm" and rfm.segmenter.selection_.runner_up is not None
 
 
+@pytest.mark.slow
 def test_the_command_line_and_the_report_say_whether_there_are_natural_groups(tmp_path, capsys):
     said = {}
     for name, known in (("noise", pure_noise(1_200, 3)), ("blobs", blobs_2d(1_200, 3))):
