@@ -37,7 +37,10 @@ class SourceRecord:
         columns: the columns read, in order.
         read_as: how the file was read (format, encoding, delimiter).
         path: the file's full path (command line runs).
-        sha256: the file's checksum (command line runs), to warn when a replayed run reads another file.
+        sha256: the file's checksum (command line runs), to warn when a replayed run reads another file; for a
+            database source, the checksum of the rows read.
+        database: the connection's name, for customers read from a database (never its URL or password).
+        query: the query that read them, which a replay of run.json runs again.
     """
 
     file: str = ""
@@ -46,6 +49,8 @@ class SourceRecord:
     read_as: str = ""
     path: str | None = None
     sha256: str | None = None
+    database: str | None = None
+    query: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

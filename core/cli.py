@@ -1,11 +1,14 @@
 """The `segment` command: the engine headless, for batch jobs and large tables.
 
-    segment run DATA --out DIR [--columns A,B,C] [--k 2-10] [--seed 0] [--roles FILE.json] [--config run.json]
+    segment run (DATA | --db NAME (--query SQL | --table NAME)) --out DIR [--columns A,B,C] [--k 2-10] [--seed 0]
+                [--roles FILE.json] [--config run.json]
                 [--algorithms kmeans,gmm,hdbscan] [--params FILE.json] [--criterion silhouette] [--select ROW]
                 [--feature NAME=KIND(COL,...)] [--outliers METHOD:ACTION[:THRESHOLD]] [--transform log1p]
                 [--as-of YYYY-MM-DD] [--impute median|mean|knn] [--scale standard|robust|minmax]
                 [--classifier logistic|forest] [--names-from OLD/model.joblib]
-    segment rename DIR SEGMENT=NAME [SEGMENT=NAME ...]
+    segment rename DIR SEGMENT=NAME [SEGMENT=NAME ...]     (also updates the database tables the run was written to)
+    segment export DIR --db NAME --table TABLE [--if-exists fail|replace|append]
+    segment databases           (lists the database connections and their tables)
     segment rfm DATA --customer COL --date COL (--amount COL | --quantity COL --price COL) [--invoice COL]
                 [--as-of YYYY-MM-DD] --out FILE
     segment predict --model DIR/model.joblib DATA --out FILE
@@ -28,12 +31,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
+
 from core.algorithms import ALGORITHMS
 from core.atomic import atomic_write_text
 from core.bundle import ModelBundle, SourceRecord
 from core.config import DEFAULT_ALGORITHMS, RunConfig, parse_k_range
-from core.contracts import MODEL_FILE
+from core.contracts import MODEL_FILE, RUN_FILE
 from core.csv_out import to_csv_text
+from core.database import ensure_demo_database, list_tables, load_databases, query_for, read_query, rows_checksum
 from core.demo import make_demo_customers
 from core.errors import SegmentationError
 from core.exports import sha256_file, write_outputs
@@ -48,6 +54,7 @@ from core.rename import parse_renames
 from core.rename_outputs import rename_run
 from core.rfm import build_rfm
 from core.segmenter import CRITERIA
+from core.writeback import export_run, rename_written
 
 EXIT_BAD_INPUT = 2
 log = logging.getLogger("segstudio.cli")
@@ -66,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="segment a customer table and write the results")
-    run.add_argument("data", help="customer table: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
+    run.add_argument("data", nargs="?", help="customer table: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
+    run.add_argument("--db", help="read the customers from this database connection (see `segment databases`)")
+    run.add_argument("--query", help="with --db: the SELECT query that reads the customers")
+    run.add_argument("--table", help="with --db: read this whole table")
     run.add_argument("--out", required=True, help="folder for the output files (created if needed)")
     run.add_argument("--columns", help="comma-separated columns to segment on (default: every usable column)")
     run.add_argument("--k", help="number of segments to try, as a range such as 2-10 (default 2-10)")
@@ -128,6 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     rename = commands.add_parser("rename", help="rename segments in every file of a run folder")
     rename.add_argument("folder", help="the --out folder of `segment run`")
     rename.add_argument("renames", nargs="+", metavar="SEGMENT=NAME", help='e.g. 2="Big spenders"')
+    export = commands.add_parser("export", help="write a run's segments to a database table")
+    export.add_argument("folder", help="the --out folder of `segment run`")
+    export.add_argument("--db", required=True, help="a writable database connection (see `segment databases`)")
+    export.add_argument("--table", required=True, help="the table to write (schema.table allowed)")
+    export.add_argument(
+        "--if-exists",
+        choices=["fail", "replace", "append"],
+        default="fail",
+        help="when the table exists: stop (default), replace it, or add these rows to it",
+    )
+    commands.add_parser("databases", help="list the database connections and their tables")
     commands.add_parser("algorithms", help="list the algorithms and their parameters")
     demo = commands.add_parser("demo", help="write the built-in demo customers (the app's demo data) to a file")
     demo.add_argument("--out", required=True, help="CSV file to write")
@@ -178,6 +199,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _predict(args)
         if args.command == "rename":
             return _rename(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "databases":
+            return _databases()
         if args.command == "algorithms":
             print(describe_algorithms())
             return 0
@@ -198,7 +223,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    data = Path(args.data)
     settings = _load_config(args.config) if args.config else {}
     if args.columns is not None:
         settings["columns"] = [c.strip() for c in args.columns.split(",") if c.strip()]
@@ -243,19 +267,11 @@ def _run(args: argparse.Namespace) -> int:
             raise SegmentationError(f"{args.roles}: the roles file must map column names to roles.")
     config = RunConfig.from_dict(settings)
 
-    table = read_table(data)
-    source = SourceRecord(
-        file=data.name,
-        path=str(data.resolve()),
-        sha256=sha256_file(data),
-        rows=int(len(table)),
-        columns=[str(c) for c in table.columns],
-        read_as=describe_source(table),
-    )
+    table, source = _read_customers(args)
     if args.config:
         expected = _load_json(args.config, "configuration").get("input", {}).get("sha256")
         if expected and expected != source.sha256:
-            print(f"segment: warning: {data.name} differs from the file {args.config} was made from.", file=sys.stderr)
+            print(f"segment: warning: {source.file} differs from the data of {args.config}.", file=sys.stderr)
     names_from = args.names_from or _model_beside(args.config)
     previous = ModelBundle.load(names_from, need_predictor=False) if names_from else None
     log.info("segmenting %s rows x %s columns", f"{len(table):,}", table.shape[1])
@@ -296,11 +312,81 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_customers(args: argparse.Namespace) -> tuple[pd.DataFrame, SourceRecord]:
+    """The customers from DATA, from --db with --query or --table, or from the database a replayed run.json read."""
+    recorded = _load_json(args.config, "configuration").get("input", {}) if args.config else {}
+    if args.data and args.db:
+        raise SegmentationError("Give either a data file or --db, not both.")
+    if (args.query or args.table) and not (args.db or (recorded.get("database") and not args.data)):
+        raise SegmentationError("--query and --table read from a database: give --db NAME too.")
+    if args.data:
+        data = Path(args.data)
+        table = read_table(data)
+        return table, SourceRecord(
+            file=data.name,
+            path=str(data.resolve()),
+            sha256=sha256_file(data),
+            rows=int(len(table)),
+            columns=[str(c) for c in table.columns],
+            read_as=describe_source(table),
+        )
+    name = args.db or recorded.get("database")
+    if not name:
+        raise SegmentationError("Give a data file, or --db NAME with --query or --table.")
+    if args.query and args.table:
+        raise SegmentationError("Give --query or --table, not both.")
+    query = query_for(args.table, args.query) if (args.query or args.table) else recorded.get("query")
+    if not query:
+        raise SegmentationError('With --db, give --query "SELECT ..." or --table NAME.')
+    connection = load_databases().get(name)
+    _demo_database_ready()
+    log.info("reading customers from database %s", connection.name)
+    table = read_query(connection, query, progress=lambda rows, _total: log.debug("%s rows read", f"{rows:,}"))
+    return table, SourceRecord(
+        file=f"{args.table or 'query'} ({connection.name})",
+        sha256=rows_checksum(table),
+        rows=int(len(table)),
+        columns=[str(c) for c in table.columns],
+        read_as=f"{connection.dialect} query",
+        database=connection.name,
+        query=query,
+    )
+
+
+def _demo_database_ready() -> None:
+    ensure_demo_database(load_databases(), make_demo_customers)
+
+
+def _export(args: argparse.Namespace) -> int:
+    connection = load_databases().get(args.db)
+    entry = export_run(args.folder, connection, args.table, args.if_exists)
+    print(f"Wrote {entry.rows:,} customers' segments to {args.table} in '{connection.name}'.")
+    return 0
+
+
+def _databases() -> int:
+    databases = load_databases()
+    _demo_database_ready()
+    for connection in databases.connections.values():
+        print(connection.label)
+        try:
+            for info in list_tables(connection):
+                rows = f"{'~' if info.rows_estimated else ''}{info.rows:,} rows" if info.rows is not None else ""
+                print(f"    {info.name}: {rows}; " + ", ".join(f"{c} {t}" for c, t in info.columns))
+        except SegmentationError as exc:
+            print(f"    (not reachable: {exc})")
+    return 0
+
+
 def _rename(args: argparse.Namespace) -> int:
     names, written = rename_run(args.folder, parse_renames(args.renames))
     print("Segments: " + "; ".join(f"{k} = {v}" for k, v in sorted(names.items()) if k >= 0))
     for path in written:
         print(f"  rewrote {path}")
+    run_file = Path(args.folder) / RUN_FILE
+    record = _load_json(str(run_file), "run record") if run_file.is_file() else {}
+    for line in rename_written(record, names, load_databases()) if record.get("written_to") else []:
+        print(f"  {line}", file=sys.stderr if line.startswith("warning") else sys.stdout)
     return 0
 
 

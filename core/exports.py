@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import secrets
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -161,6 +162,7 @@ def run_record(result: SegmentationResult, source: SourceRecord) -> dict[str, An
     return {
         "format": "segmentation-studio/run",
         "version": 1,
+        "run_id": secrets.token_hex(6),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": result.config.to_dict(),
         "input": source.to_dict(),

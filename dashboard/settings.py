@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.database import data_dir_from_environment
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -61,8 +63,7 @@ class Settings:
 
 
 def load_settings() -> Settings:
-    data_dir = Path(os.environ.get("SEGSTUDIO_DATA_DIR") or Path.home() / ".segmentation-studio")
-    data_dir = data_dir.expanduser().resolve()
+    data_dir = data_dir_from_environment()
     import_dir = Path(os.environ.get("SEGSTUDIO_IMPORT_DIR") or data_dir / "imports").expanduser().resolve()
     username, password = os.environ.get("SEGSTUDIO_USERNAME", ""), os.environ.get("SEGSTUDIO_PASSWORD", "")
     if bool(username) != bool(password):
