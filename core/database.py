@@ -401,13 +401,14 @@ def read_query(
         if not result.returns_rows:
             raise SegmentationError("The statement returned no rows; write a SELECT query.")
         chunks, read = [], 0
-        for rows in result.partitions(chunk_rows):
-            chunks.append(typed(pd.DataFrame(rows, columns=keys)))
-            read += len(rows)
-            if max_rows is not None and read > max_rows:
-                raise _too_many(connection, max_rows, None)
-            if progress is not None:
-                progress(read, total)
+        with result:
+            for rows in result.partitions(chunk_rows):
+                chunks.append(typed(pd.DataFrame(rows, columns=keys)))
+                read += len(rows)
+                if max_rows is not None and read > max_rows:
+                    raise _too_many(connection, max_rows, None)
+                if progress is not None:
+                    progress(read, total)
     if not chunks:
         raise SegmentationError(f"The query on '{connection.name}' returned no rows.")
     table = typed(pd.concat(chunks, ignore_index=True)) if len(chunks) > 1 else chunks[0]
@@ -429,6 +430,9 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for column in frame.columns:
         values = frame[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            out[column] = values.dt.tz_convert("UTC").dt.tz_localize(None)
+            continue
         if values.dtype != object:
             out[column] = values
             continue
@@ -439,8 +443,9 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
         elif kinds <= {Decimal, int, float}:
             out[column] = pd.to_numeric(values.astype(float) if Decimal in kinds else values, errors="coerce")
         elif kinds <= {date, datetime, pd.Timestamp}:
-            stamps = pd.to_datetime(values, utc=any(getattr(v, "tzinfo", None) for v in present), errors="coerce")
-            out[column] = stamps.dt.tz_convert(None) if getattr(stamps.dt, "tz", None) is not None else stamps
+            zoned = any(getattr(v, "tzinfo", None) for v in present)
+            stamps = pd.to_datetime(values, utc=zoned, errors="coerce")
+            out[column] = stamps.dt.tz_localize(None) if zoned else stamps
         elif kinds <= {bool, np.bool_}:
             out[column] = values.astype("boolean")
         else:

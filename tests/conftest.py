@@ -113,3 +113,40 @@ def app_server(tmp_path_factory):
         os.environ.pop("SEGSTUDIO_DATA_DIR", None)
     else:
         os.environ["SEGSTUDIO_DATA_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the session (Debian's postgresql; its own folder and port)."""
+    from bench.pg_server import throwaway_postgres
+
+    with throwaway_postgres() as server:
+        yield server
+
+
+@pytest.fixture()
+def crm(postgres, demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A PostgreSQL database holding the demo customers, named 'crm' (writable) and 'warehouse' (read-only) in the
+    operator's databases.json, its password only in the environment. Yields the server."""
+    import json
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres.url_with_password)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    demo[0].to_sql("customers", engine, index=False)
+    engine.dispose()
+    config = tmp_path / "databases.json"
+    config.write_text(
+        json.dumps(
+            {
+                "crm": {"url": postgres.url, "password_env": "CRM_PASSWORD", "writable": True, "timeout": 3},
+                "warehouse": {"url": postgres.url, "password_env": "CRM_PASSWORD"},
+            }
+        )
+    )
+    monkeypatch.setenv("SEGSTUDIO_DATABASES", str(config))
+    monkeypatch.setenv("CRM_PASSWORD", postgres.password)
+    return postgres
