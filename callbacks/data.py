@@ -1,12 +1,15 @@
-"""Data page callbacks: load a table (upload, demo, RFM from a log), show it, and keep the analyst's choices."""
+"""Data page callbacks: load a table (upload, demo, server file, database query, RFM from a log), show it, and keep
+the analyst's choices."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
+from core.database import Connection, list_tables, preview, query_for, read_query
 from core.errors import SegmentationError
 from core.explore import column_overview
 from core.features import FeatureSpec, check_feature
@@ -14,7 +17,10 @@ from core.readers import describe_source, read_table
 from core.rfm import RFM_FEATURES, build_rfm
 from core.roles import FEATURE_ROLES, ROLES
 from dashboard import ids
+from dashboard.databases import app_databases
+from dashboard.jobs import request_cancel
 from dashboard.outputs import named
+from dashboard.runner import Job, run_project_job
 from dashboard.session import request_session
 from dashboard.settings import load_settings
 from dashboard.store import project_store
@@ -336,3 +342,165 @@ def open_server_file(n_clicks, name):
     except SegmentationError as exc:
         return no_update, dbc.Alert([html.Strong("Could not open this file. "), str(exc)], color="danger")
     return time.time(), None
+
+
+def _connection(name: object, url: object) -> Connection:
+    """The connection the analyst picked (a name the operator configured; a typed URL only where allowed)."""
+    databases = app_databases()
+    if isinstance(url, str) and url.strip():
+        return databases.get(url.strip())
+    if not isinstance(name, str) or name not in databases.connections:
+        raise SegmentationError("Choose one of the listed database connections.")
+    return databases.connections[name]
+
+
+def _failed(what: str, exc: SegmentationError) -> dbc.Alert:
+    return dbc.Alert([html.Strong(f"Could not {what}. "), str(exc)], color="danger", className="py-2 small")
+
+
+@callback(
+    Output(ids.DB_TABLE, "options"),
+    Output(ids.DB_TABLE, "value"),
+    Output(ids.DB_ALERT, "children"),
+    Input(ids.DB_CONNECTION, "value"),
+    Input(ids.DB_URL, "value"),
+    prevent_initial_call=True,
+)
+def show_tables(name, url):
+    """The tables of the chosen connection, with their row counts."""
+    try:
+        tables = list_tables(_connection(name, url))
+    except SegmentationError as exc:
+        return [], None, _failed("list the tables", exc)
+    options = [
+        {
+            "label": f"{t.name} ({'~' if t.rows_estimated else ''}{t.rows:,} rows, {len(t.columns)} columns)"
+            if t.rows is not None
+            else t.name,
+            "value": t.name,
+        }
+        for t in tables
+    ]
+    return options, None, None if tables else dbc.Alert("This database has no tables.", color="info")
+
+
+@callback(
+    Output(ids.DB_QUERY, "value"),
+    Output(ids.DB_TABLE_INFO, "children"),
+    Input(ids.DB_TABLE, "value"),
+    State(ids.DB_CONNECTION, "value"),
+    State(ids.DB_URL, "value"),
+    prevent_initial_call=True,
+)
+def choose_table(table, name, url):
+    """Choosing a table writes the query that reads it whole and lists its columns."""
+    if not table:
+        return no_update, None
+    try:
+        info = next((t for t in list_tables(_connection(name, url)) if t.name == table), None)
+        if info is None:
+            raise SegmentationError(f"'{table}' is not a table of this connection.")
+        query = query_for(table=table)
+    except SegmentationError as exc:
+        return no_update, _failed("read the table", exc)
+    return query, [html.Strong(info.name), ": " + ", ".join(f"{c} ({t.lower()})" for c, t in info.columns)]
+
+
+@callback(
+    Output(ids.DB_PREVIEW_GRID, "rowData"),
+    Output(ids.DB_PREVIEW_GRID, "columnDefs"),
+    Output(ids.DB_PREVIEW_GRID, "style"),
+    Output(ids.DB_ALERT, "children", allow_duplicate=True),
+    Input(ids.DB_PREVIEW, "n_clicks"),
+    State(ids.DB_CONNECTION, "value"),
+    State(ids.DB_URL, "value"),
+    State(ids.DB_QUERY, "value"),
+    prevent_initial_call=True,
+)
+def preview_query(n_clicks, name, url, query):
+    """The query's first 100 rows (the limit applied by the database)."""
+    hidden = {"height": "260px", "display": "none"}
+    if not n_clicks:
+        return no_update, no_update, no_update, no_update
+    try:
+        connection = _connection(name, url)
+        rows = preview(connection, query if isinstance(query, str) else "")
+    except SegmentationError as exc:
+        return [], [], hidden, _failed("preview the query", exc)
+    data, columns = grid_props(rows)
+    note = html.Span(f"First {len(rows):,} rows of the query; Load reads them all.", className="small text-muted")
+    return data, columns, {"height": "260px"}, note
+
+
+@callback(
+    Output(ids.DATA_VERSION, "data", allow_duplicate=True),
+    Output(ids.DB_ALERT, "children", allow_duplicate=True),
+    Input(ids.DB_LOAD, "n_clicks"),
+    State(ids.DB_CONNECTION, "value"),
+    State(ids.DB_URL, "value"),
+    State(ids.DB_QUERY, "value"),
+    background=True,
+    progress=[Output(ids.DB_PROGRESS, "value"), Output(ids.DB_PROGRESS, "label")],
+    running=[
+        (Output(ids.DB_LOAD, "disabled"), True, False),
+        (Output(ids.DB_CANCEL, "disabled"), False, True),
+    ],
+    cancel=[Input(ids.DB_CANCEL, "n_clicks")],
+    prevent_initial_call=True,
+)
+def load_query(set_progress, n_clicks, name, url, query):
+    """Read every row of the query as the project's table: a background job with progress, bounded by
+    SEGSTUDIO_MAX_ROWS, cancellable; the previous table stays until the last row is read."""
+    if not n_clicks:
+        return no_update, no_update
+    try:
+        connection = _connection(name, url)
+        text = query_for(query=query if isinstance(query, str) else "")
+    except SegmentationError as exc:
+        return no_update, _failed("load the query", exc)
+    max_rows = load_settings().max_rows
+
+    def work(job: Job, report) -> str:
+        def rows_read(rows: int, total: int | None) -> None:
+            report(rows / total if total else 0.0, f"{rows:,} of {total or 0:,} rows read from {connection.name}")
+
+        table = read_query(connection, text, max_rows=max_rows, progress=rows_read, count_first=True)
+        report(1.0, "Saving the table")
+        named_table = _table_name(text)
+        job.store.save_table(
+            job.session,
+            table,
+            f"{named_table or 'query'} ({connection.name})",
+            source=f"{connection.dialect} query on '{connection.name}'",
+            database=connection.name,
+            query=text,
+        )
+        return f"Loaded {len(table):,} rows from '{connection.name}'"
+
+    outcome = run_project_job(
+        "load", work, on_progress=lambda fraction, message: set_progress((round(100 * fraction), message))
+    )
+    if outcome.done:
+        set_progress((100, "Loaded"))
+        return time.time(), dbc.Alert(outcome.message + ".", color="success", className="py-2 small")
+    if outcome.state == "cancelled":
+        return no_update, dbc.Alert("Cancelled; the previous table is kept.", color="secondary", className="py-2 small")
+    return no_update, dbc.Alert(outcome.message, color="danger" if outcome.state == "failed" else "warning")
+
+
+def _table_name(query: str) -> str | None:
+    match = re.fullmatch(r'SELECT \* FROM "([A-Za-z0-9_.]+)"', query)
+    return match[1] if match else None
+
+
+@callback(
+    Output(ids.DB_ALERT, "children", allow_duplicate=True),
+    Input(ids.DB_CANCEL, "n_clicks"),
+    prevent_initial_call=True,
+)
+def cancel_load(n_clicks):
+    """Stop the load at its next chunk (and Dash stops its process)."""
+    if not n_clicks:
+        return no_update
+    request_cancel(project_store(), request_session())
+    return "Cancelling…"

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
+from datetime import datetime, timezone
 
 import dash_bootstrap_components as dbc
 import flask
 import joblib
-from dash import ALL, Input, Output, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from core.bundle import ModelBundle
 from core.contracts import LABELLED_FILE, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
 from core.csv_out import to_csv_text
+from core.database import write_table
+from core.errors import SegmentationError
 from core.exports import labelled_customers, run_record, segment_summary
 from core.report import render_report
+from core.writeback import segments_table
 from dashboard import ids
+from dashboard.databases import app_databases
 from dashboard.headline import empty_alert
 from dashboard.jobs import job_status
 from dashboard.session import request_session
@@ -101,4 +107,47 @@ def _link(token: str) -> html.Div:
     url = f"{base.rstrip('/')}/review/{token}"
     return html.Div(
         [html.Span("Review link: ", className="small"), html.A(url, href=url, target="_blank", id="review-url")]
+    )
+
+
+@callback(
+    Output(ids.EXPORT_DB_STATUS, "children"),
+    Input(ids.EXPORT_DB_WRITE, "n_clicks"),
+    State(ids.EXPORT_DB_CONNECTION, "value"),
+    State(ids.EXPORT_DB_TABLE, "value"),
+    State(ids.EXPORT_DB_IF_EXISTS, "value"),
+    background=True,
+    running=[(Output(ids.EXPORT_DB_WRITE, "disabled"), True, False)],
+    prevent_initial_call=True,
+)
+def write_to_database(n_clicks, name, table_name, if_exists):
+    """Write every customer's segment to a table of a writable connection, and remember it for later renames."""
+    if not n_clicks:
+        return no_update
+    store = project_store()
+    session_id = request_session()
+    result = store.result(session_id)
+    if result is None or result.explanation is None:
+        return dbc.Alert("Run a segmentation first.", color="warning", className="py-2 small")
+    try:
+        databases = app_databases()
+        if not isinstance(name, str) or name not in databases.connections:
+            raise SegmentationError("Choose one of the listed connections.")
+        connection = databases.connections[name]
+        table = store.table(session_id)
+        id_columns = [c for c in table.columns if store.roles(session_id).get(str(c)) == "id"]
+        run_id = secrets.token_hex(6)
+        run_time = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        rows = segments_table(labelled_customers(table, result), id_columns, run_id, run_time)
+        written = write_table(connection, rows, str(table_name or "").strip(), str(if_exists or "fail"))
+    except SegmentationError as exc:
+        return dbc.Alert([html.Strong("Not written. "), str(exc)], color="danger", className="py-2 small")
+    store.record_writeback(
+        session_id, {"database": connection.name, "table": str(table_name).strip(), "run_id": run_id}
+    )
+    return dbc.Alert(
+        f"Wrote {written:,} customers' segments to {str(table_name).strip()} in '{connection.name}' (run {run_id}). "
+        "Renaming a segment now updates the table too.",
+        color="success",
+        className="py-2 small",
     )

@@ -12,6 +12,7 @@ from core.errors import SegmentationError
 from core.exports import segment_summary
 from core.rename import renamed
 from dashboard import ids
+from dashboard.databases import update_written_tables
 from dashboard.figures import effects_figure, importance_figure, segment_importance_figure
 from dashboard.headline import empty_alert, headline_alert
 from dashboard.jobs import job_status
@@ -109,7 +110,7 @@ def rename_segment(changes):
     except SegmentationError as exc:
         return time.time(), dbc.Alert(str(exc), color="danger", className="py-2 small mb-0")
     store.save_names(session_id, result.names)
-    return time.time(), None
+    return time.time(), _tables_updated(update_written_tables(store, session_id, result.names))
 
 
 @callback(
@@ -139,7 +140,15 @@ def rename_from_card(values, drawn):
     except SegmentationError as exc:
         return time.time(), dbc.Alert(str(exc), color="danger", className="py-2 small mb-0")
     store.save_names(session_id, result.names)
-    return time.time(), None
+    return time.time(), _tables_updated(update_written_tables(store, session_id, result.names))
+
+
+def _tables_updated(lines: list[str]) -> dbc.Alert | None:
+    """What happened to the database tables the segments were written to, if any."""
+    if not lines:
+        return None
+    failed = any("not updated" in line for line in lines)
+    return dbc.Alert(" ".join(lines), color="warning" if failed else "light", className="py-2 small mb-0")
 
 
 def _renamed_elsewhere(names: dict[int, str], clusters: list[int]) -> dbc.Alert:

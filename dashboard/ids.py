@@ -144,3 +144,23 @@ MODEL_TOKEN = "model-token"
 COMPARE_TOKEN = "compare-token"
 CARD_NAME = "segment-card-name"  # pattern-matching type: {"type": CARD_NAME, "cluster": n}
 CARD_DRAWN = "segment-card-drawn"  # the name a card showed when drawn: {"type": CARD_DRAWN, "cluster": n}
+
+# Data page: a database source
+DB_CONNECTION = "data-db-connection"
+DB_URL = "data-db-url"  # only where the operator allows typed URLs (single-analyst machines)
+DB_TABLE = "data-db-table"
+DB_TABLE_INFO = "data-db-table-info"
+DB_QUERY = "data-db-query"
+DB_PREVIEW = "data-db-preview"
+DB_LOAD = "data-db-load"
+DB_CANCEL = "data-db-cancel"
+DB_PROGRESS = "data-db-progress"
+DB_ALERT = "data-db-alert"
+DB_PREVIEW_GRID = "data-db-preview-grid"
+
+# Export page: write to a database
+EXPORT_DB_CONNECTION = "export-db-connection"
+EXPORT_DB_TABLE = "export-db-table"
+EXPORT_DB_IF_EXISTS = "export-db-if-exists"
+EXPORT_DB_WRITE = "export-db-write"
+EXPORT_DB_STATUS = "export-db-status"

@@ -24,7 +24,12 @@ from dashboard.settings import Settings, load_settings
 from dashboard.store import ProjectStore, project_store
 
 log = logging.getLogger("segstudio.jobs")
-KINDS = {"run": "segmentation run", "choose": "refit of the chosen model", "umap": "UMAP map"}
+KINDS = {
+    "run": "segmentation run",
+    "choose": "refit of the chosen model",
+    "umap": "UMAP map",
+    "load": "database load",
+}
 UNEXPECTED = "The job failed on the server (the error was logged for the operator); the previous result is kept."
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
 from core.bundle import SourceRecord
+from core.database import rows_checksum
 from core.demo import make_demo_customers
 from core.errors import SegmentationError
 from core.explore import column_profile
@@ -41,6 +42,7 @@ _SETTINGS = "settings.json"
 _LOG = "transactions.parquet"
 _RESULT = "result.joblib"
 _NAMES = "names.json"
+_WRITEBACKS = "writebacks.json"
 _PROJECT = "project.json"
 _CURRENT = "current"
 _REVIEW = "review.token"
@@ -227,6 +229,9 @@ class ProjectStore:
             rows=int(meta.get("rows", 0)),
             columns=list(meta.get("columns", [])),
             read_as=meta.get("source", ""),
+            database=meta.get("database"),
+            query=meta.get("query"),
+            sha256=meta.get("sha256"),
         )
 
     def roles(self, session_id: str) -> dict[str, str]:
@@ -241,6 +246,8 @@ class ProjectStore:
         source: str = "",
         log: pd.DataFrame | None = None,
         rfm: dict | None = None,
+        database: str | None = None,
+        query: str | None = None,
     ) -> dict[str, Any]:
         """Make ``table`` the session's data (``log``: the transaction log it was built from, kept to go back to).
 
@@ -256,6 +263,9 @@ class ProjectStore:
             "source": source,
             "rfm": rfm,
             "profile": column_profile(table),
+            "database": database,
+            "query": query,
+            "sha256": rows_checksum(table) if database else None,
         }
         atomic_write(folder / _TABLE, lambda path: table.to_parquet(path, index=False))
         atomic_write_text(folder / _META, json.dumps(meta))
@@ -263,7 +273,7 @@ class ProjectStore:
             atomic_write(folder / _LOG, lambda path: log.to_parquet(path, index=False))
         else:
             (folder / _LOG).unlink(missing_ok=True)
-        for stale in (_SETTINGS, _RESULT, _NAMES, *(p.name for p in folder.glob("umap*.npz"))):
+        for stale in (_SETTINGS, _RESULT, _NAMES, _WRITEBACKS, *(p.name for p in folder.glob("umap*.npz"))):
             (folder / stale).unlink(missing_ok=True)
         return meta
 
@@ -317,6 +327,23 @@ class ProjectStore:
         folder = self._folder(session_id)
         names_file = {"result": _fingerprint(folder / _RESULT), "names": {str(k): v for k, v in names.items()}}
         atomic_write_text(folder / _NAMES, json.dumps(names_file))
+
+    def record_writeback(self, session_id: str, entry: dict[str, Any]) -> None:
+        """Remember a table the current result was written to (database, table, run_id), for later renames."""
+        folder = self._folder(session_id)
+        same = (entry["database"], entry["table"])
+        kept = [e for e in self.writebacks(session_id) if (e["database"], e["table"]) != same]
+        record = {"result": _fingerprint(folder / _RESULT), "entries": [*kept, entry]}
+        atomic_write_text(folder / _WRITEBACKS, json.dumps(record))
+
+    def writebacks(self, session_id: str) -> list[dict[str, Any]]:
+        """The tables the current result was written to (none once a new result replaced it)."""
+        folder = self._folder(session_id)
+        path = folder / _WRITEBACKS
+        if not path.exists():
+            return []
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return list(record["entries"]) if record.get("result") == _fingerprint(folder / _RESULT) else []
 
 
 def _load_table(folder: Path) -> pd.DataFrame:

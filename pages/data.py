@@ -1,4 +1,5 @@
-"""Data page: load a customer table (upload, demo or transaction log), set column roles, build features."""
+"""Data page: load a customer table (upload, demo, server file, database or transaction log), set column roles,
+build features."""
 
 import dash
 import dash_ag_grid as dag
@@ -9,6 +10,7 @@ from core.features import KINDS
 from core.roles import ROLES
 from dashboard import ids
 from dashboard.controls import upload_zone
+from dashboard.databases import app_databases, connection_options
 from dashboard.settings import load_settings
 
 dash.register_page(__name__, path="/", name="Data", title="Data · Segmentation Studio")
@@ -55,6 +57,80 @@ def _server_files() -> html.Details:
     )
 
 
+def _database_source() -> html.Details:
+    """Customers from a database connection the operator named: browse its tables, write a SELECT, preview, load."""
+    databases = app_databases()
+    url_box = (
+        [dbc.Input(id=ids.DB_URL, placeholder="or a SQLAlchemy URL (this machine allows typed URLs)", size="sm")]
+        if databases.allow_urls
+        else [dcc.Store(id=ids.DB_URL)]
+    )
+    return html.Details(
+        [
+            html.Summary("Read customers from a database", className="small fw-semibold"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label("Connection", html_for=ids.DB_CONNECTION, className="small mb-1"),
+                            dcc.Dropdown(
+                                id=ids.DB_CONNECTION,
+                                options=connection_options(databases),
+                                placeholder="Choose a connection",
+                                clearable=False,
+                            ),
+                            *url_box,
+                        ],
+                        md=4,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Table", html_for=ids.DB_TABLE, className="small mb-1"),
+                            dcc.Dropdown(id=ids.DB_TABLE, placeholder="Its tables (choose one to read it whole)"),
+                        ],
+                        md=4,
+                    ),
+                    dbc.Col(html.Div(id=ids.DB_TABLE_INFO, className="small text-muted db-table-info"), md=4),
+                ],
+                className="g-2 mt-1",
+            ),
+            dbc.Label("Query", html_for=ids.DB_QUERY, className="small mb-1 mt-2"),
+            dcc.Textarea(
+                id=ids.DB_QUERY,
+                placeholder="SELECT * FROM customers WHERE ...",
+                className="form-control font-monospace db-query",
+                style={"height": "90px"},
+            ),
+            html.Div(
+                "Queries run read-only with a time limit; a statement that writes is refused by the database.",
+                className="small text-muted mb-2",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Button("Preview", id=ids.DB_PREVIEW, color="secondary", size="sm"), width="auto"),
+                    dbc.Col(dbc.Button("Load", id=ids.DB_LOAD, color="primary", size="sm"), width="auto"),
+                    dbc.Col(
+                        dbc.Button("Cancel", id=ids.DB_CANCEL, color="danger", outline=True, size="sm", disabled=True),
+                        width="auto",
+                    ),
+                    dbc.Col(dbc.Progress(id=ids.DB_PROGRESS, value=0, style={"height": "18px"}), className="pt-1"),
+                ],
+                className="g-2 align-items-center",
+            ),
+            dcc.Loading(html.Div(id=ids.DB_ALERT, className="mt-2"), type="dot"),
+            dag.AgGrid(
+                id=ids.DB_PREVIEW_GRID,
+                rowData=[],
+                columnDefs=[],
+                defaultColDef={"resizable": True, "sortable": True, "minWidth": 100},
+                className="ag-theme-alpine mt-2",
+                style={"height": "260px", "display": "none"},
+            ),
+        ],
+        className="mb-3 db-source",
+    )
+
+
 def layout(**_query) -> html.Div:
     max_mb = load_settings().max_upload_mb
     return html.Div(
@@ -91,6 +167,7 @@ def layout(**_query) -> html.Div:
                 className="g-3 mb-3",
             ),
             _server_files(),
+            _database_source(),
             dcc.Store(id=ids.DATA_VERSION),
             dcc.Loading(html.Div(id=ids.DATA_ALERT), type="dot"),
             html.Div(id=ids.DATA_STATUS),

@@ -6,6 +6,7 @@ from dash import dcc, html
 
 from core.exports import LABELLED_FILE, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
 from dashboard import ids
+from dashboard.databases import app_databases, connection_options
 
 dash.register_page(__name__, path="/export", name="Export", title="Export · Segmentation Studio")
 
@@ -17,6 +18,63 @@ FILES = [
     (MODEL_FILE, "The fitted pipeline, model, names and classifier, for the segment predict command."),
     (RUN_FILE, "The configuration, input fingerprint and library versions: replay it with segment run --config."),
 ]
+
+
+def _database_card() -> dbc.Card:
+    """Write the segments to a table of a writable connection, for CRM and marketing tools to join on."""
+    options = connection_options(app_databases(), writable_only=True)
+    if not options:
+        body: list = [
+            html.P(
+                'No writable database connection: the operator marks one "writable" in databases.json '
+                "(see docs/databases.md).",
+                className="small text-muted mb-0",
+            )
+        ]
+    else:
+        body = [
+            html.P(
+                "Writes the id column(s), cluster, segment, confidence, meta_cluster, run_id and run_time of every "
+                "customer. The table is replaced in one transaction: a failure leaves the previous one as it was. "
+                "Renaming a segment afterwards updates the table.",
+                className="small text-muted",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id=ids.EXPORT_DB_CONNECTION, options=options, value=options[0]["value"], clearable=False
+                        ),
+                        md=4,
+                    ),
+                    dbc.Col(dbc.Input(id=ids.EXPORT_DB_TABLE, value="customer_segments", size="sm"), md=3),
+                    dbc.Col(
+                        dbc.Select(
+                            id=ids.EXPORT_DB_IF_EXISTS,
+                            options=[
+                                {"label": "if it exists: stop", "value": "fail"},
+                                {"label": "if it exists: replace it", "value": "replace"},
+                                {"label": "if it exists: add these rows", "value": "append"},
+                            ],
+                            value="replace",
+                            size="sm",
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        dbc.Button("Write to database", id=ids.EXPORT_DB_WRITE, color="primary", size="sm"), md="auto"
+                    ),
+                ],
+                className="g-2 align-items-center",
+            ),
+        ]
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Strong("Write to a database")),
+            dbc.CardBody([*body, dcc.Loading(html.Div(id=ids.EXPORT_DB_STATUS, className="mt-2"), type="dot")]),
+        ],
+        className="mb-3",
+    )
 
 
 def layout(**_query) -> html.Div:
@@ -58,6 +116,7 @@ def layout(**_query) -> html.Div:
                         ],
                         className="mb-3",
                     ),
+                    _database_card(),
                     dbc.Card(
                         [
                             dbc.CardHeader(html.Strong("Review link")),

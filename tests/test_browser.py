@@ -363,3 +363,65 @@ def test_a_run_waits_in_line_for_a_free_slot_and_can_be_cancelled_there(browser,
         finish_job(store, other, "done", "Done")
         wait(browser, 120).until(text_present("#model-summary", "of 2,000 customers"))
         assert console_errors(browser) == []
+
+
+def test_customers_from_postgresql_to_segments_and_back_into_it(crm, browser, tmp_path):
+    """The Data page's database source (tables, preview, a refused write, load), a run, then Write to database on
+    the Export page and a rename that updates the written table; the password is in no page."""
+    import sqlalchemy as sa
+
+    with serving_app(tmp_path) as server:
+        browser.get(server + "/")
+        wait(browser).until(text_present(".dataset-banner", "Demo customers (built in)"))
+        click(browser, (By.CSS_SELECTOR, ".db-source summary"))
+        choose(browser, "data-db-connection", "crm")
+        choose(browser, "data-db-table", "customers")
+        wait(browser).until(text_present("#data-db-table-info", "income (double precision)"))
+        query = browser.find_element(By.ID, "data-db-query")
+        assert query.get_attribute("value") == 'SELECT * FROM "customers"'
+        query.send_keys(Keys.CONTROL, "a")
+        query.send_keys("UPDATE customers SET income = 0")
+        click(browser, "data-db-preview")
+        wait(browser).until(text_present("#data-db-alert", "Only SELECT queries can be run here"))
+        query.send_keys(Keys.CONTROL, "a")
+        query.send_keys("SELECT * FROM customers WHERE customer_id LIKE 'C%' ORDER BY customer_id")
+        click(browser, "data-db-preview")
+        wait(browser).until(text_present("#data-db-alert", "First 100 rows of the query"))
+        wait(browser).until(text_present("#data-db-preview-grid", "C100000"))
+        browser.save_screenshot(str(tmp_path / "database-source.png"))
+        click(browser, "data-db-load")
+        wait(browser, 60).until(text_present(".dataset-banner", "query (crm) · 2,000 rows × 12 columns"))
+        wait(browser).until(text_present("#data-db-alert", "Loaded 2,000 rows from 'crm'"))
+        assert crm.password not in browser.page_source
+
+        go(browser, "Model")
+        for algorithm in ("gmm", "hdbscan"):
+            click(browser, (By.CSS_SELECTOR, f"#seg-algorithms input[value={algorithm}]"))
+        click(browser, "seg-run")
+        wait(browser, 180).until(text_present("#model-summary", "of 2,000 customers"))
+
+        go(browser, "Export")
+        wait(browser).until(text_present("#export-area", "Write to a database"))
+        choose(browser, "export-db-connection", "crm")
+        click(browser, "export-db-write")
+        wait(browser, 60).until(
+            text_present("#export-db-status", "Wrote 2,000 customers' segments to customer_segments in 'crm'")
+        )
+        browser.save_screenshot(str(tmp_path / "write-back.png"))
+        assert crm.password not in browser.page_source
+        engine = sa.create_engine(crm.url_with_password)
+        written = pd.read_sql("SELECT * FROM customer_segments", engine)
+        assert len(written) == 2000 and set(written["customer_id"]) == set(crm_ids(engine))
+
+        go(browser, "Segments")
+        wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"]')))
+        rename_first_segment(browser, "Loyal from the CRM")
+        wait(browser, 30).until(text_present("#seg-rename-status", "Updated"))
+        renamed = pd.read_sql("SELECT DISTINCT segment FROM customer_segments WHERE cluster = 0", engine)
+        engine.dispose()
+        assert renamed["segment"].tolist() == ["Loyal from the CRM"]
+        assert console_errors(browser) == []
+
+
+def crm_ids(engine) -> list[str]:
+    return pd.read_sql("SELECT customer_id FROM customers", engine)["customer_id"].tolist()
