@@ -1,4 +1,5 @@
-"""Features analysts build before segmenting: totals, counts, ratios, age from a birth year, tenure from a date.
+"""Features analysts build before segmenting: totals, counts, ratios, age from a birth year, tenure from a date,
+family size from a marital status and children counts.
 
 On the command line each is one short expression, ``NAME=KIND(COLUMN, ...)``; in the app, a form.
 """
@@ -21,8 +22,26 @@ KINDS = {
     "ratio": "first column divided by the second",
     "age": "years since a birth year (as of a date, default today)",
     "tenure": "days from a date to a reference date (default the newest date in that column)",
+    "family_size": "adults from a marital-status column (2 if married or living together, else 1) plus the "
+    "children columns after it",
 }
-_EXPRESSION = re.compile(r"^\s*(?P<name>[^=]+?)\s*=\s*(?P<kind>[a-z]+)\s*\((?P<args>.*)\)\s*$", re.DOTALL)
+# Marital statuses that mean two adults in the household; any other stated status counts one (a missing one: unknown).
+COUPLE_STATUSES = {
+    "married",
+    "together",
+    "partner",
+    "partnered",
+    "couple",
+    "cohabiting",
+    "living together",
+    "civil union",
+    "civil partnership",
+    "domestic partner",
+    "domestic partnership",
+    "in a relationship",
+    "de facto",
+}
+_EXPRESSION = re.compile(r"^\s*(?P<name>[^=]+?)\s*=\s*(?P<kind>[a-z_]+)\s*\((?P<args>.*)\)\s*$", re.DOTALL)
 
 
 @dataclass
@@ -58,7 +77,14 @@ def check_feature(spec: FeatureSpec, columns: list[str] | None = None) -> None:
     """Raise a message naming what is wrong with a feature definition."""
     if spec.kind not in KINDS:
         raise SegmentationError(f"Unknown feature kind '{spec.kind}'; use one of: {', '.join(KINDS)}.")
-    needed = {"sum": (2, None), "count": (2, None), "ratio": (2, 2), "age": (1, 1), "tenure": (1, 1)}[spec.kind]
+    needed = {
+        "sum": (2, None),
+        "count": (2, None),
+        "ratio": (2, 2),
+        "age": (1, 1),
+        "tenure": (1, 1),
+        "family_size": (1, None),
+    }[spec.kind]
     low, high = needed
     if len(spec.columns) < low or (high is not None and len(spec.columns) > high):
         wanted = f"exactly {low}" if low == high else f"at least {low}"
@@ -98,6 +124,8 @@ def add_features(table: pd.DataFrame, specs: list[FeatureSpec]) -> tuple[pd.Data
             spec = FeatureSpec(spec.name, spec.kind, spec.columns, spec.as_of or date.today().isoformat())
             born = values[0].where(values[0].between(1900, year))
             out[spec.name] = (year - born).astype(float)
+        elif spec.kind == "family_size":
+            out[spec.name] = _family_size(out, spec)
         else:
             dates = (
                 pd.to_datetime(out[spec.columns[0]], errors="coerce", format="mixed")
@@ -111,6 +139,18 @@ def add_features(table: pd.DataFrame, specs: list[FeatureSpec]) -> tuple[pd.Data
             out[spec.name] = (reference - dates).dt.days.astype(float)
         resolved.append(spec)
     return out, resolved
+
+
+def _family_size(table: pd.DataFrame, spec: FeatureSpec) -> pd.Series:
+    """Adults (2 for a couple status, 1 for any other stated status, unknown when missing) plus children."""
+    status = table[spec.columns[0]]
+    text = status.astype("string").str.strip().str.lower().str.replace(r"[\s_-]+", " ", regex=True)
+    adults = pd.Series(np.where(text.isin(COUPLE_STATUSES).fillna(False), 2.0, 1.0), index=table.index)
+    adults[status.isna()] = np.nan
+    children = [_numbers(table[c], spec.name, c).clip(lower=0) for c in spec.columns[1:]]
+    if not children:
+        return adults
+    return adults + pd.concat(children, axis=1).sum(axis=1, min_count=1).fillna(0.0)
 
 
 def _numbers(values: pd.Series, feature: str, column: str) -> pd.Series:

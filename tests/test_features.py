@@ -43,6 +43,24 @@ def test_sum_count_ratio_age_tenure():
     assert resolved[4].as_of == "2022-01-01"  # the reference date is kept, so a replay computes the same
 
 
+def test_family_size_counts_adults_from_the_marital_status_and_adds_the_children(tmp_path, capsys):
+    household = pd.DataFrame(
+        {
+            "Marital_Status": ["Married", "Together", "Single", "Divorced", None, "YOLO", "Living_Together", "widow"],
+            "Kidhome": [1, 0, 2, 0, 1, 0, 1, np.nan],
+            "Teenhome": [1, 0, 0, 0, 0, 0, np.nan, np.nan],
+        }
+    )
+    out, _ = add_features(household, [parse_feature("family=family_size(Marital_Status, Kidhome, Teenhome)")])
+    family = out["family"].tolist()
+    assert family[:4] == [4.0, 2.0, 3.0, 1.0] and np.isnan(family[4])  # an unknown status is not guessed
+    assert family[5:] == [1.0, 3.0, 1.0]  # missing children count none when no child column says otherwise
+    alone, _ = add_features(household, [parse_feature("adults=family_size(Marital_Status)")])
+    assert alone["adults"].tolist()[:4] == [2.0, 2.0, 1.0, 1.0]
+    with pytest.raises(SegmentationError, match="column 'Marital_Status' is not numeric"):
+        add_features(household, [parse_feature("x=family_size(Kidhome, Marital_Status)")])
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
