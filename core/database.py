@@ -11,6 +11,7 @@ statement that writes is refused by the database itself; writes go to a staging 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -27,6 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.engine import Engine
@@ -251,6 +254,7 @@ def _limit_session(conn: SAConnection, connection: Connection, write: bool) -> N
         if not write:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+        conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
     elif dialect == "sqlite":
         raw = conn.connection.driver_connection
         deadline = time.monotonic() + connection.timeout
@@ -271,13 +275,12 @@ def _translated(connection: Connection) -> Iterator[None]:
     except SegmentationError:
         raise
     except sa.exc.DBAPIError as exc:
-        raise SegmentationError(_explain(connection, exc)) from None
+        raise SegmentationError(_explain(connection, exc.orig)) from None
     except sa.exc.SQLAlchemyError as exc:
         raise SegmentationError(f"Database '{connection.name}': {connection.scrub(str(exc).splitlines()[0])}") from None
 
 
-def _explain(connection: Connection, exc: sa.exc.DBAPIError) -> str:
-    original = exc.orig
+def _explain(connection: Connection, original: BaseException | None) -> str:
     said = str(original).strip()
     detail = connection.scrub(said.splitlines()[0] if said else type(original).__name__)
     lowered = detail.lower()
@@ -293,9 +296,7 @@ def _explain(connection: Connection, exc: sa.exc.DBAPIError) -> str:
         return f"{where}: the server refused the user name or password ({detail})."
     if any(sign in lowered for sign in _CONNECT_FAILED):
         return f"{where}: could not connect ({detail})."
-    if isinstance(exc, sa.exc.ProgrammingError | sa.exc.OperationalError):
-        return f"{where} could not run the query: {detail}"
-    return f"{where}: {detail}"
+    return f"{where} could not run the query: {detail}"
 
 
 def _sql(conn: SAConnection, statement: str) -> str:
@@ -395,6 +396,10 @@ def read_query(
                 raise _too_many(connection, max_rows, total)
         if progress is not None:
             progress(0, total)
+        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            table = _copied(conn, text, connection, max_rows, progress, total)
+            table.attrs["source"] = {"format": f"{connection.dialect} query", "database": connection.name}
+            return table
         streamed = conn.execution_options(stream_results=True, max_row_buffer=chunk_rows)
         result = streamed.exec_driver_sql(_sql(conn, text))
         keys = list(result.keys())
@@ -414,6 +419,122 @@ def read_query(
     table = typed(pd.concat(chunks, ignore_index=True)) if len(chunks) > 1 else chunks[0]
     table.attrs["source"] = {"format": f"{connection.dialect} query", "database": connection.name}
     return table
+
+
+# PostgreSQL type OIDs read as numbers, booleans or dates from COPY's CSV; every other type is read as text.
+_PG_INTEGERS = {20, 21, 23, 26}
+_PG_FLOATS = {700, 701, 1700}
+_PG_DATES = {1082, 1114}
+_PG_ZONED = {1184}
+_PG_BOOLEAN = {16}
+
+
+def _copied(
+    conn: SAConnection,
+    text: str,
+    connection: Connection,
+    max_rows: int | None,
+    progress: Progress | None,
+    total: int | None,
+) -> pd.DataFrame:
+    """:func:`_copy_rows_read`, its driver's errors said like SQLAlchemy's (it speaks to psycopg directly)."""
+    try:
+        return _copy_rows_read(conn, text, connection, max_rows, progress, total)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise SegmentationError(_explain(connection, exc)) from None
+    except pa.ArrowInvalid as exc:
+        raise SegmentationError(f"Database '{connection.name}': could not read the rows ({exc}).") from None
+
+
+def _copy_rows_read(
+    conn: SAConnection,
+    text: str,
+    connection: Connection,
+    max_rows: int | None,
+    progress: Progress | None,
+    total: int | None,
+) -> pd.DataFrame:
+    """The query's rows through ``COPY (query) TO STDOUT`` parsed by pyarrow in blocks as they arrive.
+
+    Measured on 1M x 10 rows (bench/database.py): 8.7x faster than a server-side cursor, 6x faster than
+    pandas.read_sql, about as fast as connectorx, with no extra dependency. Types come from the query's own result
+    description, not from guessing at the text, so "0001" stays text.
+    """
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(f"SELECT * FROM ({text}) AS segstudio_columns LIMIT 0")
+        described = [(d.name, d.type_code) for d in cursor.description or []]
+    names = _unique([name for name, _ in described])
+    types = {name: _arrow_type(oid) for name, (_, oid) in zip(names, described)}
+    read = pacsv.ReadOptions(column_names=names, block_size=8 << 20)
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    batches, rows = [], 0
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({text}) TO STDOUT WITH (FORMAT csv)") as copy:  # type: ignore[union-attr]
+        stream = io.BufferedReader(_BlockStream(copy), 1 << 20)
+        reader = pacsv.open_csv(stream, read_options=read, convert_options=convert)
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if max_rows is not None and rows > max_rows:
+                raise _too_many(connection, max_rows, None)
+            if progress is not None:
+                progress(rows, total)
+    if not rows:
+        raise SegmentationError(f"The query on '{connection.name}' returned no rows.")
+    frame = pa.Table.from_batches(batches).to_pandas()
+    for name, (_, oid) in zip(names, described):
+        if oid in _PG_DATES or oid in _PG_ZONED:
+            stamps = pd.to_datetime(frame[name], format="ISO8601", utc=oid in _PG_ZONED, errors="coerce")
+            frame[name] = stamps.dt.tz_localize(None) if oid in _PG_ZONED else stamps
+    return frame
+
+
+def _arrow_type(oid: int) -> pa.DataType:
+    if oid in _PG_INTEGERS:
+        return pa.int64()
+    if oid in _PG_FLOATS:
+        return pa.float64()
+    if oid in _PG_BOOLEAN:
+        return pa.bool_()
+    return pa.string()
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+class _BlockStream(io.RawIOBase):
+    """COPY's blocks as a readable binary stream, for pyarrow's incremental CSV reader."""
+
+    def __init__(self, blocks: Any) -> None:
+        self._blocks = iter(blocks)
+        self._block = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not len(self._block):
+            try:
+                self._block = memoryview(bytes(next(self._blocks)))
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._block))
+        buffer[:size] = self._block[:size]
+        self._block = self._block[size:]
+        return size
 
 
 def _too_many(connection: Connection, max_rows: int, total: int | None) -> SegmentationError:
