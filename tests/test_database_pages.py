@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from dash import no_update
 
 from callbacks.data import choose_table, load_query, preview_query, show_tables
 from callbacks.export import write_to_database
@@ -103,3 +104,19 @@ def test_write_back_from_the_export_page_and_a_rename_updates_the_table(crm, ses
     renamed = pd.read_sql("SELECT DISTINCT segment FROM customer_segments WHERE cluster = 0", engine)
     engine.dispose()
     assert renamed["segment"].tolist() == ["Big basket"]
+
+
+def test_a_load_can_be_cancelled_and_the_previous_table_stays(crm, session):
+    from dashboard.jobs import request_cancel
+
+    def cancel_on_first_step(_step):
+        request_cancel(project_store(), session)  # the analyst presses Cancel while the rows arrive
+
+    as_session(session)
+    triggered(ids.DB_LOAD)
+    version, alert = load_query(cancel_on_first_step, 1, "crm", None, "SELECT * FROM customers")
+    assert version is no_update
+    assert "Cancelled; the previous table is kept" in text_of(alert)
+    assert project_store().source(session).database is None
+    (version, alert), _ = _load(session, "crm", "SELECT * FROM customers")  # and the next load runs
+    assert "Loaded 2,000 rows" in text_of(alert)
