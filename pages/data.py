@@ -137,8 +137,8 @@ def layout(**_query) -> html.Div:
         [
             html.H2("Customer data", className="page-title"),
             html.P(
-                "Upload a customer table (one row per customer) or a transaction log, or work with the built-in "
-                "demo data.",
+                "Upload a customer table (one row per customer) or a transaction log, read one from a database, "
+                "or work with the built-in demo data.",
                 className="text-muted",
             ),
             _project_bar(),
