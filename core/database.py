@@ -443,6 +443,8 @@ def _copied(
     except conn.dialect.loaded_dbapi.Error as exc:
         raise SegmentationError(_explain(connection, exc)) from None
     except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            raise SegmentationError(f"The query on '{connection.name}' returned no rows.") from None
         raise SegmentationError(f"Database '{connection.name}': could not read the rows ({exc}).") from None
 
 

@@ -307,6 +307,11 @@ def test_the_sqlite_demo_database_works_with_no_server(data_dir, demo_csv, tmp_p
     assert len(read_query(connection, "SELECT * FROM customers")) == 2000
 
 
+def test_a_query_with_no_rows_says_so(crm, tmp_path, capsys):
+    assert main(["run", "--db", "crm", "--query", "SELECT * FROM customers WHERE false", "--out", str(tmp_path)]) == 2
+    assert "The query on 'crm' returned no rows." in capsys.readouterr().err
+
+
 def test_the_app_bounds_the_rows_a_query_may_return(crm):
     with pytest.raises(SegmentationError, match="returns 2,000 rows; the app reads at most 500"):
         read_query(load_databases().get("crm"), "SELECT * FROM customers", max_rows=500, count_first=True)
