@@ -326,7 +326,9 @@ def console_errors(driver) -> list[dict]:
 
 
 def upload(driver, path: Path) -> None:
-    driver.find_element(By.CSS_SELECTOR, "#data-upload input[type=file]").send_keys(str(path))
+    """Choose a file in the Data page's upload zone (once the page has drawn it)."""
+    field = (By.CSS_SELECTOR, "#data-upload input[type=file]")
+    wait(driver).until(EC.presence_of_element_located(field)).send_keys(str(path))
 
 
 def toggle_column(driver, column: str) -> None:

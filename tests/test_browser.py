@@ -252,14 +252,14 @@ def test_transaction_log_to_rfm_segments(live_server, browser, tmp_path):
     wait(browser).until(text_present(".dataset-banner", "Demo customers"))
     upload(browser, source)
     wait(browser).until(text_present(".dataset-banner", "transactions.csv · 1,500 rows"))
-    browser.find_element(By.CSS_SELECTOR, "#data-rfm-switch").click()
+    click(browser, (By.CSS_SELECTOR, "#data-rfm-switch"))
     for component, column in (
         ("data-rfm-customer", "customer"),
         ("data-rfm-date", "day"),
         ("data-rfm-amount", "amount"),
     ):
         choose(browser, component, column)
-    browser.find_element(By.ID, "data-rfm-build").click()
+    click(browser, "data-rfm-build")
     wait(browser).until(text_present(".dataset-banner", "RFM of transactions.csv · 150 rows"))
     assert "1,500 transactions of 150 customers" in browser.find_element(By.CSS_SELECTOR, ".dataset-banner").text
     wait(browser).until(text_present("#data-selection-note", "3 column(s) selected"))
