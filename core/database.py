@@ -337,29 +337,44 @@ def _quoted(name: str) -> str:
     return ".".join(f'"{part}"' for part in name.split("."))
 
 
+_SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"}
+
+
 def list_tables(connection: Connection) -> list[TableInfo]:
-    """The tables and views the connection can read, with their columns and row counts."""
+    """The tables and views the connection can read (other schemas' as ``schema.table``), with their columns and
+    row counts (None where counting failed or ran out of time: the list still comes)."""
     with _connected(connection) as conn:
         inspector = sa.inspect(conn)
-        schemas = [None]
+        default = inspector.default_schema_name
+        others = [s for s in inspector.get_schema_names() if s != default and s not in _SYSTEM_SCHEMAS]
         out = []
-        for schema in schemas:
+        for schema in [None, *sorted(others)]:
             names = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
             for name in sorted(n for n in names if not n.startswith("_segstudio_staging_")):
+                full = name if schema is None else f"{schema}.{name}"
+                if not _IDENTIFIER.match(full):
+                    continue  # a name that would need quoting tricks is not offered
                 columns = [(c["name"], str(c["type"])) for c in inspector.get_columns(name, schema=schema)]
-                rows, estimated = _row_count(conn, name)
-                out.append(TableInfo(name, columns, rows, estimated))
+                rows, estimated = _row_count(conn, full)
+                out.append(TableInfo(full, columns, rows, estimated))
         return out
 
 
 def _row_count(conn: SAConnection, name: str) -> tuple[int | None, bool]:
-    if conn.dialect.name == "postgresql":
-        estimate = conn.execute(
-            sa.text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:name)"), {"name": f'"{name}"'}
-        ).scalar()
-        if estimate is not None and estimate >= 100_000:
-            return int(estimate), True
-    return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {_quoted(name)}").scalar() or 0), False
+    """Exact below 100,000 rows; PostgreSQL's own estimate above (counting a big table would take as long as
+    reading it). In a savepoint, so one table that cannot be counted in time leaves the others countable."""
+    try:
+        with conn.begin_nested():
+            if conn.dialect.name == "postgresql":
+                estimate = conn.execute(
+                    sa.text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:name)"),
+                    {"name": _quoted(name)},
+                ).scalar()
+                if estimate is not None and estimate >= 100_000:
+                    return int(estimate), True
+            return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {_quoted(name)}").scalar() or 0), False
+    except sa.exc.DBAPIError:
+        return None, False
 
 
 def preview(connection: Connection, query: str, rows: int = PREVIEW_ROWS) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.cli import main
-from core.database import load_databases, preview, read_query
+from core.database import list_tables, load_databases, preview, query_for, read_query
 from core.errors import SegmentationError
 from core.roles import infer_roles
 
@@ -305,6 +305,25 @@ def test_the_sqlite_demo_database_works_with_no_server(data_dir, demo_csv, tmp_p
         read_query(connection, "WITH x AS (SELECT 1) DELETE FROM customers")
     assert len(preview(connection, "SELECT * FROM customers")) == 100
     assert len(read_query(connection, "SELECT * FROM customers")) == 2000
+
+
+def test_tables_of_every_schema_are_listed_and_one_too_slow_to_count_does_not_stop_the_list(crm):
+    engine = _engine(crm)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS marketing")
+        conn.exec_driver_sql("CREATE TABLE marketing.leads (lead_id integer, score float)")
+        conn.exec_driver_sql("INSERT INTO marketing.leads VALUES (1, 0.5), (2, 0.7)")
+        conn.exec_driver_sql("CREATE VIEW slow_view AS SELECT customer_id, pg_sleep(1)::text AS z FROM customers")
+    engine.dispose()
+    connection = load_databases().get("crm")
+    tables = {t.name: t for t in list_tables(connection)}
+    assert tables["customers"].rows == 2000 and tables["marketing.leads"].rows == 2
+    assert tables["slow_view"].rows is None  # counting it ran into the 3 s statement timeout
+    assert read_query(connection, query_for(table="marketing.leads"))["score"].tolist() == [0.5, 0.7]
+    engine = _engine(crm)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA marketing CASCADE")
+    engine.dispose()
 
 
 def test_a_query_with_no_rows_says_so(crm, tmp_path, capsys):
