@@ -45,6 +45,7 @@ PREVIEW_ROWS = 100
 CHUNK_ROWS = 50_000
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 _LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*\n|/\*.*?\*/))*\s*", re.DOTALL)
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _CONNECT_FAILED = ("connection failed", "could not connect", "resolve host", "translate host", "unable to open")
 _READ_STARTS = {"SELECT", "WITH", "VALUES", "TABLE"}
 Progress = Callable[[int, int | None], None]  # rows read so far, rows in all (None when unknown)
@@ -571,6 +572,11 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(values.dtype, pd.DatetimeTZDtype):
             out[column] = values.dt.tz_convert("UTC").dt.tz_localize(None)
             continue
+        if isinstance(values.dtype, pd.StringDtype):
+            present = values.dropna()
+            dated = len(present) and bool(present.str.fullmatch(_ISO_DATE).all())
+            out[column] = pd.to_datetime(values, format="ISO8601", errors="coerce") if dated else values
+            continue
         if values.dtype != object:
             out[column] = values
             continue
@@ -587,7 +593,12 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
         elif kinds <= {bool, np.bool_}:
             out[column] = values.astype("boolean")
         else:
-            out[column] = values.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+            text = values.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+            if kinds == {str} and bool(present.str.fullmatch(_ISO_DATE).all()):
+                # SQLite (and other databases without a date type) hand dates back as ISO text.
+                out[column] = pd.to_datetime(text, format="ISO8601", errors="coerce")
+            else:
+                out[column] = text
     return pd.DataFrame(out, index=frame.index)
 
 

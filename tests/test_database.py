@@ -297,6 +297,8 @@ def test_the_sqlite_demo_database_works_with_no_server(data_dir, demo_csv, tmp_p
     from_db = pd.read_csv(out / "labelled_customers.csv")
     from_csv = pd.read_csv(tmp_path / "csv" / "labelled_customers.csv")
     assert (from_db["cluster"] == from_csv["cluster"]).all()
+    roles = [json.loads((folder / "run.json").read_text())["roles"] for folder in (out, tmp_path / "csv")]
+    assert roles[0] == roles[1] and roles[0]["customer_since"] == "date"  # SQLite's text dates read as dates
     assert main(["export", str(out), "--db", "demo", "--table", "customer_segments"]) == 0
     connection = load_databases().get("demo")
     written = read_query(connection, "SELECT * FROM customer_segments")
