@@ -39,7 +39,7 @@ from core.bundle import ModelBundle, SourceRecord
 from core.config import DEFAULT_ALGORITHMS, RunConfig, parse_k_range
 from core.contracts import MODEL_FILE, RUN_FILE
 from core.csv_out import to_csv_text
-from core.database import ensure_demo_database, list_tables, load_databases, query_for, read_query, rows_checksum
+from core.database import list_tables, load_databases, query_for, read_query, rows_checksum
 from core.demo import make_demo_customers
 from core.errors import SegmentationError
 from core.exports import sha256_file, write_outputs
@@ -339,7 +339,6 @@ def _read_customers(args: argparse.Namespace) -> tuple[pd.DataFrame, SourceRecor
     if not query:
         raise SegmentationError('With --db, give --query "SELECT ..." or --table NAME.')
     connection = load_databases().get(name)
-    _demo_database_ready()
     log.info("reading customers from database %s", connection.name)
     table = read_query(connection, query, progress=lambda rows, _total: log.debug("%s rows read", f"{rows:,}"))
     return table, SourceRecord(
@@ -353,10 +352,6 @@ def _read_customers(args: argparse.Namespace) -> tuple[pd.DataFrame, SourceRecor
     )
 
 
-def _demo_database_ready() -> None:
-    ensure_demo_database(load_databases(), make_demo_customers)
-
-
 def _export(args: argparse.Namespace) -> int:
     connection = load_databases().get(args.db)
     entry = export_run(args.folder, connection, args.table, args.if_exists)
@@ -366,7 +361,6 @@ def _export(args: argparse.Namespace) -> int:
 
 def _databases() -> int:
     databases = load_databases()
-    _demo_database_ready()
     for connection in databases.connections.values():
         print(connection.label)
         try:

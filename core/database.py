@@ -62,6 +62,7 @@ class Connection:
         writable: segments may be written back (else every use is read-only).
         timeout: seconds any one statement may run.
         description: shown beside the name.
+        builtin_demo: the built-in demo SQLite database, made on first use.
     """
 
     name: str
@@ -70,6 +71,7 @@ class Connection:
     writable: bool = False
     timeout: float = DEFAULT_TIMEOUT
     description: str = ""
+    builtin_demo: bool = False
 
     @property
     def dialect(self) -> str:
@@ -99,6 +101,8 @@ class Connection:
     def engine(self) -> Engine:
         """A fresh engine without a pool: no connection (nor its session settings) outlives one use."""
         url = self._url()
+        if self.builtin_demo and url.database:
+            _build_demo_database(url.database)
         password = self.password()
         if password is not None:
             url = url.set(password=password)
@@ -161,6 +165,7 @@ def load_databases(data_dir: Path | None = None, environ: dict[str, str] | None 
         writable=True,
         timeout=timeout,
         description="the demo customers, built in",
+        builtin_demo=True,
     )
     connections = {DEMO_NAME: demo}
     path = Path(environ.get("SEGSTUDIO_DATABASES") or data_dir / "databases.json")
@@ -203,18 +208,16 @@ def _read_connections(path: Path, timeout: float) -> dict[str, Connection]:
     return out
 
 
-def ensure_demo_database(databases: Databases, make_table: Callable[[], pd.DataFrame]) -> None:
+def _build_demo_database(database: str) -> None:
     """Create the demo SQLite database (the demo customers as ``customers``) the first time it is used."""
-    demo = databases.connections.get(DEMO_NAME)
-    if demo is None or demo.dialect != "sqlite":
-        return
-    database = demo._url().database
-    if not database or Path(database).is_file():
+    from core.demo import make_demo_customers
+
+    if Path(database).is_file():
         return
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     partial = Path(f"{database}.{secrets.token_hex(4)}.part")
     engine = sa.create_engine(f"sqlite:///{partial}", poolclass=NullPool)
-    make_table().to_sql(DEMO_TABLE, engine, index=False)
+    make_demo_customers().to_sql(DEMO_TABLE, engine, index=False)  # type: ignore[union-attr]
     engine.dispose()
     os.replace(partial, database)
 

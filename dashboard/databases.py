@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from core.database import Databases, ensure_demo_database, load_databases, rename_in_table
-from core.demo import make_demo_customers
+from core.database import Databases, load_databases, rename_in_table
 from core.errors import SegmentationError
 from dashboard.settings import load_settings
 from dashboard.store import ProjectStore
@@ -15,10 +14,8 @@ log = logging.getLogger("segstudio.database")
 
 
 def app_databases() -> Databases:
-    """The connections, with the demo database built on first use, so a fresh machine has one to try."""
-    databases = load_databases(load_settings().data_dir)
-    ensure_demo_database(databases, make_demo_customers)
-    return databases
+    """The operator's connections and the built-in demo database (made on first use), so a fresh machine has one."""
+    return load_databases(load_settings().data_dir)
 
 
 def connection_options(databases: Databases, writable_only: bool = False) -> list[dict[str, str]]:
