@@ -17,7 +17,10 @@ from core.atomic import atomic_write
 from core.charts import map_sample
 from core.errors import SegmentationError
 from core.explain import SegmentExplainer
+from core.monitor import Reference, reference_of
+from core.playbook import Play
 from core.predict import Scorer, legacy_scorer
+from core.value import SegmentValue
 
 if TYPE_CHECKING:
     from core.pipeline import SegmentationResult
@@ -85,6 +88,9 @@ class ModelBundle:
         map: the map sample of the report.
         source: where the customers came from.
         created: when the bundle was made (UTC, readable).
+        value: customers and value per segment (None: no value column).
+        plays: each segment's suggested action, insight and the analyst's edited action.
+        reference: what `segment monitor` compares a new batch with (None: fewer than two segments).
     """
 
     scorer: Scorer
@@ -96,19 +102,34 @@ class ModelBundle:
     created: str
     format: str = FORMAT
     version: int = VERSION
+    value: SegmentValue | None = None
+    plays: dict[int, Play] | None = None
+    reference: Reference | None = None
 
     @property
     def names(self) -> dict[int, str]:
         return self.scorer.names
 
     @classmethod
-    def of(cls, result: SegmentationResult, table: pd.DataFrame, source: SourceRecord | None = None) -> ModelBundle:
+    def of(
+        cls,
+        result: SegmentationResult,
+        table: pd.DataFrame,
+        source: SourceRecord | None = None,
+        with_reference: bool = True,
+    ) -> ModelBundle:
+        """The bundle of a result (``with_reference``: also the monitoring reference, which costs a scoring pass
+        over at most 200,000 customers; the report does not need it)."""
+        scorer = Scorer.of(result)
+        reference = None
+        if with_reference and scorer.predictor is not None:
+            reference = reference_of(scorer, table, result.labels, result.config.seed)
         rows = map_sample(result.labels, limit=REPORT_MAP_POINTS, seed=result.config.seed)
         id_column = result.id_column
         ids = table[id_column].iloc[rows].astype(str).to_numpy() if id_column else (rows + 1).astype(str)
         sizes = pd.Series(result.labels).value_counts()
         return cls(
-            scorer=Scorer.of(result),
+            scorer=scorer,
             config=result.config.to_dict(),
             explanation=result.explanation,
             sizes={int(k): int(v) for k, v in sizes.items()},
@@ -122,6 +143,9 @@ class ModelBundle:
             ),
             source=source or SourceRecord(rows=len(table)),
             created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            value=result.value(result.prepared(table)),
+            plays=result.plays(table),
+            reference=reference,
         )
 
     def save(self, path: str | Path) -> None:

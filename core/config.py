@@ -46,6 +46,8 @@ class RunConfig:
         classifier: the model that assigns new customers: ``logistic`` (default) or ``forest``.
         impute: how missing numbers and dates are filled: ``median`` (default), ``mean`` or ``knn``.
         scale: ``standard`` (default), ``robust`` or ``minmax`` scaling of numbers and dates.
+        value: the column that says what a customer is worth, for each segment's share of value (None: the
+            column whose name says spend, revenue or monetary, if any; ``none``: no value column).
     """
 
     columns: list[str] | None = None
@@ -71,6 +73,7 @@ class RunConfig:
     classifier: str = "logistic"
     impute: str = "median"
     scale: str = "standard"
+    value: str | None = None
 
     def __post_init__(self) -> None:
         bad = {c: r for c, r in self.roles.items() if r not in ROLES}

@@ -27,6 +27,10 @@ SEGMENT_COLUMNS = (
     "rule_coverage",
     "rule_precision",
     "key_features",
+    "value_share",
+    "value_per_customer",
+    "action",
+    "insight",
 )
 # leaderboard.csv: one row per candidate.
 LEADERBOARD_COLUMNS = (

@@ -486,6 +486,21 @@ class SegmentExplainer(BaseEstimator):
         ranked = sorted(self.features, key=rank)
         return ranked[:top]
 
+    def differences(self, segment: int, top: int = 4) -> list[tuple[float, str]]:
+        """The segment's strongest differences from all customers as (effect, phrase): 'income 72.3k (all 61.9k)'."""
+        check_is_fitted(self)
+        rows = []
+        for _, r in self.profile_[self.profile_["cluster"] == segment].iterrows():
+            if r["kind"] == "date":
+                value, everyone = readable_date(r["mean"], "—"), readable_date(r["population_mean"], "—")
+            else:
+                value, everyone = readable_number(r["mean"]), readable_number(r["population_mean"])
+            rows.append((float(r["effect"]), f"{r['feature']} {value} (all {everyone})"))
+        for _, r in self.category_profile_[self.category_profile_["cluster"] == segment].iterrows():
+            phrase = f"{r['feature']} = {r['level']} {r['share']:.0%} (all {r['population_share']:.0%})"
+            rows.append((float(r["effect"]), phrase))
+        return sorted(rows, key=lambda row: -abs(row[0]))[:top]
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "rules_")
 

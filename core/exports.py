@@ -66,7 +66,8 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
     ``customer_stability`` (mean share of refits that kept its customers in it), ``trusted`` (stability >= 0.6),
     ``confidence`` (mean predictor confidence of its customers), ``rule`` (readable conditions describing it),
     ``rule_coverage`` (share of the segment the rule matches), ``rule_precision`` (share of matched customers in
-    the segment), ``key_features``; then per numeric feature ``mean_``, ``median_``, ``min_``, ``max_``,
+    the segment), ``key_features``, ``value_share`` and ``value_per_customer`` (of the value column, empty when
+    none is chosen), ``action`` (the analyst's, else the playbook's suggestion) and ``insight``; then per numeric feature ``mean_``, ``median_``, ``min_``, ``max_``,
     ``diff_`` (mean minus the population mean), ``ratio_`` (mean over the population mean) and ``effect_``
     (Cohen's d); per date feature the same with dates (``diff_`` in days, no ratio); per categorical feature
     ``top_`` (most common value), ``top_share_`` and ``share_<feature>=<value>`` for its values.
@@ -101,6 +102,12 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
     summary["rule_coverage"] = np.round([r[1] for r in rules], 4)
     summary["rule_precision"] = np.round([r[2] for r in rules], 4)
     summary["key_features"] = ["; ".join(explanation.key_features(int(c))) if c >= 0 else "" for c in clusters]
+    value = result.value(result.prepared(table))
+    summary["value_share"] = [round(value.value_share(int(c)), 4) if value else np.nan for c in clusters]
+    summary["value_per_customer"] = [round(value.per_customer(int(c)), 4) if value else np.nan for c in clusters]
+    plays = result.plays(table)
+    summary["action"] = [plays[int(c)].action if int(c) in plays else "" for c in clusters]
+    summary["insight"] = [plays[int(c)].insight if int(c) in plays else "" for c in clusters]
     profile = explanation.profile_.set_index(["feature", "cluster"])
     categories = explanation.category_profile_
     blocks = []

@@ -16,9 +16,11 @@ from core.features import FeatureSpec, add_features, skewed_columns
 from core.naming import NOISE_NAME, auto_names, carry_names
 from core.outliers import METHODS as OUTLIER_THRESHOLDS
 from core.outliers import outlier_counts
+from core.playbook import Play, suggest_plays
 from core.predictor import SegmentPredictor
 from core.roles import feature_columns, infer_roles
 from core.segmenter import CustomerSegmenter, Progress, ignore_progress
+from core.value import SegmentValue, segment_value, suggest_value_column
 
 PCA_ROWS = 200_000
 
@@ -46,6 +48,8 @@ class SegmentationResult:
             strength when HDBSCAN is the model); NaN for unassigned rows.
         explanation: profiles, importances, tests and rules of the segments.
         pca: the projection behind ``embedding``, to place new customers on the map.
+        value_column: the column whose share per segment says what the segment is worth (None: none chosen).
+        actions: the analyst's actions per segment, replacing the playbook's suggestions (None: none edited).
     """
 
     config: RunConfig
@@ -65,6 +69,8 @@ class SegmentationResult:
     confidence: np.ndarray | None = None
     explanation: SegmentExplainer | None = None
     pca: PCA | None = None
+    value_column: str | None = None
+    actions: dict[int, str] | None = None
 
     def prepared(self, table: pd.DataFrame) -> pd.DataFrame:
         """The input table with the engineered features added, exactly as at fit time."""
@@ -90,15 +96,27 @@ class SegmentationResult:
         return out
 
     def with_names_from(
-        self, explanation: SegmentExplainer | None, names: dict[int, str]
+        self, explanation: SegmentExplainer | None, names: dict[int, str], actions: dict[int, str] | None = None
     ) -> tuple[SegmentationResult, dict[int, int]]:
-        """This result with the earlier names of the segments that reappear (a refit, a chosen leaderboard row, a
-        new batch): the one place names are carried over. Returns the result and which earlier segment each
-        matched segment came from."""
+        """This result with the earlier names and edited actions of the segments that reappear (a refit, a chosen
+        leaderboard row, a new batch): the one place they are carried over. Returns the result and which earlier
+        segment each matched segment came from."""
         if explanation is None or self.explanation is None:
             return self, {}
         carried, matched = carry_names(explanation, names, self.explanation, self.names)
-        return replace(self, names=carried), matched
+        kept = {new: (actions or {})[old] for new, old in matched.items() if old in (actions or {})}
+        return replace(self, names=carried, actions=kept or None), matched
+
+    def value(self, table: pd.DataFrame) -> SegmentValue | None:
+        """Customers and value per segment, when a value column is chosen and still in the table."""
+        if self.value_column is None or self.value_column not in table.columns:
+            return None
+        return segment_value(table, self.labels, self.value_column)
+
+    def plays(self, table: pd.DataFrame) -> dict[int, Play]:
+        """Each segment's suggested action and insight, with the analyst's edits (``table``: the input table)."""
+        prepared = self.prepared(table)
+        return suggest_plays(prepared, self.labels, self.roles, self.explanation, self.value(prepared), self.actions)
 
     def segment_names(self) -> np.ndarray:
         """The name of each row's segment, in input order ("Unassigned" for noise)."""
@@ -207,8 +225,22 @@ def run_segmentation(
         outlier_counts=counts if outliers["action"] != "keep" else {},
         transformed=transformed,
         pca=pca,
+        value_column=_value_column(table, roles, config.value),
     )
     return _explained_result(table, result, Z, report)
+
+
+def _value_column(table: pd.DataFrame, roles: dict[str, str], chosen: str | None) -> str | None:
+    """The value column: the one asked for ("none": no value), else the one whose name says spend or revenue."""
+    if chosen == "none":
+        return None
+    if chosen is None:
+        return suggest_value_column(roles)
+    if chosen not in table.columns:
+        raise SegmentationError(f"The value column '{chosen}' is not in the data. Available: {', '.join(roles)}.")
+    if pd.to_numeric(table[chosen], errors="coerce").notna().sum() == 0:
+        raise SegmentationError(f"The value column '{chosen}' holds no numbers; choose a numeric column.")
+    return chosen
 
 
 def _explained_result(

@@ -84,32 +84,10 @@ def _name(cluster: int, name: str, editable: bool) -> Component:
 
 def _differences(explanation: SegmentExplainer, cluster: int) -> list:
     """The strongest differences from all customers, as 'income 72.3k (all 61.9k)' phrases."""
-    rows = []
-    numeric = explanation.profile_[explanation.profile_["cluster"] == cluster]
-    for _, r in numeric.iterrows():
-        if r["kind"] == "date":
-            value, everyone = readable_date(r["mean"], "—"), readable_date(r["population_mean"], "—")
-        else:
-            value, everyone = readable_number(r["mean"]), readable_number(r["population_mean"])
-        rows.append((abs(r["effect"]), r["effect"], f"{r['feature']} {value} (all {everyone})"))
-    categories = explanation.category_profile_[explanation.category_profile_["cluster"] == cluster]
-    for _, r in categories.iterrows():
-        rows.append(
-            (
-                abs(r["effect"]),
-                r["effect"],
-                f"{r['feature']} = {r['level']} {r['share']:.0%} (all {r['population_share']:.0%})",
-            )
-        )
-    rows.sort(key=lambda row: -row[0])
-    out = []
-    for _, effect, phrase in rows[:DIFFERENCES_SHOWN]:
-        out.append(
-            html.Span(
-                ("▲ " if effect > 0 else "▼ ") + phrase, className="difference " + ("up" if effect > 0 else "down")
-            )
-        )
-    return out
+    return [
+        html.Span(("▲ " if effect > 0 else "▼ ") + phrase, className="difference " + ("up" if effect > 0 else "down"))
+        for effect, phrase in explanation.differences(cluster, DIFFERENCES_SHOWN)
+    ]
 
 
 def _profile_table(explanation: SegmentExplainer, cluster: int) -> dbc.Table:
