@@ -86,6 +86,7 @@ def customer_map(
     space: str,
     total: int | None = None,
     dims: int = 3,
+    vector: bool = False,
 ) -> go.Figure:
     """Customers in a 2D or 3D space, one trace (and legend entry) per segment, coloured as everywhere else: the one
     map of the app and the report.
@@ -95,6 +96,7 @@ def customer_map(
         hover: the text shown for each customer (id and key features), its values escaped with plot_text.
         space: what the axes are ("PCA", "UMAP"), for the title.
         total: the number of customers the drawn ones were sampled from.
+        vector: a 2D map drawn as SVG rather than WebGL (for print, where there is no WebGL).
     """
     figure = go.Figure()
     names = plot_names(names)
@@ -109,7 +111,7 @@ def customer_map(
                 marker={"size": 3, "color": segment_colour(cluster), "opacity": 0.8},
             )
         else:
-            trace = go.Scattergl(
+            trace = (go.Scatter if vector else go.Scattergl)(
                 x=coords[mask, 0],
                 y=coords[mask, 1],
                 mode="markers",
@@ -448,3 +450,80 @@ def dendrogram_figure(tree: np.ndarray, k: int, drawn: int, total: int, method: 
     figure.update_xaxes(showticklabels=False, title_text="groups of customers (leaves hold several)")
     figure.update_yaxes(title_text="merge distance")
     return figure
+
+
+def value_figure(customer_share: dict[int, float], value_share: dict[int, float], names: dict[int, str], column: str):
+    """Each segment's share of customers beside its share of value: who is worth more than their number."""
+    segments = sorted(s for s in customer_share if s >= 0)
+    labels = [plot_text(names.get(s, str(s))) for s in segments]
+    figure = go.Figure(
+        [
+            go.Bar(
+                name="share of customers",
+                x=labels,
+                y=[customer_share[s] for s in segments],
+                marker={"color": "#9ca3af"},
+                text=[f"{customer_share[s]:.0%}" for s in segments],
+                textposition="outside",
+                hovertemplate="%{x}: %{y:.1%} of customers<extra></extra>",
+            ),
+            go.Bar(
+                name=f"share of {plot_text(column)}",
+                x=labels,
+                y=[value_share.get(s, 0.0) for s in segments],
+                marker={"color": [segment_colour(s) for s in segments]},
+                text=[f"{value_share.get(s, 0.0):.0%}" for s in segments],
+                textposition="outside",
+                hovertemplate="%{x}: %{y:.1%} of " + plot_text(column) + "<extra></extra>",
+            ),
+        ]
+    )
+    figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.25})
+    figure.update_yaxes(tickformat=".0%", title_text="share")
+    return base_layout(figure, f"What each segment is worth: share of customers and of {plot_text(column)}", 380)
+
+
+def shares_figure(shares: pd.DataFrame) -> go.Figure:
+    """Segment shares at fit time and in the new batch."""
+    labels = plot_texts(shares["segment"])
+    figure = go.Figure(
+        [
+            go.Bar(name="reference", x=labels, y=shares["reference_share"], marker={"color": "#9ca3af"}),
+            go.Bar(
+                name="new batch",
+                x=labels,
+                y=shares["new_share"],
+                marker={"color": [segment_colour(int(c)) for c in shares["cluster"]]},
+            ),
+        ]
+    )
+    figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.25})
+    figure.update_yaxes(tickformat=".0%", title_text="share of customers")
+    return base_layout(figure, "Segment shares: then and now", 360)
+
+
+def migration_figure(migration: pd.DataFrame) -> go.Figure:
+    """Where customers went: a Sankey from their segment at fit time to their segment now (new customers enter
+    from the left, gone ones leave to the right)."""
+    figure = go.Figure()
+    if len(migration):
+        left = [f"{s} (then)" for s in migration["from_segment"]]
+        right = [f"{s} (now)" for s in migration["to_segment"]]
+        nodes = list(dict.fromkeys(left + right))
+        index = {n: i for i, n in enumerate(nodes)}
+        clusters = dict(zip(left + right, list(migration["from_cluster"]) + list(migration["to_cluster"])))
+        figure.add_trace(
+            go.Sankey(
+                node={
+                    "label": plot_texts(nodes),
+                    "color": [segment_colour(int(clusters[n])) if pd.notna(clusters[n]) else "#d1d5db" for n in nodes],
+                    "pad": 12,
+                },
+                link={
+                    "source": [index[n] for n in left],
+                    "target": [index[n] for n in right],
+                    "value": [int(v) for v in migration["customers"]],
+                },
+            )
+        )
+    return base_layout(figure, "Where customers went between the reference and the new batch", 460)

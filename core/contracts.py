@@ -9,6 +9,13 @@ LEADERBOARD_FILE = "leaderboard.csv"
 MODEL_FILE = "model.joblib"
 RUN_FILE = "run.json"
 REPORT_FILE = "report.html"
+PDF_FILE = "report.pdf"
+# `segment monitor`: drift per feature, migration between segments, segment shares then and now, the verdict.
+DRIFT_FILE = "drift.csv"
+MIGRATION_FILE = "migration.csv"
+SHARES_FILE = "shares.csv"
+MONITOR_FILE = "monitor.json"
+MONITOR_HTML = "monitor.html"
 RUN_FILES = (LABELLED_FILE, SEGMENTS_FILE, LEADERBOARD_FILE, MODEL_FILE, RUN_FILE, REPORT_FILE)
 
 # labelled_customers.csv: every input column, the engineered features, then these.

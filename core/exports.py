@@ -67,7 +67,8 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
     ``confidence`` (mean predictor confidence of its customers), ``rule`` (readable conditions describing it),
     ``rule_coverage`` (share of the segment the rule matches), ``rule_precision`` (share of matched customers in
     the segment), ``key_features``, ``value_share`` and ``value_per_customer`` (of the value column, empty when
-    none is chosen), ``action`` (the analyst's, else the playbook's suggestion) and ``insight``; then per numeric feature ``mean_``, ``median_``, ``min_``, ``max_``,
+    none is chosen), ``action`` (the analyst's, else the playbook's suggestion) and ``insight``;
+    then per numeric feature ``mean_``, ``median_``, ``min_``, ``max_``,
     ``diff_`` (mean minus the population mean), ``ratio_`` (mean over the population mean) and ``effect_``
     (Cohen's d); per date feature the same with dates (``diff_`` in days, no ratio); per categorical feature
     ``top_`` (most common value), ``top_share_`` and ``share_<feature>=<value>`` for its values.

@@ -407,17 +407,25 @@ def _centres(reference: Reference, Z: np.ndarray, names: dict[int, str], seed: i
     ref_index, new_index = linear_sum_assignment(np.sqrt((shift**2).sum(axis=2)))
     moved, status_of = [], []
     for i, j in zip(ref_index, new_index):
-        noise = np.sqrt(
-            (reference.centre_spread[i] ** 2) / max(reference.centre_counts[i], 1)
-            + (spread[j] ** 2) / max(counts[j], 1)
-        ) / reference.scale
+        noise = (
+            np.sqrt(
+                (reference.centre_spread[i] ** 2) / max(reference.centre_counts[i], 1)
+                + (spread[j] ** 2) / max(counts[j], 1)
+            )
+            / reference.scale
+        )
         beyond = shift[i, j] > 3 * noise
         largest = float(shift[i, j].max())
         moved.append(round(largest, 3))
         status_of.append(status(float(shift[i, j][beyond].max()) if beyond.any() else 0.0, MOVE_MINOR, MOVE_MAJOR))
     segments = [reference.centre_segments[i] for i in ref_index]
     return pd.DataFrame(
-        {"cluster": segments, "segment": [names.get(s, str(s)) for s in segments], "moved_sd": moved, "status": status_of}
+        {
+            "cluster": segments,
+            "segment": [names.get(s, str(s)) for s in segments],
+            "moved_sd": moved,
+            "status": status_of,
+        }
     )
 
 
@@ -436,12 +444,12 @@ def _migration(
     then = pd.Series(reference.id_labels, index=reference.id_hashes)
     common = now.index.intersection(then.index)
     new, gone = int(len(now) - len(common)), int(len(then) - len(common))
+    sizes = then.loc[common].value_counts()
     notes = [] if unique.all() else [f"{int((~unique).sum()):,} repeated ids in the batch: the first of each counted."]
     if not len(common):
         return empty, new, gone, 0, [*notes, f"No customer id of the batch is in the reference ({new:,} new)."]
     pairs = pd.DataFrame({"from": then.loc[common].to_numpy(), "to": now.loc[common].to_numpy()})
     counts = pairs.value_counts().rename("customers").reset_index()
-    sizes = pairs["from"].value_counts()
     rows = [
         {
             "from_cluster": int(r["from"]),
@@ -453,10 +461,10 @@ def _migration(
         }
         for _, r in counts.sort_values(["from", "to"]).iterrows()
     ]
-    if new:
-        rows.append(_edge(None, NEW_CUSTOMER, None, "", new))
-    if gone:
-        rows.append(_edge(None, "", None, GONE, gone))
+    arrived = now.loc[now.index.difference(then.index)].value_counts().sort_index()
+    left = then.loc[then.index.difference(now.index)].value_counts().sort_index()
+    rows += [_edge(None, NEW_CUSTOMER, int(c), names.get(int(c), "Unassigned"), int(n)) for c, n in arrived.items()]
+    rows += [_edge(int(c), names.get(int(c), "Unassigned"), None, GONE, int(n)) for c, n in left.items()]
     return pd.DataFrame(rows, columns=list(MIGRATION_COLUMNS)), new, gone, int(len(common)), notes
 
 
