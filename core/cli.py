@@ -6,7 +6,11 @@
                 [--feature NAME=KIND(COL,...)] [--outliers METHOD:ACTION[:THRESHOLD]] [--transform log1p]
                 [--as-of YYYY-MM-DD] [--impute median|mean|knn] [--scale standard|robust|minmax]
                 [--classifier logistic|forest] [--names-from OLD/model.joblib]
+                [--value COL|none]
     segment rename DIR SEGMENT=NAME [SEGMENT=NAME ...]     (also updates the database tables the run was written to)
+    segment playbook DIR [SEGMENT=ACTION ...]   (prints each segment's action; sets the ones given, "" = suggested)
+    segment report DIR [--pdf]                  (rewrites report.html from model.joblib; --pdf: also report.pdf)
+    segment monitor --model DIR/model.joblib (NEW_DATA | --db NAME (--query SQL | --table NAME)) --out DIR2
     segment export DIR --db NAME --table TABLE [--if-exists fail|replace|append]
     segment databases           (lists the database connections and their tables)
     segment rfm DATA --customer COL --date COL (--amount COL | --quantity COL --price COL) [--invoice COL]
@@ -34,16 +38,19 @@ from pathlib import Path
 import pandas as pd
 
 from core.algorithms import ALGORITHMS
-from core.atomic import atomic_write_text
+from core.atomic import atomic_write, atomic_write_text
 from core.bundle import ModelBundle, SourceRecord
 from core.config import DEFAULT_ALGORITHMS, RunConfig, parse_k_range
-from core.contracts import MODEL_FILE, RUN_FILE
+from core.contracts import MODEL_FILE, PDF_FILE, REPORT_FILE, RUN_FILE
 from core.csv_out import to_csv_text
 from core.database import list_tables, load_databases, query_for, read_query, rows_checksum
 from core.demo import make_demo_customers
 from core.errors import SegmentationError
 from core.exports import sha256_file, write_outputs
 from core.features import KINDS, parse_feature
+from core.monitor import monitor
+from core.monitor_outputs import write_monitor
+from core.pdf import html_to_pdf
 from core.pipeline import SegmentationResult, run_segmentation
 from core.predict import NO_GOOD_FIT_NAME
 from core.predictor import CLASSIFIERS, NO_GOOD_FIT
@@ -51,7 +58,8 @@ from core.preprocess import IMPUTERS, SCALERS, TRANSFORMS
 from core.quality import UNSTABLE_BELOW
 from core.readers import describe_source, read_table
 from core.rename import parse_renames
-from core.rename_outputs import rename_run
+from core.rename_outputs import edit_actions, rename_run
+from core.report import render_report
 from core.rfm import build_rfm
 from core.segmenter import CRITERIA
 from core.writeback import export_run, rename_written
@@ -135,6 +143,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL",
         help="model.joblib of an earlier run: segments that match one of its segments keep its name",
     )
+    run.add_argument(
+        "--value",
+        metavar="COLUMN",
+        help="the column that says what a customer is worth (default: one named like spend, revenue or monetary; "
+        "none: no value column)",
+    )
+    playbook = commands.add_parser("playbook", help="show or set each segment's suggested action")
+    playbook.add_argument("folder", help="the --out folder of `segment run`")
+    playbook.add_argument(
+        "actions", nargs="*", metavar="SEGMENT=ACTION", help='e.g. 0="Win back with a call" (empty: the suggestion)'
+    )
+    report = commands.add_parser("report", help="rebuild report.html of a run folder, and print it as a PDF")
+    report.add_argument("folder", help="the --out folder of `segment run`")
+    report.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Chromium or Chrome)")
+    monitor = commands.add_parser("monitor", help="compare a new batch of customers with a model's reference")
+    monitor.add_argument("data", nargs="?", help="the new customers: CSV/TSV/delimited text, Excel or Parquet")
+    monitor.add_argument("--model", required=True, help="model.joblib written by `segment run`")
+    monitor.add_argument("--db", help="read the new customers from this database connection")
+    monitor.add_argument("--query", help="with --db: the SELECT query that reads them")
+    monitor.add_argument("--table", help="with --db: read this whole table")
+    monitor.add_argument("--out", required=True, help="folder for drift.csv, migration.csv, monitor.html (created)")
     rename = commands.add_parser("rename", help="rename segments in every file of a run folder")
     rename.add_argument("folder", help="the --out folder of `segment run`")
     rename.add_argument("renames", nargs="+", metavar="SEGMENT=NAME", help='e.g. 2="Big spenders"')
@@ -201,6 +230,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _rename(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "playbook":
+            return _playbook(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "monitor":
+            return _monitor(args)
         if args.command == "databases":
             return _databases()
         if args.command == "algorithms":
@@ -258,6 +293,8 @@ def _run(args: argparse.Namespace) -> int:
         settings["as_of"] = args.as_of
     if args.classifier is not None:
         settings["classifier"] = args.classifier
+    if args.value is not None:
+        settings["value"] = args.value
     for name in ("impute", "scale"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
@@ -350,6 +387,52 @@ def _read_customers(args: argparse.Namespace) -> tuple[pd.DataFrame, SourceRecor
         database=connection.name,
         query=query,
     )
+
+
+def _playbook(args: argparse.Namespace) -> int:
+    changes = parse_renames(args.actions, 'actions as SEGMENT=ACTION, e.g. 0="Win back with a call"')
+    actions, written = edit_actions(args.folder, changes)
+    bundle = ModelBundle.load(Path(args.folder) / MODEL_FILE, need_predictor=False)
+    for cluster, action in sorted(actions.items()):
+        play = (bundle.plays or {})[cluster]
+        origin = "edited" if play.edited else "suggested"
+        print(f"{cluster} {bundle.names[cluster]}: {action} ({origin})")
+        print(f"    {play.insight}")
+    for path in written if changes else []:
+        print(f"  rewrote {path}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    bundle = ModelBundle.load(folder / MODEL_FILE, need_predictor=False)
+    if bundle.explanation is None:
+        raise SegmentationError(f"{folder / MODEL_FILE} was made before segments were explained; run it again.")
+    atomic_write_text(folder / REPORT_FILE, render_report(bundle))
+    print(f"  wrote {folder / REPORT_FILE}")
+    if args.pdf:
+        pdf = html_to_pdf(render_report(bundle, printable=True))
+        atomic_write(folder / PDF_FILE, lambda target: target.write_bytes(pdf))
+        print(f"  wrote {folder / PDF_FILE}")
+    return 0
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    bundle = ModelBundle.load(args.model)
+    if bundle.reference is None:
+        raise SegmentationError(f"{args.model} was written before monitoring; run the segmentation again.")
+    args.config = None
+    batch, source = _read_customers(args)
+    report = monitor(bundle.scorer, bundle.reference, batch)
+    paths = write_monitor(args.out, report, source.file, str(args.model))
+    print(f"{report.verdict}: {len(batch):,} new customers compared with the {bundle.reference.rows:,} of the model.")
+    for reason in report.reasons:
+        print(f"  - {reason}")
+    for note in report.notes:
+        print(f"  note: {note}")
+    for path in paths.values():
+        print(f"  wrote {path}")
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:

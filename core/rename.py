@@ -29,12 +29,12 @@ def renamed(names: dict[int, str], changes: dict[int, str]) -> dict[int, str]:
     return out
 
 
-def parse_renames(pairs: list[str]) -> dict[int, str]:
+def parse_renames(pairs: list[str], what: str = 'renames as SEGMENT=NAME, e.g. 2="Big spenders"') -> dict[int, str]:
     """'2=Big spenders' pairs from the command line as {2: 'Big spenders'}."""
     changes = {}
     for pair in pairs:
         number, sep, name = pair.partition("=")
         if not sep or not number.strip().lstrip("-").isdigit():
-            raise SegmentationError(f"Give renames as SEGMENT=NAME, e.g. 2=\"Big spenders\"; got '{pair}'.")
+            raise SegmentationError(f"Give {what}; got '{pair}'.")
         changes[int(number)] = name
     return changes

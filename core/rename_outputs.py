@@ -1,4 +1,4 @@
-"""`segment rename`: new names in every file of a run folder, without the original data.
+"""`segment rename` and `segment playbook`: new names or actions in every file of a run folder, without the data.
 
 The model keeps the names; the CSVs get their ``segment`` column rewritten (streamed, so a file of millions of rows
 is fine); run.json and report.html follow. Each file is replaced whole or not at all.
@@ -7,6 +7,7 @@ is fine); run.json and report.html follow. Each file is replaced whole or not at
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from core.bundle import ModelBundle
 from core.contracts import LABELLED_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
 from core.csv_out import escape_formulas
 from core.errors import SegmentationError
+from core.playbook import checked_action
 from core.rename import renamed
 from core.report import render_report
 
@@ -34,7 +36,7 @@ def rename_run(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, s
     written = []
     for file in (LABELLED_FILE, SEGMENTS_FILE):
         if (folder / file).is_file():
-            _rewrite_segment_column(folder / file, names)
+            rewrite_by_cluster(folder / file, "segment", names)
             written.append(folder / file)
     if (folder / RUN_FILE).is_file():
         record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
@@ -49,18 +51,48 @@ def rename_run(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, s
     return names, written
 
 
-def _rewrite_segment_column(path: Path, names: dict[int, str]) -> None:
-    """Every cell kept as written, except ``segment``, which is looked up from ``cluster``."""
-    safe = escape_formulas(pd.DataFrame({"name": [names[k] for k in names]}))["name"]
-    lookup = {str(k): name for k, name in zip(names, safe)}
+def edit_actions(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, str], list[Path]]:
+    """Apply the analyst's actions (segment number -> action; an empty one goes back to the suggestion) to the run
+    in ``folder``: model.joblib, segments.csv's ``action`` column and report.html. Returns every segment's action."""
+    folder = Path(folder)
+    model_path = folder / MODEL_FILE
+    if not model_path.is_file():
+        raise SegmentationError(f"{folder} has no {MODEL_FILE}; give the --out folder of `segment run`.")
+    bundle = ModelBundle.load(model_path, need_predictor=False)
+    plays = dict(bundle.plays or {})
+    if not plays:
+        raise SegmentationError(f"{model_path} was written before playbooks; run the segmentation again.")
+    for cluster, text in changes.items():
+        if cluster not in plays:
+            known = ", ".join(map(str, sorted(plays)))
+            raise SegmentationError(f"There is no segment {cluster}; segments are {known}.")
+        plays[cluster] = replace(plays[cluster], edited=checked_action(text))
+    bundle.plays = plays
+    actions = {k: p.action for k, p in plays.items()}
+    written = []
+    if (folder / SEGMENTS_FILE).is_file():
+        rewrite_by_cluster(folder / SEGMENTS_FILE, "action", actions)
+        written.append(folder / SEGMENTS_FILE)
+    bundle.save(model_path)
+    written.append(model_path)
+    if bundle.explanation is not None:
+        atomic_write_text(folder / REPORT_FILE, render_report(bundle))
+        written.append(folder / REPORT_FILE)
+    return actions, written
+
+
+def rewrite_by_cluster(path: Path, column: str, values: dict[int, str]) -> None:
+    """Every cell kept as written, except ``column``, which is looked up from ``cluster``."""
+    safe = escape_formulas(pd.DataFrame({"value": [values[k] for k in values]}))["value"]
+    lookup = {str(k): value for k, value in zip(values, safe)}
 
     def write(target: Path) -> None:
         header = True
         for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS):
-            if "cluster" not in chunk.columns or "segment" not in chunk.columns:
-                raise SegmentationError(f"{path.name} has no cluster and segment columns to rename.")
+            if "cluster" not in chunk.columns or column not in chunk.columns:
+                raise SegmentationError(f"{path.name} has no cluster and {column} columns to rewrite.")
             known = chunk["cluster"].isin(lookup.keys())
-            chunk.loc[known, "segment"] = chunk.loc[known, "cluster"].map(lookup)
+            chunk.loc[known, column] = chunk.loc[known, "cluster"].map(lookup)
             chunk.to_csv(target, mode="w" if header else "a", header=header, index=False, lineterminator="\n")
             header = False
 
