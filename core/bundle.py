@@ -110,6 +110,10 @@ class ModelBundle:
     def names(self) -> dict[int, str]:
         return self.scorer.names
 
+    def edited_actions(self) -> dict[int, str]:
+        """The actions the analyst set (not the suggestions), to carry to a refit's matching segments."""
+        return {k: p.edited for k, p in (getattr(self, "plays", None) or {}).items() if p.edited}
+
     @classmethod
     def of(
         cls,

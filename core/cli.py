@@ -315,7 +315,7 @@ def _run(args: argparse.Namespace) -> int:
     result = run_segmentation(table, config, progress=_log_progress)
     kept: dict[int, int] = {}
     if previous is not None:
-        result, kept = result.with_names_from(previous.explanation, previous.names)
+        result, kept = result.with_names_from(previous.explanation, previous.names, previous.edited_actions())
     elif args.config:  # a replay without its model: the names run.json had, where the segments are the same ones
         result = _names_of_record(args.config, result)
     paths = write_outputs(args.out, table, result, source)

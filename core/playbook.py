@@ -61,12 +61,14 @@ class Playbook:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Playbook:
-        chosen = path or os.environ.get("SEGSTUDIO_PLAYBOOKS") or PLAYBOOK_FILE
-        return _load(str(chosen))
+        chosen = Path(path or os.environ.get("SEGSTUDIO_PLAYBOOKS") or PLAYBOOK_FILE)
+        stat = chosen.stat() if chosen.is_file() else None
+        return _load(str(chosen), (stat.st_mtime_ns, stat.st_size) if stat else None)
 
 
 @lru_cache(maxsize=4)
-def _load(path: str) -> Playbook:
+def _load(path: str, _stamp: tuple[int, int] | None) -> Playbook:
+    """The playbook file, read again when it changes (``_stamp``: its modification time and size)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         book = Playbook(

@@ -62,6 +62,10 @@ def expected_summary_columns(run, labelled):
         "rule_coverage",
         "rule_precision",
         "key_features",
+        "value_share",
+        "value_per_customer",
+        "action",
+        "insight",
         *per_feature,
     ]
 
