@@ -154,7 +154,7 @@ def use_model(set_progress, n_clicks, selected_rows):
             raise SegmentationError("There is no segmentation to choose a model from; run one first.")
         chosen = choose_model(job.store.table(job.session), result, row, report)
         report(1.0, "Saving the result")
-        job.store.save_result(job.session, chosen.with_names_from(result.explanation, result.names)[0])
+        job.store.save_result(job.session, chosen.with_names_from(result.explanation, result.names, result.actions)[0])
         return f"Now using leaderboard row {row}."
 
     outcome = run_project_job(

@@ -13,11 +13,20 @@ import joblib
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from core.bundle import ModelBundle
-from core.contracts import LABELLED_FILE, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
+from core.contracts import (
+    LABELLED_FILE,
+    LEADERBOARD_FILE,
+    MODEL_FILE,
+    PDF_FILE,
+    REPORT_FILE,
+    RUN_FILE,
+    SEGMENTS_FILE,
+)
 from core.csv_out import to_csv_text
 from core.database import write_table
 from core.errors import SegmentationError
 from core.exports import labelled_customers, run_record, segment_summary
+from core.pdf import html_to_pdf
 from core.report import render_report
 from core.writeback import segments_table
 from dashboard import ids
@@ -81,7 +90,7 @@ def download(clicks):
     source = store.source(session_id)
     if name == RUN_FILE:
         return dcc.send_string(json.dumps(run_record(result, source), indent=2), name)
-    bundle = ModelBundle.of(result, table, source)
+    bundle = ModelBundle.of(result, table, source, with_reference=name == MODEL_FILE)
     if name == REPORT_FILE:
         return dcc.send_string(render_report(bundle), name)
     if name == MODEL_FILE:
@@ -89,6 +98,28 @@ def download(clicks):
         joblib.dump(bundle, buffer)
         return dcc.send_bytes(buffer.getvalue(), name)
     return no_update
+
+
+@callback(
+    Output(ids.EXPORT_DOWNLOAD, "data", allow_duplicate=True),
+    Output(ids.EXPORT_PDF_STATUS, "children"),
+    Input(ids.EXPORT_PDF, "n_clicks"),
+    prevent_initial_call=True,
+)
+def download_pdf(n_clicks):
+    """report.pdf: the report with the current names and actions, printed by headless Chromium."""
+    store = project_store()
+    session_id = request_session()
+    result = store.result(session_id)
+    if not n_clicks or result is None or result.explanation is None:
+        return no_update, no_update
+    table = store.table(session_id)
+    bundle = ModelBundle.of(result, table, store.source(session_id), with_reference=False)
+    try:
+        pdf = html_to_pdf(render_report(bundle, printable=True))
+    except SegmentationError as exc:
+        return no_update, dbc.Alert([html.Strong("No PDF. "), str(exc)], color="warning", className="py-2 small mt-2")
+    return dcc.send_bytes(pdf, PDF_FILE), None
 
 
 @callback(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, html, no_update
@@ -85,8 +86,9 @@ def run_job(
         result = run_segmentation(job.store.table(job.session), config, progress=report)
         report(1.0, "Saving the result")
         previous = job.store.result(job.session)
-        if previous is not None:  # segments that reappear keep their names
-            result = result.with_names_from(previous.explanation, previous.names)[0]
+        if previous is not None:  # segments that reappear keep their names and actions; the value column stays
+            result = result.with_names_from(previous.explanation, previous.names, previous.actions)[0]
+            result = replace(result, value_column=previous.value_column)
         job.store.save_result(job.session, result)
         return f"Done: {result.segmenter.n_clusters_} segments"
 

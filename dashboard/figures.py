@@ -12,6 +12,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from scipy.stats import gaussian_kde
 
+from core import charts
 from core.charts import (  # noqa: F401  (re-exported: the app's figures come from this module)
     agreement_figure,
     base_layout,
@@ -25,16 +26,19 @@ from core.charts import (  # noqa: F401  (re-exported: the app's figures come fr
     k_distance_figure,
     map_sample,
     metrics_figure,
+    migration_figure,
     pca_axes,
     plot_text,
     plot_text_column,
     plot_texts,
     segment_importance_figure,
+    shares_figure,
     silhouette_figure,
     stability_figure,
 )
 from core.explain import readable_number
 from core.pipeline import SegmentationResult
+from core.value import SegmentValue
 
 HOVER_FEATURES = 3
 
@@ -196,3 +200,17 @@ def scatter_matrix_figure(frame: pd.DataFrame) -> go.Figure:
     figure = px.scatter_matrix(frame, dimensions=list(frame.columns), opacity=0.4, color_discrete_sequence=[_BLUE])
     figure.update_traces(diagonal_visible=False, marker={"size": 3})
     return base_layout(figure, "Scatter matrix", height=560)
+
+
+def value_figure(value: SegmentValue | None, names: dict[int, str]) -> go.Figure:
+    """Each segment's share of customers beside its share of the value column (an empty chart without one)."""
+    if value is None:
+        figure = go.Figure()
+        figure.add_annotation(text="No value column chosen", showarrow=False, font={"color": "#6b7280"})
+        figure.update_xaxes(visible=False)
+        figure.update_yaxes(visible=False)
+        return base_layout(figure, "What each segment is worth", 200)
+    segments = [s for s in names if s >= 0]
+    return charts.value_figure(
+        {s: value.customer_share(s) for s in segments}, {s: value.value_share(s) for s in segments}, names, value.column
+    )

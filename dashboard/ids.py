@@ -164,3 +164,26 @@ EXPORT_DB_TABLE = "export-db-table"
 EXPORT_DB_IF_EXISTS = "export-db-if-exists"
 EXPORT_DB_WRITE = "export-db-write"
 EXPORT_DB_STATUS = "export-db-status"
+
+# Value and playbook (Segments page)
+VALUE_COLUMN = "seg-value-column"
+VALUE_FIGURE = "seg-value-figure"
+VALUE_NOTE = "seg-value-note"
+
+# Export page: the PDF
+EXPORT_PDF = "export-pdf"
+EXPORT_PDF_STATUS = "export-pdf-status"
+
+# Monitor page
+MONITOR_EMPTY = "monitor-empty"
+MONITOR_AREA = "monitor-area"
+MONITOR_UPLOAD = "monitor-upload"
+MONITOR_SERVER_FILE = "monitor-server-file"
+MONITOR_SERVER_OPEN = "monitor-server-open"
+MONITOR_DB_CONNECTION = "monitor-db-connection"
+MONITOR_DB_QUERY = "monitor-db-query"
+MONITOR_DB_RUN = "monitor-db-run"
+MONITOR_SOURCES = "monitor-sources"
+MONITOR_RESULT = "monitor-result"
+MONITOR_DOWNLOAD = "monitor-download"
+MONITOR_FILE = "monitor-file"  # pattern-matching type: {"type": MONITOR_FILE, "file": name}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import numpy as np
 from dash import dcc, html
 from dash.development.base_component import Component
 
 from core.charts import segment_colour
 from core.explain import SegmentExplainer, readable_date, readable_number
+from core.playbook import Play
 from core.quality import UNSTABLE_BELOW
+from core.value import SegmentValue
 from dashboard import ids
 
 DIFFERENCES_SHOWN = 4
@@ -20,8 +23,11 @@ def segment_cards(
     sizes: dict[int, int],
     stability: dict[int, float],
     editable: bool = False,
+    plays: dict[int, Play] | None = None,
+    value: SegmentValue | None = None,
 ) -> list:
-    """A responsive grid of cards, largest segment first; with ``editable`` each name is a field to rename it."""
+    """A responsive grid of cards, largest segment first; with ``editable`` each name is a field to rename it.
+    ``plays`` and ``value`` add what to do with the segment and what it is worth."""
     total = sum(sizes.values()) or 1
     cards = []
     for cluster in sorted(c for c in names if c >= 0):
@@ -30,8 +36,34 @@ def segment_cards(
         facts = [f"{sizes.get(cluster, 0):,} customers ({sizes.get(cluster, 0) / total:.1%})"]
         if jaccard is not None:
             facts.append(f"stability {jaccard:.2f}")
-        body: list[Component] = [
-            html.Div(" · ".join(facts), className="small text-muted mb-2"),
+        body: list[Component] = [html.Div(" · ".join(facts), className="small text-muted mb-2")]
+        if value is not None and np.isfinite(value.value_share(cluster)):
+            body.append(
+                html.Div(
+                    [
+                        html.Strong(f"{value.value_share(cluster):.0%} of {value.column}"),
+                        f" · {readable_number(value.per_customer(cluster))} per customer "
+                        f"(all {readable_number(value.overall_per_customer())})",
+                    ],
+                    className="small segment-value mb-2",
+                )
+            )
+        play = (plays or {}).get(cluster)
+        if play is not None:
+            body.append(
+                html.Div(
+                    [
+                        html.Div([html.Strong("What to do: "), play.action], className="segment-action"),
+                        html.Div(play.insight, className="text-muted"),
+                        html.Div(
+                            "set by the analyst" if play.edited else f"suggested because: {play.reason}",
+                            className="text-muted fst-italic",
+                        ),
+                    ],
+                    className="small segment-play mb-2",
+                )
+            )
+        body += [
             html.Div([html.Strong("Rule: "), html.Code(text or "—")], className="small"),
             html.Div(
                 f"covers {coverage:.0%} of the segment; {precision:.0%} of the customers it matches are in it",

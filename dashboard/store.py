@@ -316,17 +316,39 @@ class ProjectStore:
         folder = self._folder(session_id)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / _RESULT, lambda path: joblib.dump(result, path))
-        self.save_names(session_id, result.names)
+        self._annotate(
+            session_id, fresh=True, names=result.names, actions=result.actions or {}, value_column=result.value_column
+        )
 
     def save_names(self, session_id: str, names: dict[int, str]) -> None:
-        """Store new segment names beside the result (a small file: renaming must not rewrite a large result).
+        """Store new segment names beside the result (a small file: renaming must not rewrite a large result)."""
+        self._annotate(session_id, names=names)
 
-        The names carry the result file's fingerprint, so names left by a crash before a new result was
-        written never relabel the new one.
+    def save_actions(self, session_id: str, actions: dict[int, str]) -> None:
+        """Store the analyst's actions per segment (replacing the playbook's suggestions) beside the result."""
+        self._annotate(session_id, actions=actions)
+
+    def save_value_column(self, session_id: str, column: str | None) -> None:
+        """Store the column each segment's worth is measured in (None: no value column)."""
+        self._annotate(session_id, value_column=column)
+
+    def _annotate(self, session_id: str, fresh: bool = False, **changes: Any) -> None:
+        """What the analyst says about the result (names, actions, value column), kept in a small file beside it.
+
+        The file carries the result file's fingerprint, so what a crash left before a new result was written never
+        relabels the new one.
         """
         folder = self._folder(session_id)
-        names_file = {"result": _fingerprint(folder / _RESULT), "names": {str(k): v for k, v in names.items()}}
-        atomic_write_text(folder / _NAMES, json.dumps(names_file))
+        path, fingerprint = folder / _NAMES, _fingerprint(folder / _RESULT)
+        record = {} if fresh or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
+        if record.get("result") != fingerprint:
+            record = {}
+        for key in ("names", "actions"):
+            if key in changes:
+                record[key] = {str(k): v for k, v in changes[key].items()}
+        if "value_column" in changes:
+            record["value_column"] = changes["value_column"]
+        atomic_write_text(path, json.dumps({**record, "result": fingerprint}))
 
     def record_writeback(self, session_id: str, entry: dict[str, Any]) -> None:
         """Remember a table the current result was written to (database, table, run_id), for later renames."""
@@ -361,7 +383,10 @@ def _load_result(folder: Path) -> SegmentationResult | None:
     if names_path.exists():
         stored = json.loads(names_path.read_text(encoding="utf-8"))
         if stored.get("result") == _fingerprint(path):
-            result.names = {int(k): v for k, v in stored["names"].items()}
+            result.names = {int(k): v for k, v in stored.get("names", {}).items()} or result.names
+            result.actions = {int(k): v for k, v in stored.get("actions", {}).items()} or None
+            if "value_column" in stored:
+                result.value_column = stored["value_column"]
     return result
 
 

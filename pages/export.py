@@ -4,6 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from core.contracts import PDF_FILE
 from core.exports import LABELLED_FILE, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
 from dashboard import ids
 from dashboard.databases import app_databases, connection_options
@@ -14,7 +15,7 @@ FILES = [
     (LABELLED_FILE, "Every customer with its segment, confidence and stability (the input columns first)."),
     (SEGMENTS_FILE, "One row per segment: name, size, stability, rule, and the profile of every feature."),
     (LEADERBOARD_FILE, "Every candidate model with its quality metrics."),
-    (REPORT_FILE, "A self-contained report to share: opens offline in any browser, prints to PDF."),
+    (REPORT_FILE, "A self-contained report to share: opens offline in any browser."),
     (MODEL_FILE, "The fitted pipeline, model, names and classifier, for the segment predict command."),
     (RUN_FILE, "The configuration, input fingerprint and library versions: replay it with segment run --config."),
 ]
@@ -97,6 +98,26 @@ def layout(**_query) -> html.Div:
         )
         for name, text in FILES
     ]
+    rows.insert(
+        4,
+        html.Tr(
+            [
+                html.Td(html.Code(PDF_FILE)),
+                html.Td(
+                    [
+                        "The report as a PDF for marketing: every figure drawn, a page per segment with who they are, "
+                        "what they are worth and what to do (made by headless Chromium on the server, a few seconds).",
+                        dcc.Loading(html.Div(id=ids.EXPORT_PDF_STATUS), type="dot"),
+                    ],
+                    className="text-muted",
+                ),
+                html.Td(
+                    dbc.Button("Download PDF", id=ids.EXPORT_PDF, size="sm", color="primary", outline=True),
+                    className="text-end",
+                ),
+            ]
+        ),
+    )
     return html.Div(
         [
             html.H2("Export", className="page-title"),

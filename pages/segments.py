@@ -3,7 +3,7 @@
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from dashboard import ids
 from dashboard.controls import graph
@@ -16,8 +16,8 @@ def layout(**_query) -> html.Div:
         [
             html.H2("Segments", className="page-title"),
             html.P(
-                "What each segment is, in the data's own units. Click a name to change it: every chart, table "
-                "and download uses the new name at once.",
+                "What each segment is, what it is worth and what to do with it, in the data's own units. Click a "
+                "name or an action to change it: every chart, table and download uses it at once.",
                 className="text-muted",
             ),
             html.Div(id=ids.SEG_EMPTY),
@@ -30,7 +30,8 @@ def layout(**_query) -> html.Div:
                                 [
                                     html.Strong("Segment names"),
                                     html.Span(
-                                        " · click a name to rename the segment everywhere", className="small text-muted"
+                                        " · click a name or an action to change it everywhere",
+                                        className="small text-muted",
                                     ),
                                 ]
                             ),
@@ -51,7 +52,16 @@ def layout(**_query) -> html.Div:
                                             {"field": "customers", "headerName": "customers", "type": "numericColumn"},
                                             {"field": "share", "headerName": "share %", "type": "numericColumn"},
                                             {"field": "stability", "headerName": "stability", "type": "numericColumn"},
-                                            {"field": "rule", "headerName": "rule", "flex": 3},
+                                            {"field": "value", "headerName": "value %", "type": "numericColumn"},
+                                            {
+                                                "field": "action",
+                                                "headerName": "action ✎",
+                                                "editable": True,
+                                                "flex": 3,
+                                                "cellClass": "editable-cell",
+                                                "tooltipField": "reason",
+                                            },
+                                            {"field": "rule", "headerName": "rule", "flex": 2, "tooltipField": "rule"},
                                         ],
                                         getRowId="params.data.cluster",
                                         dashGridOptions={
@@ -67,6 +77,31 @@ def layout(**_query) -> html.Div:
                                 ],
                                 className="p-2",
                             ),
+                        ],
+                        className="mb-3",
+                    ),
+                    dbc.Card(
+                        [
+                            dbc.CardHeader(
+                                dbc.Row(
+                                    [
+                                        dbc.Col(html.Strong("What each segment is worth"), width="auto"),
+                                        dbc.Col(
+                                            dcc.Dropdown(
+                                                id=ids.VALUE_COLUMN,
+                                                clearable=False,
+                                                placeholder="value column",
+                                                className="value-column",
+                                            ),
+                                            md=4,
+                                        ),
+                                        dbc.Col(html.Span(id=ids.VALUE_NOTE, className="small text-muted")),
+                                    ],
+                                    align="center",
+                                    className="g-2",
+                                )
+                            ),
+                            graph(ids.VALUE_FIGURE, 380),
                         ],
                         className="mb-3",
                     ),
