@@ -9,7 +9,7 @@ import time
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
-from core.database import Connection, list_tables, preview, query_for, read_query
+from core.database import list_tables, preview, query_for, read_query
 from core.errors import SegmentationError
 from core.explore import column_overview
 from core.features import FeatureSpec, check_feature
@@ -17,7 +17,7 @@ from core.readers import describe_source, read_table
 from core.rfm import RFM_FEATURES, build_rfm
 from core.roles import FEATURE_ROLES, ROLES
 from dashboard import ids
-from dashboard.databases import app_databases
+from dashboard.databases import chosen_connection
 from dashboard.jobs import request_cancel
 from dashboard.outputs import named
 from dashboard.runner import Job, run_project_job
@@ -25,7 +25,7 @@ from dashboard.session import request_session
 from dashboard.settings import load_settings
 from dashboard.store import project_store
 from dashboard.tables import grid_props
-from dashboard.uploads import read_upload
+from dashboard.uploads import read_upload, server_files
 
 PREVIEW_ROWS = 100
 
@@ -254,9 +254,6 @@ def _feature_list(features: list[dict]) -> html.Div:
     )
 
 
-SERVER_FORMATS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
-
-
 @callback(
     Output(ids.PROJECT_SELECT, "options"),
     Output(ids.PROJECT_SELECT, "value"),
@@ -274,18 +271,6 @@ def show_projects(_version):
         for p in store.projects(session_id)
     ]
     return options, current, store.project_info(session_id)["name"], server_files()
-
-
-def server_files() -> list[dict]:
-    folder = load_settings().import_dir
-    if not folder.is_dir():
-        return []
-    files = sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in SERVER_FORMATS and p.resolve().parent == folder
-    )
-    return [{"label": f"{p.name} ({p.stat().st_size / 1e6:,.1f} MB)", "value": p.name} for p in files]
 
 
 @callback(
@@ -344,16 +329,6 @@ def open_server_file(n_clicks, name):
     return time.time(), None
 
 
-def _connection(name: object, url: object) -> Connection:
-    """The connection the analyst picked (a name the operator configured; a typed URL only where allowed)."""
-    databases = app_databases()
-    if isinstance(url, str) and url.strip():
-        return databases.get(url.strip())
-    if not isinstance(name, str) or name not in databases.connections:
-        raise SegmentationError("Choose one of the listed database connections.")
-    return databases.connections[name]
-
-
 def _failed(what: str, exc: SegmentationError) -> dbc.Alert:
     return dbc.Alert([html.Strong(f"Could not {what}. "), str(exc)], color="danger", className="py-2 small")
 
@@ -369,7 +344,7 @@ def _failed(what: str, exc: SegmentationError) -> dbc.Alert:
 def show_tables(name, url):
     """The tables of the chosen connection, with their row counts."""
     try:
-        tables = list_tables(_connection(name, url))
+        tables = list_tables(chosen_connection(name, url))
     except SegmentationError as exc:
         return [], None, _failed("list the tables", exc)
     options = [
@@ -397,7 +372,7 @@ def choose_table(table, name, url):
     if not table:
         return no_update, None
     try:
-        info = next((t for t in list_tables(_connection(name, url)) if t.name == table), None)
+        info = next((t for t in list_tables(chosen_connection(name, url)) if t.name == table), None)
         if info is None:
             raise SegmentationError(f"'{table}' is not a table of this connection.")
         query = query_for(table=table)
@@ -423,7 +398,7 @@ def preview_query(n_clicks, name, url, query):
     if not n_clicks:
         return no_update, no_update, no_update, no_update
     try:
-        connection = _connection(name, url)
+        connection = chosen_connection(name, url)
         rows = preview(connection, query if isinstance(query, str) else "")
     except SegmentationError as exc:
         return [], [], hidden, _failed("preview the query", exc)
@@ -454,7 +429,7 @@ def load_query(set_progress, n_clicks, name, url, query):
     if not n_clicks:
         return no_update, no_update
     try:
-        connection = _connection(name, url)
+        connection = chosen_connection(name, url)
         text = query_for(query=query if isinstance(query, str) else "")
     except SegmentationError as exc:
         return no_update, _failed("load the query", exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from core.database import Databases, load_databases, rename_in_table
+from core.database import Connection, Databases, load_databases, rename_in_table
 from core.errors import SegmentationError
 from dashboard.settings import load_settings
 from dashboard.store import ProjectStore
@@ -16,6 +16,16 @@ log = logging.getLogger("segstudio.database")
 def app_databases() -> Databases:
     """The operator's connections and the built-in demo database (made on first use), so a fresh machine has one."""
     return load_databases(load_settings().data_dir)
+
+
+def chosen_connection(name: object, url: object) -> Connection:
+    """The connection the analyst picked (a name the operator configured; a typed URL only where allowed)."""
+    databases = app_databases()
+    if isinstance(url, str) and url.strip():
+        return databases.get(url.strip())
+    if not isinstance(name, str) or name not in databases.connections:
+        raise SegmentationError("Choose one of the listed database connections.")
+    return databases.connections[name]
 
 
 def connection_options(databases: Databases, writable_only: bool = False) -> list[dict[str, str]]:

@@ -20,6 +20,7 @@ NAV = [
     ("Map", "/map"),
     ("Segments", "/segments"),
     ("Predict", "/predict"),
+    ("Monitor", "/monitor"),
     ("Export", "/export"),
 ]
 

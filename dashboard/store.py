@@ -43,6 +43,7 @@ _LOG = "transactions.parquet"
 _RESULT = "result.joblib"
 _NAMES = "names.json"
 _WRITEBACKS = "writebacks.json"
+_MONITOR = "monitor.joblib"
 _PROJECT = "project.json"
 _CURRENT = "current"
 _REVIEW = "review.token"
@@ -273,7 +274,7 @@ class ProjectStore:
             atomic_write(folder / _LOG, lambda path: log.to_parquet(path, index=False))
         else:
             (folder / _LOG).unlink(missing_ok=True)
-        for stale in (_SETTINGS, _RESULT, _NAMES, _WRITEBACKS, *(p.name for p in folder.glob("umap*.npz"))):
+        for stale in (_SETTINGS, _RESULT, _NAMES, _WRITEBACKS, _MONITOR, *(p.name for p in folder.glob("umap*.npz"))):
             (folder / stale).unlink(missing_ok=True)
         return meta
 
@@ -316,6 +317,7 @@ class ProjectStore:
         folder = self._folder(session_id)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / _RESULT, lambda path: joblib.dump(result, path))
+        (folder / _MONITOR).unlink(missing_ok=True)  # it compared a batch with the segments of the result replaced
         self._annotate(
             session_id, fresh=True, names=result.names, actions=result.actions or {}, value_column=result.value_column
         )
@@ -349,6 +351,20 @@ class ProjectStore:
         if "value_column" in changes:
             record["value_column"] = changes["value_column"]
         atomic_write_text(path, json.dumps({**record, "result": fingerprint}))
+
+    def save_monitor(self, session_id: str, comparison: Any) -> None:
+        """The last comparison of a new batch with the current result (for its downloads and later visits)."""
+        atomic_write(self._folder(session_id) / _MONITOR, lambda path: joblib.dump(comparison, path))
+
+    def monitor(self, session_id: str) -> Any:
+        """The last comparison saved with :meth:`save_monitor`, or None (none yet, or unreadable)."""
+        path = self._folder(session_id) / _MONITOR
+        if not path.exists():
+            return None
+        try:
+            return joblib.load(path)
+        except Exception:  # a leftover another version wrote: simply not shown
+            return None
 
     def record_writeback(self, session_id: str, entry: dict[str, Any]) -> None:
         """Remember a table the current result was written to (database, table, run_id), for later renames."""

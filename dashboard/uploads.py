@@ -58,3 +58,19 @@ def read_upload(contents: object, filename: object) -> tuple[pd.DataFrame, str]:
     settings = load_settings()
     name = upload_name(filename)
     return read_table(decode_upload(contents, name, settings.max_upload_mb), name, **settings.read_limits), name
+
+
+SERVER_FORMATS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
+
+
+def server_files() -> list[dict]:
+    """The tables the operator put in the server's data folder, as dropdown options (names only, no paths)."""
+    folder = load_settings().import_dir
+    if not folder.is_dir():
+        return []
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in SERVER_FORMATS and p.resolve().parent == folder
+    )
+    return [{"label": f"{p.name} ({p.stat().st_size / 1e6:,.1f} MB)", "value": p.name} for p in files]
