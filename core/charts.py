@@ -483,6 +483,15 @@ def value_figure(customer_share: dict[int, float], value_share: dict[int, float]
     return base_layout(figure, f"What each segment is worth: share of customers and of {plot_text(column)}", 380)
 
 
+def _translucent(colour: str, alpha: float = 0.35) -> str:
+    """'rgb(r,g,b)' or '#rrggbb' as 'rgba(r,g,b,alpha)': Sankey links in their segment's colour, see-through."""
+    if colour.startswith("#"):
+        r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    else:
+        r, g, b = (int(float(v)) for v in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3])
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def shares_figure(shares: pd.DataFrame) -> go.Figure:
     """Segment shares at fit time and in the new batch."""
     labels = plot_texts(shares["segment"])
@@ -499,7 +508,8 @@ def shares_figure(shares: pd.DataFrame) -> go.Figure:
     )
     figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.25})
     figure.update_yaxes(tickformat=".0%", title_text="share of customers")
-    return base_layout(figure, "Segment shares: then and now", 360)
+    figure.update_xaxes(tickangle=-15, automargin=True)
+    return base_layout(figure, "Segment shares: then and now", 440)
 
 
 def migration_figure(migration: pd.DataFrame) -> go.Figure:
@@ -523,6 +533,10 @@ def migration_figure(migration: pd.DataFrame) -> go.Figure:
                     "source": [index[n] for n in left],
                     "target": [index[n] for n in right],
                     "value": [int(v) for v in migration["customers"]],
+                    "color": [
+                        _translucent(segment_colour(int(c))) if pd.notna(c) else "rgba(209,213,219,0.5)"
+                        for c in migration["from_cluster"]
+                    ],
                 },
             )
         )

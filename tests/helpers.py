@@ -352,7 +352,8 @@ def click(driver, target: str | tuple[str, str]) -> None:
 
     def attempt(d) -> bool:
         element = d.find_element(*locator)
-        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        # instant: Bootstrap makes scrolling smooth, and a click during the animation lands elsewhere
+        d.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
         element.click()
         return True
 

@@ -425,3 +425,55 @@ def test_customers_from_postgresql_to_segments_and_back_into_it(crm, browser, tm
 
 def crm_ids(engine) -> list[str]:
     return pd.read_sql("SELECT customer_id FROM customers", engine)["customer_id"].tolist()
+
+
+def test_value_actions_pdf_and_a_new_batch_monitored(live_server, browser, tmp_path):
+    """Pick the value column, edit an action (kept on reload and rename), download the PDF, then upload next
+    month's batch on the Monitor page and see the verdict and where customers went."""
+    browser.get(live_server + "/")
+    wait(browser).until(text_present(".dataset-banner", "Demo customers (built in)"))
+    run_and_wait(browser, "of 2,000 customers")
+
+    go(browser, "Segments")
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-value-figure .legendtext")))
+    assert "share of groceries_spend" in legend(browser, "seg-value-figure")
+    choose(browser, "seg-value-column", "home_spend")
+    wait(browser).until(text_present("#seg-value-figure", "share of home_spend"))
+    wait(browser).until(text_present("#seg-value-note", "home_spend"))
+
+    cell = (By.CSS_SELECTOR, '#seg-names .ag-row[row-id="0"] .ag-cell[col-id="action"]')
+    click(browser, cell)
+    editor = wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#seg-names .ag-cell-editor input")))
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys("Call each one this week", Keys.ENTER)
+    wait(browser, 30).until(text_present("#seg-cards", "What to do: Call each one this week"))
+    browser.refresh()  # saved on the server: a reload shows it
+    wait(browser, 30).until(text_present("#seg-cards", "What to do: Call each one this week"))
+    wait(browser).until(text_present("#seg-value-note", "home_spend"))
+    rename_first_segment(browser, "Our best")
+    wait(browser, 30).until(text_present("#seg-cards", "What to do: Call each one this week"))
+    browser.save_screenshot(str(tmp_path / "segments.png"))
+
+    go(browser, "Export")
+    click(browser, "export-pdf")
+    pdf = downloaded(browser.download_dir, "report.pdf", seconds=120)
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+    batch = make_demo_customers(1_500, random_state=8)
+    batch["income"] = batch["income"] * 1.6  # next month's customers earn more; ids C00001... return
+    source = tmp_path / "december batch.csv"
+    batch.to_csv(source, index=False)
+    go(browser, "Monitor")
+    field = (By.CSS_SELECTOR, "#monitor-upload input[type=file]")
+    wait(browser).until(EC.presence_of_element_located(field)).send_keys(str(source))
+    wait(browser, 120).until(text_present("#monitor-verdict", "Refit recommended"))
+    result = browser.find_element(By.ID, "monitor-result").text
+    assert "income drifted" in result and "december batch.csv" in result
+    assert "1,500 / 0 / 500" in result  # returning / new / gone: the batch's ids are the first 1,500 of 2,000
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#monitor-sankey .sankey")))
+    assert "Our best (then)" in browser.find_element(By.ID, "monitor-sankey").text
+    click(browser, (By.CSS_SELECTOR, """[id='{"file":"drift.csv","type":"monitor-file"}']"""))
+    drift = pd.read_csv(downloaded(browser.download_dir, "drift.csv"))
+    assert drift.set_index(["scope", "feature"]).loc[("all", "income"), "status"] == "major drift"
+    browser.save_screenshot(str(tmp_path / "monitor.png"))
+    assert not console_errors(browser)
