@@ -452,7 +452,9 @@ def dendrogram_figure(tree: np.ndarray, k: int, drawn: int, total: int, method: 
     return figure
 
 
-def value_figure(customer_share: dict[int, float], value_share: dict[int, float], names: dict[int, str], column: str):
+def value_figure(
+    customer_share: dict[int, float], value_share: dict[int, float], names: dict[int, str], column: str
+) -> go.Figure:
     """Each segment's share of customers beside its share of value: who is worth more than their number."""
     segments = sorted(s for s in customer_share if s >= 0)
     labels = [plot_text(names.get(s, str(s))) for s in segments]

@@ -481,7 +481,8 @@ def _edge(from_cluster: int | None, from_name: str, to_cluster: int | None, to_n
 
 def _verdict(report: MonitorReport) -> tuple[str, list[str]]:
     """Stable, minor drift or refit recommended, with every reason that decided it."""
-    major, minor = [], []
+    major: list[str] = []
+    minor: list[str] = []
     level = status(report.share_psi)
     if level != "stable":
         text = f"segment shares moved (PSI {report.share_psi:.2f}; chi-squared p = {report.chi2_p:.2g})"
