@@ -11,7 +11,7 @@ from core.csv_out import to_csv_text
 from core.database import query_for, read_query
 from core.errors import SegmentationError
 from core.monitor import MonitorReport, monitor, reference_of
-from core.monitor_outputs import render_monitor
+from core.monitor_outputs import readable_drift, render_monitor
 from core.predict import Scorer
 from core.readers import read_table
 from dashboard import ids
@@ -131,8 +131,9 @@ def download_monitor_file(clicks):
 
 def _view(report: MonitorReport, name: str) -> html.Div:
     then, now = report.no_good_fit
-    overall = report.drift[report.drift["scope"] == "all"].drop(columns=["scope", "cluster", "segment"])
-    within = report.drift[(report.drift["scope"] == "segment") & (report.drift["status"] != "stable")]
+    drift = readable_drift(report.drift)
+    overall = drift[drift["scope"] == "all"].drop(columns=["scope", "cluster", "segment"])
+    within = drift[(drift["scope"] == "segment") & (drift["status"] != "stable")]
     facts = [
         ("customers in the batch", f"{report.rows:,}"),
         ("segment share PSI", f"{report.share_psi:.3f}"),

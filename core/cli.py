@@ -342,6 +342,8 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"  warning: segment(s) {', '.join(unstable)} are unstable under resampling (Jaccard < {UNSTABLE_BELOW})."
         )
+    if result.value_column is not None:
+        print(f"  value: {result.value_column} (each segment's share of it is in segments.csv; --value to change)")
     if previous is not None:
         print(f"  kept the names of {len(kept)} of {result.segmenter.n_clusters_} segments from {names_from}")
     for path in paths.values():

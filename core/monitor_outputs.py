@@ -15,6 +15,7 @@ from core import charts
 from core.atomic import atomic_write_text
 from core.contracts import DRIFT_FILE, MIGRATION_FILE, MONITOR_FILE, MONITOR_HTML, SHARES_FILE
 from core.csv_out import write_csv
+from core.explain import readable_date, readable_number
 from core.monitor import MOVE_MAJOR, MOVE_MINOR, PSI_MAJOR, PSI_MINOR, MonitorReport
 from core.report import CSS, e, figure_html
 
@@ -62,8 +63,9 @@ def monitor_record(report: MonitorReport, batch_name: str, model_name: str) -> d
 def render_monitor(report: MonitorReport, batch_name: str, model_name: str) -> str:
     then, now = report.no_good_fit
     colour = {"Stable": "#166534", "Minor drift": "#b45309"}.get(report.verdict, "#991b1b")
-    overall = report.drift[report.drift["scope"] == "all"]
-    within = report.drift[(report.drift["scope"] == "segment") & (report.drift["status"] != "stable")]
+    drift = readable_drift(report.drift)
+    overall = drift[drift["scope"] == "all"]
+    within = drift[(drift["scope"] == "segment") & (drift["status"] != "stable")]
     body = [
         f"<header><h1>What moved: {e(batch_name)}</h1><p>{report.rows:,} customers scored with {e(model_name)}</p>"
         "</header><main>",
@@ -101,6 +103,17 @@ def render_monitor(report: MonitorReport, batch_name: str, model_name: str) -> s
         f"{e(batch_name)}</title><style>{CSS}</style><script>{get_plotlyjs()}</script></head>"
         f"<body>{''.join(body)}</body></html>"
     )
+
+
+def readable_drift(drift: pd.DataFrame) -> pd.DataFrame:
+    """The drift table for people: means in the analyst's units (dates as dates, numbers shortened)."""
+    out = drift.copy()
+    for column in ("reference_mean", "new_mean"):
+        out[column] = [
+            "" if pd.isna(v) else readable_date(v) if kind == "date" else readable_number(v)
+            for v, kind in zip(drift[column], drift["kind"])
+        ]
+    return out
 
 
 def _level(value: float) -> str:
