@@ -26,7 +26,7 @@ from dashboard.tables import grid_props
 from dashboard.uploads import read_upload, server_files
 
 HIDDEN, SHOWN = {"display": "none"}, {"display": "block"}
-VERDICT_COLOURS = {"Stable": "success", "Minor drift": "warning", "Refit recommended": "danger"}
+VERDICT_COLOURS = {"Stable": "success", "Minor drift": "warning", "Refit recommended": "danger"}  # else grey
 
 
 @callback(

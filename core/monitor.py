@@ -31,6 +31,7 @@ MOVE_MINOR, MOVE_MAJOR = 0.25, 0.5
 NO_GOOD_FIT_RISE = 0.05  # a rise of 5 points in customers no segment fits is drift; 10 points calls for a refit
 REFERENCE_ROWS = 200_000  # distributions settle long before this
 CENTRE_ROWS = 50_000
+MIN_BATCH = 100  # below this, shares and bins are too noisy for a verdict
 SEGMENT_MIN_ROWS = 200  # within-segment drift only where both sides have this many customers (PSI is noisy below)
 MAX_LEVELS = 20
 _FLOOR = 1e-4
@@ -481,6 +482,10 @@ def _edge(from_cluster: int | None, from_name: str, to_cluster: int | None, to_n
 
 def _verdict(report: MonitorReport) -> tuple[str, list[str]]:
     """Stable, minor drift or refit recommended, with every reason that decided it."""
+    if report.rows < MIN_BATCH:
+        return "Too few customers to judge", [
+            f"a batch of {report.rows:,} customers is too small to measure drift: at least {MIN_BATCH} are needed"
+        ]
     major: list[str] = []
     minor: list[str] = []
     level = status(report.share_psi)

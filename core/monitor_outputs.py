@@ -62,7 +62,9 @@ def monitor_record(report: MonitorReport, batch_name: str, model_name: str) -> d
 
 def render_monitor(report: MonitorReport, batch_name: str, model_name: str) -> str:
     then, now = report.no_good_fit
-    colour = {"Stable": "#166534", "Minor drift": "#b45309"}.get(report.verdict, "#991b1b")
+    colour = {"Stable": "#166534", "Minor drift": "#b45309", "Refit recommended": "#991b1b"}.get(
+        report.verdict, "#4b5563"
+    )
     drift = readable_drift(report.drift)
     overall = drift[drift["scope"] == "all"]
     within = drift[(drift["scope"] == "segment") & (drift["status"] != "stable")]

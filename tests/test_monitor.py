@@ -142,3 +142,10 @@ def test_segment_monitor_refuses_a_batch_without_the_models_columns(fitted, tmp_
                  str(tmp_path / "mon")])  # fmt: skip
     assert code == 2
     assert capsys.readouterr().err.strip() == "segment: error: The new file lacks column(s) the model needs: visits."
+
+
+def test_a_batch_too_small_to_measure_gets_no_verdict_of_drift(fitted):
+    _, _, bundle = fitted
+    report = monitor(bundle.scorer, bundle.reference, customers(40, seed=9))
+    assert report.verdict == "Too few customers to judge"
+    assert report.reasons == ["a batch of 40 customers is too small to measure drift: at least 100 are needed"]
