@@ -17,7 +17,7 @@ from tests.helpers import console_errors
 
 pytestmark = pytest.mark.unit
 
-FIGURES = 6  # map, importance, importance per segment, stability, elbow, metrics
+FIGURES = 7  # value per segment (the demo has spend columns), map, importance, importance per segment, stability, elbow, metrics
 
 
 @pytest.mark.browser
