@@ -37,8 +37,11 @@ def test_report_opens_offline_with_every_figure_drawn(tmp_path, demo_csv, browse
         "p => p.querySelectorAll('.main-svg').length > 0 && p.data.length > 0)"
     )
     assert drawn == [True] * FIGURES
-    legend = browser.execute_script("return document.querySelector('.js-plotly-plot').data.map(t => t.name)")
-    assert set(legend) == set(names.values())
+    legends = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.js-plotly-plot')).slice(0, 2).map(p => p.data.map(t => t.name))"
+    )
+    assert legends[0] == ["share of customers", "share of groceries_spend"]  # the value chart, then the map
+    assert set(legends[1]) == set(names.values())
     sections = browser.find_elements("css selector", "section.segment h3")
     assert [s.text for s in sections] == [names[k] for k in sorted(names, key=int) if int(k) >= 0]
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
