@@ -6,12 +6,16 @@ so adding an algorithm means adding one entry to :data:`ALGORITHMS`.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import hdbscan
+import joblib
 import numpy as np
 from sklearn.cluster import DBSCAN, AgglomerativeClustering, Birch, KMeans, MiniBatchKMeans, SpectralClustering
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
@@ -100,13 +104,37 @@ class AlgorithmSpec:
         return {name: spec.validate(given.get(name, spec.default), self.key) for name, spec in known.items()}
 
 
+_TREE_CACHE: ContextVar[str | None] = ContextVar("hdbscan_tree_cache", default=None)
+
+
+@contextmanager
+def shared_hdbscan_trees() -> Iterator[None]:
+    """Within it, HDBSCAN fits of the same rows share their minimum spanning tree, which depends on the rows and
+    min_samples but not on the minimum segment size a sweep varies (the library's own joblib cache, in a folder
+    removed afterwards). Measured on the 8,950-customer credit-card file: four sizes in 2.8 s instead of 5.6 s,
+    the same labels."""
+    with tempfile.TemporaryDirectory(prefix="segstudio-hdbscan-") as folder:
+        token = _TREE_CACHE.set(folder)
+        try:
+            yield
+        finally:
+            _TREE_CACHE.reset(token)
+
+
 class _Hdbscan(hdbscan.HDBSCAN):
     """HDBSCAN with its tree chosen by the number of features: a ball tree is about 30% faster than the default kd
     tree on 48 one-hot-encoded features (measured); on few features the library's own choice stands."""
 
     def fit(self, X, y=None):
         self.algorithm = "boruvka_balltree" if X.shape[1] > LOW_DIMENSIONS else "best"
-        return super().fit(X, y)
+        folder = _TREE_CACHE.get()
+        if folder is None:
+            return super().fit(X, y)
+        self.memory = joblib.Memory(folder, verbose=0)
+        try:
+            return super().fit(X, y)
+        finally:
+            self.memory = joblib.Memory(None, verbose=0)  # the fitted model keeps no link to the folder
 
 
 def _hdbscan(params: dict[str, Any], min_cluster_size: int, seed: int) -> hdbscan.HDBSCAN:

@@ -24,6 +24,7 @@ from core.algorithms import (
     get_algorithm,
     k_distances,
     scaled_value,
+    shared_hdbscan_trees,
     sweep_values,
 )
 from core.consensus import agreement_matrix, consensus_labels
@@ -273,6 +274,13 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             for spec, p in plan
             for v in sweep_values(spec, n, k_range, (self.k_distance_ or {}).get("eps"), p)
         ]
+        with shared_hdbscan_trees():
+            return self._fit_candidates(Z_all, Z, work, report)
+
+    def _fit_candidates(
+        self, Z_all: np.ndarray, Z: np.ndarray, work: list, report: Progress
+    ) -> tuple[list[dict[str, Any]], list[np.ndarray | None], list[Fitted | None]]:
+        n = len(Z_all)
         rows: list[dict[str, Any]] = []
         labelings: list[np.ndarray | None] = []
         fitted: list[Fitted | None] = []
