@@ -60,6 +60,7 @@ def test_value_column_and_actions_are_kept_and_carried_to_a_refit(session):
     assert project_store().result(session).actions is None
 
 
+@pytest.mark.slow
 def test_the_review_page_shows_worth_and_actions(session):
     run(session, k=(4, 4), algorithms=("kmeans",))
     edit_action(0, "Send the spring catalogue")
@@ -102,6 +103,7 @@ def test_monitor_compares_an_uploaded_batch_and_offers_its_files(session):
     assert show_monitor(None)[4] is None
 
 
+@pytest.mark.slow
 def test_monitor_refuses_bad_batches_and_unlisted_sources_with_messages(session):
     run(session, k=(3, 3), algorithms=("kmeans",))
     as_session(session)

@@ -112,6 +112,7 @@ def test_the_playbook_is_data_an_operator_can_replace(tmp_path, monkeypatch):
         Playbook.load(custom)
 
 
+@pytest.mark.slow
 def test_segments_csv_has_value_and_action_and_edits_survive_rename_and_refit(tmp_path, capsys):
     table, _ = shoppers()
     data = tmp_path / "shoppers.csv"
@@ -146,6 +147,7 @@ def test_segments_csv_has_value_and_action_and_edits_survive_rename_and_refit(tm
     assert "There is no segment 9" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_value_none_leaves_value_columns_empty_and_a_wrong_column_is_refused(tmp_path, capsys):
     table, _ = shoppers(100)
     data = tmp_path / "shoppers.csv"

@@ -17,7 +17,8 @@ from tests.helpers import console_errors
 
 pytestmark = pytest.mark.unit
 
-FIGURES = 7  # value per segment (the demo has spend columns), map, importance, importance per segment, stability, elbow, metrics
+# value per segment (the demo has spend columns), map, importance, importance per segment, stability, elbow, metrics
+FIGURES = 7
 
 
 @pytest.mark.browser
