@@ -404,8 +404,10 @@ def legend(driver, graph: str) -> list[str]:
 
 
 def choose(driver, dropdown_id: str, value: str) -> None:
-    """Open a dcc.Dropdown and click the option with this value."""
-    wait(driver).until(EC.element_to_be_clickable((By.ID, dropdown_id))).click()
+    """Open a dcc.Dropdown and click the option with this value (the dropdown brought into view first: one low on
+    the page is otherwise covered by whatever the window's edge cuts)."""
+    wait(driver).until(EC.element_to_be_clickable((By.ID, dropdown_id)))
+    click(driver, dropdown_id)
     option = wait(driver).until(
         EC.element_to_be_clickable((By.XPATH, f'//label[@role="option"][.//input[@value="{value}"]]'))
     )
