@@ -112,7 +112,7 @@ def simulate(analyst: int, url: str, rows: int, tally: Tally, deadline: float) -
                 raise TimeoutError("still busy at the deadline")
             time.sleep(random.uniform(2, 5))  # what an analyst told "try again in a minute" does, quicker
         if "model-token" not in (answer or {}).get("response", {}):
-            raise RuntimeError(f"the run did not finish: {status[:300]}")
+            raise RuntimeError(f"the run did not finish: {json.dumps(answer)[:500]}")  # the whole answer, to see why
         tally.timed(step, started)
         with tally.lock:
             tally.jobs_done += 1
