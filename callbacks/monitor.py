@@ -47,7 +47,7 @@ def show_monitor(_token):
     if result.predictor is None:
         note = dbc.Alert("This segmentation has one segment: there is nothing to compare a batch with.", color="info")
         return note, HIDDEN, [], [], None
-    last = _last(store, session_id)
+    last = store.monitor(session_id)
     shown = _view(*last) if last is not None else None
     return None, SHOWN, server_files(), connection_options(app_databases()), shown
 
@@ -103,10 +103,6 @@ def _batch(trigger, contents, filename, server_file, connection, query):
     return read_query(chosen, text, max_rows=settings.max_rows), f"query ({chosen.name})"
 
 
-def _last(store, session_id: str) -> tuple[MonitorReport, str] | None:
-    return store.monitor(session_id)
-
-
 @callback(
     Output(ids.MONITOR_DOWNLOAD, "data"),
     Input({"type": ids.MONITOR_FILE, "file": ALL}, "n_clicks"),
@@ -116,7 +112,7 @@ def download_monitor_file(clicks):
     if not ctx.triggered_id or not any(clicks or []):
         return no_update
     store = project_store()
-    last = _last(store, request_session())
+    last = store.monitor(request_session())
     if last is None:
         return no_update
     report, name = last

@@ -60,9 +60,10 @@ def show_segments(_token):
         note = dbc.Alert("This result predates segment explanations: run the segmentation again.", color="info")
         return named(SEGMENTS, empty=note, area=HIDDEN)
     table = store.table(session_id)
-    summary = segment_summary(table, result)
     prepared = result.prepared(table)
-    value, plays = result.value(prepared), result.plays(table)
+    value = result.value(prepared)
+    plays = result.plays(table, value)
+    summary = segment_summary(table, result, value, plays)
     names = [
         {
             "cluster": int(r.cluster),

@@ -128,6 +128,7 @@ class ModelBundle:
         reference = None
         if with_reference and scorer.predictor is not None:
             reference = reference_of(scorer, table, result.labels, result.config.seed)
+        value = result.value(result.prepared(table))
         rows = map_sample(result.labels, limit=REPORT_MAP_POINTS, seed=result.config.seed)
         id_column = result.id_column
         ids = table[id_column].iloc[rows].astype(str).to_numpy() if id_column else (rows + 1).astype(str)
@@ -147,8 +148,8 @@ class ModelBundle:
             ),
             source=source or SourceRecord(rows=len(table)),
             created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            value=result.value(result.prepared(table)),
-            plays=result.plays(table),
+            value=value,
+            plays=result.plays(table, value),
             reference=reference,
         )
 

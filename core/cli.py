@@ -393,14 +393,11 @@ def _read_customers(args: argparse.Namespace) -> tuple[pd.DataFrame, SourceRecor
 
 def _playbook(args: argparse.Namespace) -> int:
     changes = parse_renames(args.actions, 'actions as SEGMENT=ACTION, e.g. 0="Win back with a call"')
-    actions, written = edit_actions(args.folder, changes)
-    bundle = ModelBundle.load(Path(args.folder) / MODEL_FILE, need_predictor=False)
-    for cluster, action in sorted(actions.items()):
-        play = (bundle.plays or {})[cluster]
-        origin = "edited" if play.edited else "suggested"
-        print(f"{cluster} {bundle.names[cluster]}: {action} ({origin})")
+    bundle, written = edit_actions(args.folder, changes)
+    for cluster, play in sorted((bundle.plays or {}).items()):
+        print(f"{cluster} {bundle.names[cluster]}: {play.action} ({'edited' if play.edited else 'suggested'})")
         print(f"    {play.insight}")
-    for path in written if changes else []:
+    for path in written:
         print(f"  rewrote {path}")
     return 0
 

@@ -33,8 +33,10 @@ from core.contracts import (
 from core.csv_out import write_csv
 from core.errors import SegmentationError
 from core.pipeline import SegmentationResult
+from core.playbook import Play
 from core.quality import stability_table
 from core.report import render_report
+from core.value import SegmentValue
 
 _LIBRARIES = ("segmentation-studio", "pandas", "numpy", "scikit-learn", "scipy", "joblib")
 
@@ -59,7 +61,12 @@ def labelled_customers(table: pd.DataFrame, result: SegmentationResult) -> pd.Da
     return out
 
 
-def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
+def segment_summary(
+    table: pd.DataFrame,
+    result: SegmentationResult,
+    value: SegmentValue | None = None,
+    plays: dict[int, Play] | None = None,
+) -> pd.DataFrame:
     """One row per segment (unassigned customers, if any, last as cluster -1).
 
     Columns: ``cluster``, ``segment``, ``size``, ``share``, ``stability`` (bootstrap Jaccard),
@@ -103,10 +110,10 @@ def segment_summary(table: pd.DataFrame, result: SegmentationResult) -> pd.DataF
     summary["rule_coverage"] = np.round([r[1] for r in rules], 4)
     summary["rule_precision"] = np.round([r[2] for r in rules], 4)
     summary["key_features"] = ["; ".join(explanation.key_features(int(c))) if c >= 0 else "" for c in clusters]
-    value = result.value(result.prepared(table))
+    value = value if value is not None else result.value(result.prepared(table))
+    plays = plays if plays is not None else result.plays(table, value)
     summary["value_share"] = [round(value.value_share(int(c)), 4) if value else np.nan for c in clusters]
     summary["value_per_customer"] = [round(value.per_customer(int(c)), 4) if value else np.nan for c in clusters]
-    plays = result.plays(table)
     summary["action"] = [plays[int(c)].action if int(c) in plays else "" for c in clusters]
     summary["insight"] = [plays[int(c)].insight if int(c) in plays else "" for c in clusters]
     profile = explanation.profile_.set_index(["feature", "cluster"])

@@ -297,60 +297,47 @@ def _shares(
 def _drift(
     reference: Reference, prepared: pd.DataFrame, clusters: np.ndarray, scorer: Scorer, names: dict[int, str]
 ) -> pd.DataFrame:
+    """PSI of every feature over the reference's bins, overall and within each segment large enough; numbers add
+    the Wasserstein distance and means, categories the Jensen-Shannon distance."""
     rows = []
     for column in scorer.features:
         values = _values(prepared[column], scorer.roles[column])
-        if column in reference.numbers:
-            ref = reference.numbers[column]
+        numeric = reference.numbers.get(column)
+        if numeric is not None:
             numbers = values.to_numpy(dtype=float)
-            bins = _numeric_bins(numbers, ref.edges)
-            n_bins = len(ref.edges) + 2
-            scopes = [(None, ref.shares, bins)] + [
-                (s, ref.segment_shares[s], bins[clusters == s]) for s in ref.segment_shares if s >= 0
-            ]
-            for segment, expected, own in scopes:
-                if segment is not None and not _enough(reference, segment, len(own)):
-                    continue
-                inside = numbers if segment is None else numbers[clusters == segment]
-                rows.append(
-                    {
-                        "scope": "all" if segment is None else "segment",
-                        "cluster": segment,
-                        "segment": "All customers" if segment is None else names.get(segment, str(segment)),
-                        "feature": column,
-                        "kind": scorer.roles[column],
-                        "psi": round(psi(expected, _bin_shares(own, n_bins)), 4),
-                        "wasserstein": round(_wasserstein(ref, inside), 4) if segment is None else np.nan,
-                        "jensen_shannon": np.nan,
-                        "reference_mean": round(ref.mean, 4) if segment is None else np.nan,
-                        "new_mean": round(float(np.nanmean(inside)), 4) if np.isfinite(inside).any() else np.nan,
-                    }
-                )
+            bins, n_bins = _numeric_bins(numbers, numeric.edges), len(numeric.edges) + 2
+            overall, per_segment = numeric.shares, numeric.segment_shares
         else:
-            ref_c = reference.categories[column]
-            codes = _level_codes(values, ref_c.levels)
-            n_bins = len(ref_c.levels) + 2
-            scopes = [(None, ref_c.shares, codes)] + [
-                (s, ref_c.segment_shares[s], codes[clusters == s]) for s in ref_c.segment_shares if s >= 0
-            ]
-            for segment, expected, own in scopes:
-                if segment is not None and not _enough(reference, segment, len(own)):
-                    continue
-                actual = _bin_shares(own, n_bins)
-                rows.append(
-                    {
-                        "scope": "all" if segment is None else "segment",
-                        "cluster": segment,
-                        "segment": "All customers" if segment is None else names.get(segment, str(segment)),
-                        "feature": column,
-                        "kind": "categorical",
-                        "psi": round(psi(expected, actual), 4),
-                        "wasserstein": np.nan,
-                        "jensen_shannon": round(float(jensenshannon(expected, actual, base=2)), 4),
-                        "reference_mean": np.nan,
-                        "new_mean": np.nan,
-                    }
-                )
+            levels = reference.categories[column]
+            bins, n_bins = _level_codes(values, levels.levels), len(levels.levels) + 2
+            overall, per_segment = levels.shares, levels.segment_shares
+        scopes = [(None, overall), *((s, shares) for s, shares in per_segment.items() if s >= 0)]
+        for segment, expected in scopes:
+            inside = np.ones(len(bins), dtype=bool) if segment is None else clusters == segment
+            if segment is not None and not _enough(reference, segment, int(inside.sum())):
+                continue
+            actual = _bin_shares(bins[inside], n_bins)
+            row = {
+                "scope": "all" if segment is None else "segment",
+                "cluster": segment,
+                "segment": "All customers" if segment is None else names.get(segment, str(segment)),
+                "feature": column,
+                "kind": scorer.roles[column],
+                "psi": round(psi(expected, actual), 4),
+                "wasserstein": np.nan,
+                "jensen_shannon": np.nan,
+                "reference_mean": np.nan,
+                "new_mean": np.nan,
+            }
+            if numeric is not None:
+                chosen = numbers[inside]
+                row["new_mean"] = round(float(np.nanmean(chosen)), 4) if np.isfinite(chosen).any() else np.nan
+                if segment is None:
+                    row["wasserstein"] = round(_wasserstein(numeric, chosen), 4)
+                    row["reference_mean"] = round(numeric.mean, 4)
+            else:
+                row["jensen_shannon"] = round(float(jensenshannon(expected, actual, base=2)), 4)
+            rows.append(row)
     drift = pd.DataFrame(rows, columns=DRIFT_COLUMNS[:-1])
     drift["cluster"] = drift["cluster"].astype("Int64")
     drift["status"] = [status(v) for v in drift["psi"]]

@@ -16,7 +16,7 @@ from core.atomic import atomic_write_text
 from core.contracts import DRIFT_FILE, MIGRATION_FILE, MONITOR_FILE, MONITOR_HTML, SHARES_FILE
 from core.csv_out import write_csv
 from core.explain import readable_date, readable_number
-from core.monitor import MOVE_MAJOR, MOVE_MINOR, PSI_MAJOR, PSI_MINOR, MonitorReport
+from core.monitor import MOVE_MAJOR, MOVE_MINOR, PSI_MAJOR, PSI_MINOR, MonitorReport, status
 from core.report import CSS, e, figure_html
 
 MONITOR_FILES = (DRIFT_FILE, MIGRATION_FILE, SHARES_FILE, MONITOR_FILE, MONITOR_HTML)
@@ -75,7 +75,7 @@ def render_monitor(report: MonitorReport, batch_name: str, model_name: str) -> s
         "<ul>" + "".join(f"<li>{e(r)}</li>" for r in report.reasons) + "</ul>",
         *(f"<p class='muted'>{e(n)}</p>" for n in report.notes),
         "<h2>Segment shares</h2>",
-        f"<p>Population stability index of the shares: <b>{report.share_psi:.3f}</b> ({_level(report.share_psi)}); "
+        f"<p>Population stability index of the shares: <b>{report.share_psi:.3f}</b> ({status(report.share_psi)}); "
         f"chi-squared {report.chi2:,.1f}, p = {report.chi2_p:.2g}. Customers no segment fits: {then:.1%} then, "
         f"{now:.1%} now.</p>",
         figure_html(charts.shares_figure(report.shares)),
@@ -116,10 +116,6 @@ def readable_drift(drift: pd.DataFrame) -> pd.DataFrame:
             for v, kind in zip(drift[column], drift["kind"])
         ]
     return out
-
-
-def _level(value: float) -> str:
-    return "major drift" if value >= PSI_MAJOR else "minor drift" if value >= PSI_MINOR else "stable"
 
 
 def _migration_section(report: MonitorReport) -> str:

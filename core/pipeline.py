@@ -113,10 +113,12 @@ class SegmentationResult:
             return None
         return segment_value(table, self.labels, self.value_column)
 
-    def plays(self, table: pd.DataFrame) -> dict[int, Play]:
-        """Each segment's suggested action and insight, with the analyst's edits (``table``: the input table)."""
+    def plays(self, table: pd.DataFrame, value: SegmentValue | None = None) -> dict[int, Play]:
+        """Each segment's suggested action and insight, with the analyst's edits (``table``: the input table;
+        ``value``: this result's value, when the caller has it already)."""
         prepared = self.prepared(table)
-        return suggest_plays(prepared, self.labels, self.roles, self.explanation, self.value(prepared), self.actions)
+        value = value if value is not None else self.value(prepared)
+        return suggest_plays(prepared, self.labels, self.roles, self.explanation, value, self.actions)
 
     def segment_names(self) -> np.ndarray:
         """The name of each row's segment, in input order ("Unassigned" for noise)."""

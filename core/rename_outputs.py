@@ -27,10 +27,7 @@ CHUNK_ROWS = 200_000
 def rename_run(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, str], list[Path]]:
     """Apply ``changes`` (segment number -> name) to the run in ``folder``; returns the names and files rewritten."""
     folder = Path(folder)
-    model_path = folder / MODEL_FILE
-    if not model_path.is_file():
-        raise SegmentationError(f"{folder} has no {MODEL_FILE}; give the --out folder of `segment run`.")
-    bundle = ModelBundle.load(model_path, need_predictor=False)
+    bundle = _bundle(folder)
     names = renamed(bundle.names, changes)
     bundle.scorer.names = names
     written = []
@@ -43,25 +40,20 @@ def rename_run(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, s
         record["segments"] = {str(k): v for k, v in names.items()}
         atomic_write_text(folder / RUN_FILE, json.dumps(record, indent=2))
         written.append(folder / RUN_FILE)
-    bundle.save(model_path)
-    written.append(model_path)
-    if bundle.explanation is not None:
-        atomic_write_text(folder / REPORT_FILE, render_report(bundle))
-        written.append(folder / REPORT_FILE)
-    return names, written
+    return names, written + _save(folder, bundle)
 
 
-def edit_actions(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, str], list[Path]]:
+def edit_actions(folder: str | Path, changes: dict[int, str]) -> tuple[ModelBundle, list[Path]]:
     """Apply the analyst's actions (segment number -> action; an empty one goes back to the suggestion) to the run
-    in ``folder``: model.joblib, segments.csv's ``action`` column and report.html. Returns every segment's action."""
+    in ``folder``: model.joblib, segments.csv's ``action`` column and report.html. Returns the changed bundle and
+    the files rewritten (none when there are no changes)."""
     folder = Path(folder)
-    model_path = folder / MODEL_FILE
-    if not model_path.is_file():
-        raise SegmentationError(f"{folder} has no {MODEL_FILE}; give the --out folder of `segment run`.")
-    bundle = ModelBundle.load(model_path, need_predictor=False)
+    bundle = _bundle(folder)
     plays = dict(bundle.plays or {})
     if not plays:
-        raise SegmentationError(f"{model_path} was written before playbooks; run the segmentation again.")
+        raise SegmentationError(f"{folder / MODEL_FILE} was written before playbooks; run the segmentation again.")
+    if not changes:
+        return bundle, []
     for cluster, text in changes.items():
         if cluster not in plays:
             known = ", ".join(map(str, sorted(plays)))
@@ -73,12 +65,22 @@ def edit_actions(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int,
     if (folder / SEGMENTS_FILE).is_file():
         rewrite_by_cluster(folder / SEGMENTS_FILE, "action", actions)
         written.append(folder / SEGMENTS_FILE)
-    bundle.save(model_path)
-    written.append(model_path)
-    if bundle.explanation is not None:
-        atomic_write_text(folder / REPORT_FILE, render_report(bundle))
-        written.append(folder / REPORT_FILE)
-    return actions, written
+    return bundle, written + _save(folder, bundle)
+
+
+def _bundle(folder: Path) -> ModelBundle:
+    if not (folder / MODEL_FILE).is_file():
+        raise SegmentationError(f"{folder} has no {MODEL_FILE}; give the --out folder of `segment run`.")
+    return ModelBundle.load(folder / MODEL_FILE, need_predictor=False)
+
+
+def _save(folder: Path, bundle: ModelBundle) -> list[Path]:
+    """The changed model, and the report made from it; the files written."""
+    bundle.save(folder / MODEL_FILE)
+    if bundle.explanation is None:
+        return [folder / MODEL_FILE]
+    atomic_write_text(folder / REPORT_FILE, render_report(bundle))
+    return [folder / MODEL_FILE, folder / REPORT_FILE]
 
 
 def rewrite_by_cluster(path: Path, column: str, values: dict[int, str]) -> None:

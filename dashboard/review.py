@@ -62,7 +62,7 @@ def review_view(token: str | None) -> html.Div:
                 result.names,
                 sizes,
                 stability.per_segment if stability else {},
-                plays=result.plays(table),
+                plays=result.plays(table, value),
                 value=value,
             ),
             dbc.Card(dcc.Graph(figure=value_figure(value, result.names), config=graph), className="mb-3")
