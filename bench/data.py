@@ -54,3 +54,56 @@ def cached_csv(folder: Path, name: str, make) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         make().to_csv(path, index=False)
     return path
+
+
+def campaign_customers(n: int = 2_240, seed: int = 0) -> pd.DataFrame:
+    """A table shaped like a retailer's marketing-campaign export (the held-out file of issue 18: 2,240 rows, 29
+    columns, 44 model features): ids, birth year, education and marital status, income with gaps, children at home,
+    the join date, recency, six spend columns, four purchase channels, web visits, five earlier campaign flags, a
+    complaint flag, two constant cost columns and the last campaign's response. Three hidden groups drive spend."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(3, n, p=[0.45, 0.35, 0.2])
+    income = np.array([30_000, 60_000, 85_000])[group] * rng.lognormal(0, 0.2, n)
+    income[rng.random(n) < 0.01] = np.nan
+    spend = {
+        "MntWines": (20, 300, 800),
+        "MntFruits": (3, 20, 60),
+        "MntMeatProducts": (15, 150, 500),
+        "MntFishProducts": (4, 30, 80),
+        "MntSweetProducts": (3, 20, 60),
+        "MntGoldProds": (10, 40, 70),
+    }
+    data: dict[str, object] = {
+        "ID": rng.permutation(11_200)[:n],
+        "Year_Birth": rng.integers(1940, 2000, n),
+        "Education": rng.choice(["Graduation", "PhD", "Master", "2n Cycle", "Basic"], n, p=[0.5, 0.2, 0.16, 0.1, 0.04]),
+        "Marital_Status": rng.choice(
+            ["Married", "Together", "Single", "Divorced", "Widow", "Alone", "Absurd", "YOLO"],
+            n,
+            p=[0.386, 0.259, 0.214, 0.104, 0.034, 0.001, 0.001, 0.001],
+        ),
+        "Income": income.round(0),
+        "Kidhome": np.minimum(2, rng.poisson(np.array([0.8, 0.3, 0.05])[group])),
+        "Teenhome": np.minimum(2, rng.poisson(0.5, n)),
+        "Dt_Customer": (np.datetime64("2012-07-30") + rng.integers(0, 700, n).astype("timedelta64[D]")).astype(
+            "datetime64[s]"
+        ),
+        "Recency": rng.integers(0, 100, n),
+    }
+    for column, means in spend.items():
+        data[column] = np.round(np.array(means)[group] * rng.lognormal(0, 0.5, n))
+    for column, means in {
+        "NumDealsPurchases": (2, 3, 1),
+        "NumWebPurchases": (2, 5, 5),
+        "NumCatalogPurchases": (0.5, 3, 6),
+        "NumStorePurchases": (3, 7, 8),
+        "NumWebVisitsMonth": (7, 5, 3),
+    }.items():
+        data[column] = rng.poisson(np.array(means)[group])
+    for j in (3, 4, 5, 1, 2):
+        data[f"AcceptedCmp{j}"] = (rng.random(n) < np.array([0.03, 0.06, 0.15])[group]).astype(int)
+    data["Complain"] = (rng.random(n) < 0.01).astype(int)
+    data["Z_CostContact"] = 3
+    data["Z_Revenue"] = 11
+    data["Response"] = (rng.random(n) < np.array([0.08, 0.15, 0.3])[group]).astype(int)
+    return pd.DataFrame(data)

@@ -62,6 +62,7 @@ from core.rename_outputs import edit_actions, rename_run
 from core.report import render_report
 from core.rfm import build_rfm
 from core.segmenter import CRITERIA
+from core.threads import numeric_threads
 from core.writeback import export_run, rename_written
 
 EXIT_BAD_INPUT = 2
@@ -204,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
     _configure_logging(level)
-    with contextlib.redirect_stdout(io.StringIO()) if args.quiet else contextlib.nullcontext():
+    with contextlib.redirect_stdout(io.StringIO()) if args.quiet else contextlib.nullcontext(), numeric_threads():
         return _dispatch(args)
 
 

@@ -1,26 +1,29 @@
 """The one way a project's background job runs: every Run, "Use selected model" and UMAP map goes through here.
 
 It refuses a second job on the same project, takes a fit slot (waiting in line, cancellable), sizes the thread pools
-to the job's share of the machine, records progress, honours a cancel at every progress step, and always ends the
+to one core per job, records progress, honours a cancel at every progress step, and always ends the
 job as done, failed or cancelled with a message: never an exception in the page. The server log gets each job's
 start, end and duration, and a failure's traceback, with the project id and never data values.
+
+Thread pools: BLAS on one thread (core.threads), and OpenMP on one thread too: a job is a process forked from a
+worker that may already have started OpenMP's pool, and GNU OpenMP deadlocks when a forked child starts a parallel
+region (seen: a KMeans fit that never returned). Each job then keeps to one core, so max_jobs fits at once on as
+many cores do not slow each other down.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from threadpoolctl import threadpool_limits
-
 from core.errors import SegmentationError
 from core.segmenter import Progress
+from core.threads import numeric_threads
 from dashboard.jobs import ACTIVE, JobCancelled, claim_slot, finish_job, job_progress, job_status
 from dashboard.session import request_session
-from dashboard.settings import Settings, load_settings
+from dashboard.settings import load_settings
 from dashboard.store import ProjectStore, project_store
 
 log = logging.getLogger("segstudio.jobs")
@@ -87,10 +90,7 @@ def run_project_job(
             if on_progress is not None:
                 on_progress(fraction, message)
 
-        with (
-            threadpool_limits(limits=1, user_api="openmp"),
-            threadpool_limits(limits=job_threads(settings), user_api="blas"),
-        ):
+        with numeric_threads(openmp=1):  # see the module's note on thread pools
             message = work(Job(session, store), report)
     except JobCancelled:
         finish_job(store, session, "cancelled", "Cancelled; the previous result is kept.")
@@ -107,13 +107,3 @@ def run_project_job(
     finish_job(store, session, "done", message)
     log.info("job done: %s, project %s, in %.1f s", kind, project, time.monotonic() - started)
     return Outcome("done", message)
-
-
-def job_threads(settings: Settings) -> int:
-    """Threads a job's numerical libraries may use: its share of the cores when max_jobs fits run at once.
-
-    OpenMP is held to one thread in jobs: a job is a process forked from a worker that may already have started
-    OpenMP's pool, and GNU OpenMP deadlocks when a forked child starts a parallel region (seen: a KMeans fit that
-    never returned). BLAS (OpenBLAS) is fork-safe and gets the share.
-    """
-    return max(1, (os.cpu_count() or 1) // settings.max_jobs)

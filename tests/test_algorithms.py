@@ -85,7 +85,15 @@ def test_leaderboard_has_every_candidate_and_the_metrics():
     assert board["algorithm"].tolist() == ["kmeans"] * 5 + ["hdbscan"] * 4
     hdb = board[board["algorithm"] == "hdbscan"]
     assert hdb["dbcv"].notna().all() and board.loc[board["algorithm"] == "kmeans", "dbcv"].isna().all()
-    assert board["stability"].between(0, 1).all()
+    # the quick stability is measured for the chosen model and the consensus members only (every candidate's when
+    # stability is the criterion)
+    measured = board["stability"].notna()
+    assert measured.sum() >= 2 and board.loc[measured, "stability"].between(0, 1).all()
+    assert set(board.index[measured]) == {*model.consensus_rows_, int(board.index[board["selected"]][0])}
+    by_stability = CustomerSegmenter(
+        roles=roles, algorithms=["kmeans"], k_min=2, k_max=4, criterion="stability", n_bootstrap=0
+    ).fit(table)
+    assert by_stability.leaderboard_["stability"].between(0, 1).all()
     kmeans = board[board["algorithm"] == "kmeans"]
     assert kmeans["inertia"].is_monotonic_decreasing  # the elbow curve
 
