@@ -1,6 +1,7 @@
 """python -m bench.small [FILE ...]: the default run on small real files, against the 5 s target and the estimate.
 
-Without arguments: every real dataset of tests/data under 10,000 rows, and the built-in demo customers. Prints,
+Without arguments: every real dataset of tests/data under 10,000 rows, the built-in demo customers and a table shaped
+like the held-out marketing-campaign file (bench.data.campaign_customers). Prints,
 per file, its shape, the Model page's estimate, the measured wall time of `segment run` (a fresh process, as a user
 runs it; reading and writing included) and its peak memory.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.data import campaign_customers
 from core.config import DEFAULT_ALGORITHMS, RunConfig
 from core.demo import make_demo_customers
 from core.estimate import estimate_run, model_features
@@ -60,7 +62,9 @@ def main() -> None:
         if not args.files:
             demo = Path(work) / "demo customers.csv"
             make_demo_customers().to_csv(demo, index=False)
-            files.append(demo)
+            campaign = Path(work) / "marketing campaign (synthetic).csv"
+            campaign_customers().to_csv(campaign, index=False)
+            files += [demo, campaign]
         print(f"{'file':<34} {'rows':>6} {'cols':>5} {'feat':>5} {'estimate':>9} {'measured':>9} {'ratio':>6} "
               f"{'peak GiB':>9} {'<= 5 s':>7}")  # fmt: skip
         config = RunConfig()

@@ -17,7 +17,6 @@ from scipy.stats import chi2_contingency
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_selection import f_classif
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
@@ -109,6 +108,23 @@ def original_units(table: pd.DataFrame, features: list[str], roles: dict[str, st
             kept = text.value_counts().index[:MAX_LEVELS]
             out[column] = text.where(text.isin(kept), OTHER_LEVEL)
     return pd.DataFrame(out, index=table.index)
+
+
+# A tree's bootstrap sample: 2,500 customers tell segments apart as well as 6,300 do (credit-card file, 4 segments:
+# held-out accuracy 0.955 against 0.957, the same top five features) in 2.4 s against 5.6 s for the explanation.
+FOREST_TREE_ROWS = 2_500
+_BATCH_CELLS = 4_000_000  # cells of shuffled copies predicted at once (32 MB)
+
+
+def _accuracy(y: np.ndarray, predicted: np.ndarray) -> float:
+    # sklearn's scorers validate their input at ~3 ms a call, and the permutation loop calls them thousands of times
+    return float(np.mean(y == predicted))
+
+
+def _balanced_accuracy(inside: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean of the recalls of 'in the segment' and 'not in it' (both present: the caller makes sure)."""
+    predicted = np.asarray(predicted, dtype=bool)
+    return float((predicted[inside].mean() + (~predicted[~inside]).mean()) / 2)
 
 
 class SegmentExplainer(BaseEstimator):
@@ -336,17 +352,17 @@ class SegmentExplainer(BaseEstimator):
         X_fit, X_test, y_fit, y_test = train_test_split(
             X.to_numpy(), y, test_size=0.3, stratify=stratify, random_state=self.random_state
         )
-        forest = self._forest().fit(X_fit, y_fit)
-        self.forest_accuracy_ = float(accuracy_score(y_test, forest.predict(X_test)))
-        overall = self._permutation_drops(forest, X_test, y_test, groups, accuracy_score)
+        forest = self._forest(len(X_fit)).fit(X_fit, y_fit)
+        self.forest_accuracy_ = _accuracy(y_test, forest.predict(X_test))
+        overall = self._permutation_drops(forest, X_test, y_test, groups, _accuracy)
         per_segment = {}
         for segment in self.segments_:
             inside_fit, inside_test = y_fit == segment, y_test == segment
             if inside_test.all() or not inside_test.any():
                 per_segment[segment] = dict.fromkeys(groups, 0.0)
                 continue
-            binary = self._forest(class_weight="balanced").fit(X_fit, inside_fit)
-            per_segment[segment] = self._permutation_drops(binary, X_test, inside_test, groups, balanced_accuracy_score)
+            binary = self._forest(len(X_fit), class_weight="balanced").fit(X_fit, inside_fit)
+            per_segment[segment] = self._permutation_drops(binary, X_test, inside_test, groups, _balanced_accuracy)
         impurity = {f: float(forest.feature_importances_[cols].sum()) for f, cols in groups.items()}
         self.importance_ = pd.DataFrame(
             {
@@ -357,13 +373,14 @@ class SegmentExplainer(BaseEstimator):
         ).sort_values("importance", ascending=False, ignore_index=True)
         self.segment_importance_ = pd.DataFrame(per_segment).reindex(list(groups))
 
-    def _forest(self, class_weight: str | None = None) -> RandomForestClassifier:
+    def _forest(self, rows: int, class_weight: str | None = None) -> RandomForestClassifier:
         # Half the features per split: trees then lean on the features that separate best, rather than spreading
-        # credit thinly over every correlated stand-in.
+        # credit thinly over every correlated stand-in. Each tree grows on at most FOREST_TREE_ROWS customers.
         return RandomForestClassifier(
             n_estimators=40,
             min_samples_leaf=3,
             max_features=0.5,
+            max_samples=FOREST_TREE_ROWS if rows > FOREST_TREE_ROWS else None,
             class_weight=class_weight,
             n_jobs=1,
             random_state=self.random_state,
@@ -377,18 +394,24 @@ class SegmentExplainer(BaseEstimator):
         groups: dict[str, list[int]],
         score: Callable[[np.ndarray, np.ndarray], float],
     ) -> dict[str, float]:
-        """Mean drop of ``score`` when each feature's columns are shuffled together (floored at zero)."""
+        """Mean drop of ``score`` when each feature's columns are shuffled together (floored at zero).
+
+        Every shuffled copy goes through the forest in a few large predictions rather than one per feature and
+        repeat: a forest's predict has a fixed cost of about 20 ms, which dominated small files' explanation."""
         rng = np.random.default_rng(self.random_state)
         base = score(y, model.predict(X))
-        drops = {}
-        for feature, columns in groups.items():
-            trials = []
-            for _ in range(self.n_repeats):
-                shuffled = X.copy()
-                shuffled[:, columns] = X[rng.permutation(len(X))][:, columns]
-                trials.append(base - score(y, model.predict(shuffled)))
-            drops[feature] = max(0.0, float(np.mean(trials)))
-        return drops
+        trials = [(feature, columns) for feature, columns in groups.items() for _ in range(self.n_repeats)]
+        per_batch = max(1, _BATCH_CELLS // max(X.size, 1))
+        drops: dict[str, list[float]] = {feature: [] for feature in groups}
+        for start in range(0, len(trials), per_batch):
+            batch = trials[start : start + per_batch]
+            stacked = np.tile(X, (len(batch), 1))
+            for i, (_, columns) in enumerate(batch):
+                stacked[i * len(X) : (i + 1) * len(X), columns] = X[rng.permutation(len(X))][:, columns]
+            predicted = model.predict(stacked).reshape(len(batch), len(X))
+            for (feature, _), labels in zip(batch, predicted):
+                drops[feature].append(base - score(y, labels))
+        return {feature: max(0.0, float(np.mean(values))) for feature, values in drops.items()}
 
     # --------------------------------------------------------------------- rules
     def _rules(self, X: pd.DataFrame, values: pd.DataFrame, inside: np.ndarray, max_rules: int = 3) -> list[Rule]:

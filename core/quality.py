@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hdbscan.validity import validity_index
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples, silhouette_score
+from sklearn.metrics import (
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    pairwise_distances,
+    silhouette_samples,
+    silhouette_score,
+)
 
 from core.algorithms import AlgorithmSpec, fit_labels, scaled_value
 
@@ -47,11 +53,58 @@ def segment_shares(labels: np.ndarray) -> dict[str, float]:
     }
 
 
+class SharedDistances:
+    """The pairwise distances of one random sample of customers, computed once for a sweep's every candidate.
+
+    A silhouette on 5,000 customers costs about 0.35 s when its distances are computed anew, and a default sweep
+    has 22 candidates: 7.7 s of the credit-card file's 30 s. From shared distances, a candidate's silhouette is one
+    matrix product with its one-hot labels. Where a segment has fewer than ``MIN_SHARED`` customers in the sample
+    (and more in the table), the candidate's silhouette is taken on its own stratified sample instead.
+    """
+
+    MIN_SHARED = 25
+
+    def __init__(self, Z: np.ndarray, size: int, rng: np.random.Generator) -> None:
+        self.rows = np.arange(len(Z)) if len(Z) <= size else np.sort(rng.choice(len(Z), size, replace=False))
+        self.distances = pairwise_distances(Z[self.rows])
+
+    def silhouette(self, labels: np.ndarray) -> float | None:
+        """Mean silhouette of the sample's assigned customers (as sklearn's silhouette_score), or None when a
+        segment is too thin in the sample. ``labels``: every row of the matrix the sample was drawn from."""
+        segments, everywhere = np.unique(labels[labels >= 0], return_counts=True)
+        y = labels[self.rows]
+        assigned = np.flatnonzero(y >= 0)
+        codes = np.searchsorted(segments, y[assigned])
+        counts = np.bincount(codes, minlength=len(segments)).astype(np.float64)
+        if (counts < np.minimum(everywhere, self.MIN_SHARED)).any():
+            return None
+        if len(segments) < 2 or len(segments) >= len(assigned):
+            return float("nan")
+        onehot = np.zeros((len(y), len(segments)))
+        onehot[assigned, codes] = 1.0
+        sums = (self.distances @ onehot)[assigned]
+        inside = np.arange(len(assigned)), codes
+        own_size = counts[codes]
+        a = sums[inside] / np.maximum(own_size - 1, 1)
+        others = sums / counts
+        others[inside] = np.inf
+        b = others.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.nan_to_num((b - a) / np.maximum(a, b))
+        return float(np.where(own_size > 1, values, 0.0).mean())
+
+
 def geometric_metrics(
-    Z: np.ndarray, labels: np.ndarray, rng: np.random.Generator, sample_size: int, density: bool
+    Z: np.ndarray,
+    labels: np.ndarray,
+    rng: np.random.Generator,
+    sample_size: int,
+    density: bool,
+    shared: SharedDistances | None = None,
 ) -> dict[str, float]:
     """Silhouette, Davies-Bouldin and Calinski-Harabasz on a stratified sample without noise; DBCV for density
-    models (on a smaller sample, as it is quadratic)."""
+    models (on a smaller sample, as it is quadratic). The silhouette comes from ``shared`` distances where they
+    represent every segment."""
     nan = {"silhouette": np.nan, "davies_bouldin": np.nan, "calinski_harabasz": np.nan, "dbcv": np.nan}
     assigned = np.flatnonzero(labels >= 0)
     if len(np.unique(labels[assigned])) < 2:
@@ -60,8 +113,9 @@ def geometric_metrics(
     X, y = Z[rows], labels[rows]
     if len(np.unique(y)) < 2 or len(np.unique(y)) >= len(y):
         return nan
+    silhouette = shared.silhouette(labels) if shared is not None else None
     metrics = {
-        "silhouette": float(silhouette_score(X, y)),
+        "silhouette": float(silhouette_score(X, y)) if silhouette is None else silhouette,
         "davies_bouldin": float(davies_bouldin_score(X, y)),
         "calinski_harabasz": float(calinski_harabasz_score(X, y)),
         "dbcv": np.nan,

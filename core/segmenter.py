@@ -32,6 +32,7 @@ from core.contracts import LEADERBOARD_COLUMNS
 from core.errors import SegmentationError
 from core.preprocess import build_preprocessor
 from core.quality import (
+    SharedDistances,
     Stability,
     bootstrap_stability,
     geometric_metrics,
@@ -286,6 +287,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         rows: list[dict[str, Any]] = []
         labelings: list[np.ndarray | None] = []
         fitted: list[Fitted | None] = []
+        shared = SharedDistances(Z, self.metric_sample_size, np.random.default_rng(self.random_state))
         for step, (spec, params, value) in enumerate(work):
             report(
                 0.05 + 0.8 * step / len(work),
@@ -308,7 +310,12 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                     "params": json.dumps({**params, **{_sweep_name(spec): value}}),
                     **segment_shares(labels),
                     **geometric_metrics(
-                        Z, labels, np.random.default_rng(self.random_state), self.metric_sample_size, spec.density
+                        Z,
+                        labels,
+                        np.random.default_rng(self.random_state),
+                        self.metric_sample_size,
+                        spec.density,
+                        shared,
                     ),
                     "stability": self._quick_stability(spec, params, local, Z, labels) if every else np.nan,
                     "inertia": within_sum_of_squares(Z, labels) * n / len(Z),

@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs, make_moons
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from core.algorithms import ALGORITHMS, fit_labels, get_algorithm, suggest_eps
 from core.config import RunConfig
 from core.consensus import agreement_matrix, consensus_labels
 from core.errors import SegmentationError
 from core.pipeline import run_segmentation
-from core.quality import bootstrap_stability, stratified_sample
+from core.quality import SharedDistances, bootstrap_stability, stratified_sample
 from core.segmenter import CustomerSegmenter, select_best
 
 pytestmark = pytest.mark.unit
@@ -169,6 +169,24 @@ def test_stratified_sample_keeps_every_segment():
     rows = stratified_sample(labels, 1_000, np.random.default_rng(0))
     assert set(labels[rows]) == {0, 1, 2} and (labels[rows] == 2).sum() == 5
     assert len(rows) < 1_200
+
+
+@pytest.mark.parametrize("n", [400, 3_000])
+def test_shared_distances_give_sklearns_silhouette(n):
+    X, truth = blobs(n=n)
+    shared = SharedDistances(X, 5_000 if n < 1_000 else 1_000, np.random.default_rng(0))
+    for labels in (truth, np.where(np.arange(n) % 50 == 0, -1, truth), np.arange(n) % 3):
+        rows = shared.rows[labels[shared.rows] >= 0]
+        assert shared.silhouette(labels) == pytest.approx(silhouette_score(X[rows], labels[rows]), abs=1e-12)
+
+
+def test_shared_distances_refuse_a_segment_thin_in_the_sample():
+    X, truth = blobs(n=3_000)
+    labels = truth.copy()
+    labels[:60] = 9  # 60 customers in the table; about 20 in a 1,000-row sample
+    shared = SharedDistances(X, 1_000, np.random.default_rng(0))
+    assert (labels[shared.rows] == 9).sum() < SharedDistances.MIN_SHARED
+    assert shared.silhouette(labels) is None
 
 
 def test_eps_suggestion_matches_the_scale_of_the_data():
