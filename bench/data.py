@@ -107,3 +107,17 @@ def campaign_customers(n: int = 2_240, seed: int = 0) -> pd.DataFrame:
     data["Z_Revenue"] = 11
     data["Response"] = (rng.random(n) < np.array([0.08, 0.15, 0.3])[group]).astype(int)
     return pd.DataFrame(data)
+
+
+def wide_customers(n: int, columns: int, seed: int = 0) -> pd.DataFrame:
+    """Many numeric columns (a product-by-product spend export, survey answers): four hidden groups, each raising a
+    tenth of the columns, the rest noise; an id column."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(4, n)
+    values = rng.normal(0.0, 1.0, (n, columns))
+    for g in range(4):
+        lifted = rng.choice(columns, max(1, columns // 10), replace=False)
+        values[np.ix_(group == g, lifted)] += 2.5
+    table = pd.DataFrame(values.round(3), columns=[f"item_{j:04d}" for j in range(columns)])
+    table.insert(0, "customer_id", np.arange(1, n + 1))
+    return table

@@ -178,9 +178,10 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                 ParamSpec(
                     "covariance_type",
                     "choice",
-                    "full",
-                    "Shape of each segment's spread.",
-                    choices=("full", "tied", "diag", "spherical"),
+                    "auto",
+                    "Shape of each segment's spread. auto: full where each component has at least twice as many "
+                    "customers as there are features, else diagonal.",
+                    choices=("auto", "full", "tied", "diag", "spherical"),
                 ),
                 ParamSpec("n_init", "int", 1, "Restarts per k; the best is kept.", 1, 20),
                 ParamSpec(

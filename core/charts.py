@@ -19,6 +19,7 @@ from core.quality import UNSTABLE_BELOW
 PALETTE = qualitative.Safe
 MAX_MAP_POINTS = 50_000
 MIN_MAP_POINTS = 200  # per segment, when the map is a sample
+TOP_FEATURES = 30  # features in the importance charts
 
 
 NOISE_COLOUR = "#b8b8b8"
@@ -290,8 +291,10 @@ def stability_figure(per_segment: dict[int, float], names: dict[int, str]) -> go
 
 
 def importance_figure(importance: pd.DataFrame) -> go.Figure:
-    """Permutation importance of each feature (drop in the forest's accuracy when it is shuffled)."""
-    ordered = importance.sort_values("importance")
+    """Permutation importance of each feature (drop in the forest's accuracy when it is shuffled); on a wide table
+    the TOP_FEATURES strongest."""
+    strongest = importance.sort_values(["importance", "impurity"], ascending=False).head(TOP_FEATURES)
+    ordered = strongest.iloc[::-1]
     figure = go.Figure(
         go.Bar(
             x=ordered["importance"],
@@ -314,11 +317,18 @@ def importance_figure(importance: pd.DataFrame) -> go.Figure:
     )
     figure.update_xaxes(title_text="importance")
     figure.update_layout(barmode="group")
-    return base_layout(figure, "Which features separate the segments", height=max(300, 60 + 34 * len(ordered)))
+    title = "Which features separate the segments"
+    if len(importance) > len(ordered):
+        title += f" (the {len(ordered)} strongest of {len(importance):,})"
+    return base_layout(figure, title, height=max(300, 60 + 34 * len(ordered)))
 
 
 def segment_importance_figure(per_segment: pd.DataFrame, names: dict[int, str]) -> go.Figure:
-    """Per segment (one against the rest): drop in balanced accuracy when a feature is shuffled."""
+    """Per segment (one against the rest): drop in balanced accuracy when a feature is shuffled; on a wide table
+    the TOP_FEATURES features with the largest drops."""
+    measured = per_segment.dropna(how="all")
+    strongest = set(measured.max(axis=1).sort_values(ascending=False).index[:TOP_FEATURES])
+    per_segment = measured[measured.index.isin(strongest)]
     figure = go.Figure(
         go.Heatmap(
             z=per_segment.to_numpy().T,

@@ -37,6 +37,8 @@ class RunConfig:
         sample_size: on larger tables every candidate is fitted and scored on a random sample of this many rows,
             and only the chosen model and the consensus members label every row.
         n_bootstrap: refits used to measure the chosen model's stability.
+        max_components: on tables with more model features than this (one-hot columns count), candidates are fitted
+            on this many principal components; profiles, names and rules stay in the analyst's columns (0: never).
         features: engineered features (see core.features.FeatureSpec), added before segmenting.
         outliers: ``method`` (iqr or zscore), ``action`` (keep, cap or exclude) and ``threshold`` (default 1.5 for
             IQR, 3 for z-scores), applied to the numeric features.
@@ -62,6 +64,7 @@ class RunConfig:
     metric_sample_size: int = 5_000
     sample_size: int = 100_000
     n_bootstrap: int = 10
+    max_components: int = 50
     features: list[dict[str, Any]] = field(default_factory=list)
     outliers: dict[str, Any] = field(default_factory=lambda: {"method": "iqr", "action": "keep", "threshold": None})
     # Skewed amounts (skewness above 1) are Yeo-Johnson transformed by default: raw, a few big spenders dominate the
@@ -111,6 +114,10 @@ class RunConfig:
             raise SegmentationError(f"Unknown classifier '{self.classifier}'; use one of: {', '.join(CLASSIFIERS)}.")
         if self.sample_size < 1_000 or self.metric_sample_size < 100:
             raise SegmentationError("sample_size must be at least 1,000 rows and metric_sample_size at least 100.")
+        if self.max_components != 0 and not 2 <= self.max_components <= 2_000:
+            raise SegmentationError(
+                f"max_components must be 0 (never reduce) or 2 to 2,000; got {self.max_components}."
+            )
         if not 2 <= self.k_min <= self.k_max:
             raise SegmentationError(
                 f"The range of segments must satisfy 2 <= min <= max; got {self.k_min}-{self.k_max}."

@@ -23,6 +23,7 @@ from core.atomic import atomic_write
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 250_000
+PARALLEL_ROWS = 20_000
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -67,8 +68,12 @@ def _csv_blocks(frame: pd.DataFrame) -> Iterator[bytes]:
         return
     for start in range(0, len(safe), CHUNK_ROWS):
         chunk = safe.iloc[start : start + CHUNK_ROWS]
-        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # Arrow's kernels release the GIL
-            cells = list(pool.map(_cells, (chunk.iloc[:, i] for i in range(chunk.shape[1]))))
+        columns = (values for _, values in chunk.items())
+        if len(chunk) < PARALLEL_ROWS:  # handing a short column to a thread costs more than converting it
+            cells = [_cells(values) for values in columns]
+        else:
+            with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # Arrow's kernels release the GIL
+                cells = list(pool.map(_cells, columns))
         lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
         yield _joined(pc.binary_join_element_wise(lines, pa.scalar("\n"), ""))
 

@@ -43,12 +43,9 @@ _PREFIXES = {"mnt": "spend", "amt": "spend", "num": "", "nb": "", "cnt": "", "qt
 _WHO = re.compile(r"^(gender|genre|sex)$", re.IGNORECASE)  # levels that name the customers themselves
 
 
-def distinctive_traits(
-    table: pd.DataFrame, labels: np.ndarray, features: list[str], roles: dict[str, str], segment: int
-) -> list[tuple[float, str]]:
-    """(strength, phrase) for each feature that sets ``segment`` apart, strongest first."""
-    members = labels == segment
-    traits = []
+def numeric_values(table: pd.DataFrame, features: list[str], roles: dict[str, str]) -> pd.DataFrame:
+    """The numeric and date features as numbers (a date as days before the column's newest date)."""
+    columns = {}
     for column in features:
         role = roles.get(column)
         if role in ("numeric", "date"):
@@ -56,12 +53,33 @@ def distinctive_traits(
             if role == "date":
                 values = pd.to_datetime(values, errors="coerce").max() - pd.to_datetime(values, errors="coerce")
                 values = values.dt.days
-            values = pd.to_numeric(values, errors="coerce").astype(float)
-            sd = values.std()
-            if not np.isfinite(sd) or sd == 0:
-                continue
-            effect = (values[members].mean() - values.mean()) / sd
-            if not np.isfinite(effect):
+            columns[column] = pd.to_numeric(values, errors="coerce").astype(float)
+    return pd.DataFrame(columns, index=table.index)
+
+
+def distinctive_traits(
+    table: pd.DataFrame,
+    labels: np.ndarray,
+    features: list[str],
+    roles: dict[str, str],
+    segment: int,
+    numbers: pd.DataFrame | None = None,
+) -> list[tuple[float, str]]:
+    """(strength, phrase) for each feature that sets ``segment`` apart, strongest first.
+
+    ``numbers``: :func:`numeric_values` of the table, when the caller names several segments (converting every
+    column again for each segment took 10 s on a 2,000-column table)."""
+    members = labels == segment
+    numbers = numbers if numbers is not None else numeric_values(table, features, roles)
+    sd = numbers.std()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        effects = (numbers[members].mean() - numbers.mean()) / sd
+    traits = []
+    for column in features:
+        role = roles.get(column)
+        if role in ("numeric", "date"):
+            effect = effects[column]
+            if not np.isfinite(sd[column]) or sd[column] == 0 or not np.isfinite(effect):
                 continue
             high, low = _WORDS.get(
                 column, _WORDS.get(label_of(column), (f"high {label_of(column)}", f"low {label_of(column)}"))
@@ -105,7 +123,10 @@ def _date_words(column: str) -> tuple[str, str]:
 def auto_names(table: pd.DataFrame, labels: np.ndarray, features: list[str], roles: dict[str, str]) -> dict[int, str]:
     """A unique, short name for every segment (noise keeps 'Unassigned')."""
     names: dict[int, str] = {}
-    traits = {s: distinctive_traits(table, labels, features, roles, s) for s in sorted(set(labels[labels >= 0]))}
+    numbers = numeric_values(table, features, roles)
+    traits = {
+        s: distinctive_traits(table, labels, features, roles, s, numbers) for s in sorted(set(labels[labels >= 0]))
+    }
     leads: dict[str, int] = {}
     for found in traits.values():
         if found and found[0][0] >= MODERATE:

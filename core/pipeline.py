@@ -195,6 +195,7 @@ def run_segmentation(
         impute=config.impute,
         scale=config.scale,
         random_state=config.seed,
+        max_components=config.max_components,
         keep_candidates=keep_candidates,
     )
     excluded = flagged.to_numpy()

@@ -112,6 +112,9 @@ def render_report(bundle: ModelBundle, printable: bool = False) -> str:
         figure_html(figures["metrics"]),
         "<h3>Every model tried</h3>",
         f"<p>{e(segmenter.sampling_note())}</p>" if segmenter.sampling_note() else "",
+        f"<p>{e(segmenter.reduction_note())}: profiles, names and rules are in the original columns.</p>"
+        if segmenter.reduction_note()
+        else "",
         _leaderboard_table(board),
         "<h2>Data and configuration</h2>",
         _data_section(bundle, source),

@@ -203,7 +203,7 @@ def test_eps_suggestion_matches_the_scale_of_the_data():
         (
             "gmm",
             {"covariance_type": "round"},
-            "gmm parameter 'covariance_type' must be one of full, tied, diag, spherical; got 'round'",
+            "gmm parameter 'covariance_type' must be one of auto, full, tied, diag, spherical; got 'round'",
         ),
         ("birch", {"threshold": "big"}, "birch parameter 'threshold' must be a number; got 'big'"),
         ("dbscan", {"radius": 1}, "dbscan has no parameter radius; it has: min_samples"),

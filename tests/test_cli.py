@@ -287,7 +287,7 @@ def test_algorithms_are_listed_with_their_parameters(capsys):
     listing = capsys.readouterr().out
     for key in ("kmeans", "minibatch_kmeans", "hdbscan", "dbscan", "gmm", "agglomerative", "spectral", "birch"):
         assert f"\n{key}: " in "\n" + listing
-    assert "covariance_type (one of full, tied, diag, spherical; default full)" in listing
+    assert "covariance_type (one of auto, full, tied, diag, spherical; default auto)" in listing
 
 
 def test_rfm_command_writes_one_row_per_customer(tmp_path):

@@ -83,3 +83,56 @@ def test_all_missing_column_is_named():
 def test_bad_k_range_is_refused():
     with pytest.raises(SegmentationError, match="2 <= min <= max"):
         RunConfig(k_min=5, k_max=3)
+
+
+def wide_table(n=240, columns=400, seed=0):
+    """Four hidden groups, each raising its own tenth of many noisy columns (a product-by-product spend export)."""
+    rng = np.random.default_rng(seed)
+    group = np.arange(n) % 4
+    values = rng.normal(0.0, 1.0, (n, columns))
+    for g in range(4):
+        values[np.ix_(group == g, rng.choice(columns, columns // 10, replace=False))] += 2.5
+    return pd.DataFrame(values, columns=[f"item_{j}" for j in range(columns)]), group
+
+
+def test_a_wide_table_is_fitted_on_principal_components_and_says_so(tmp_path):
+    from core.bundle import SourceRecord
+    from core.exports import write_outputs
+
+    table, truth = wide_table()
+    result = run_segmentation(table, RunConfig(k_min=2, k_max=6, n_bootstrap=2))
+    segmenter = result.segmenter
+    assert segmenter.reducer_.n_components_ == 50 and segmenter.reducer_.n_features_in_ == 400
+    assert adjusted_rand_score(truth, result.labels) > 0.95
+    assert segmenter.leaderboard_["note"].str.contains("on 50 principal components").all()
+    assert segmenter.reduction_note().startswith("Fitted on 50 principal components of the 400 model features (")
+    # new customers go through the same reduction; profiles stay in the analyst's columns
+    assert (segmenter.predict(table.iloc[:40]) == result.labels[:40]).mean() > 0.95
+    assert set(result.explanation.profile_["feature"]) == set(table.columns)
+    write_outputs(tmp_path, table, result, SourceRecord(file="wide.csv"))
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["reduction"]["features"] == 400 and record["reduction"]["components"] == 50
+    assert "principal components" in (tmp_path / "report.html").read_text()
+
+
+def test_a_narrow_table_is_not_reduced_and_reduction_can_be_turned_off():
+    table, _ = blobs_table()
+    assert run_segmentation(table, RunConfig(k_max=4, n_bootstrap=0)).segmenter.reducer_ is None
+    wide, _ = wide_table(n=120, columns=80)
+    assert run_segmentation(wide, RunConfig(k_max=4, n_bootstrap=0, max_components=0)).segmenter.reducer_ is None
+    with pytest.raises(SegmentationError, match="max_components must be 0"):
+        RunConfig(max_components=1)
+
+
+def test_mixtures_use_diagonal_covariances_where_full_ones_have_too_few_customers():
+    from core.algorithms import fit_labels, get_algorithm
+
+    spec = get_algorithm("gmm")
+    params = spec.defaults()
+    few = np.random.default_rng(0).normal(size=(200, 30))
+    model, _, _ = fit_labels(spec, params, 6, few, seed=0)
+    assert model.covariance_type == "diag"
+    assert any("diagonal covariances: 200 customers are too few" in w for w in model.fit_warnings_)
+    many = np.random.default_rng(0).normal(size=(2_000, 3))
+    model, _, _ = fit_labels(spec, params, 6, many, seed=0)
+    assert model.covariance_type == "full" and not model.fit_warnings_
