@@ -351,7 +351,8 @@ class SegmentExplainer(BaseEstimator):
         X_fit, X_test, y_fit, y_test = train_test_split(
             X.to_numpy(), y, test_size=0.3, stratify=stratify, random_state=self.random_state
         )
-        forest = self._forest(*X_fit.shape).fit(X_fit, y_fit)
+        rows, columns = X_fit.shape
+        forest = self._forest(rows, columns).fit(X_fit, y_fit)
         self.forest_accuracy_ = _accuracy(y_test, forest.predict(X_test))
         by_column = forest.feature_importances_  # a property that walks every tree: read it once
         impurity = {f: float(by_column[cols].sum()) for f, cols in groups.items()}
@@ -364,7 +365,7 @@ class SegmentExplainer(BaseEstimator):
             if inside_test.all() or not inside_test.any():
                 per_segment[segment] = dict.fromkeys(permuted, 0.0)
                 continue
-            binary = self._forest(*X_fit.shape, class_weight="balanced").fit(X_fit, inside_fit)
+            binary = self._forest(rows, columns, class_weight="balanced").fit(X_fit, inside_fit)
             per_segment[segment] = self._permutation_drops(binary, X_test, inside_test, permuted, _balanced_accuracy)
         self.importance_ = pd.DataFrame(
             {

@@ -60,8 +60,8 @@ class ModalMixture(GaussianMixture):
         self.valley = valley
 
     def fit(self, X: np.ndarray, y: object = None) -> ModalMixture:
-        if self.covariance_type == "auto":
-            self.covariance_type = _covariance_for(len(X), X.shape[1], self.n_components)
+        if self.covariance_type == "auto":  # resolved here: GaussianMixture predicts with the type it fitted
+            self.covariance_type: str = _covariance_for(len(X), X.shape[1], self.n_components)
         GaussianMixture.fit_predict(self, X)  # EM (GaussianMixture.fit goes through fit_predict, overridden here)
         self.bic_ = float(self.bic(X))  # the fitted rows' BIC, which the selection compares across k
         self.segment_of_component_ = (
