@@ -1,7 +1,8 @@
-"""python -m bench [--cases rfm5m,mixed1m,reference,app] [--scale 0.1] [--data /tmp/segstudio-bench]
+"""python -m bench [--cases rfm5m,mixed1m,reference,wide300,wide100k] [--scale 0.1] [--data /tmp/segstudio-bench]
 
-Prints one row per case: wall seconds, peak memory (RSS of the process tree, sampled every 0.1 s) and, for the
-reference case, the speed-up over a seed-style pipeline (sklearn defaults, full-data silhouette for every k).
+Prints one row per case: wall seconds, peak memory (RSS of the process tree, sampled every 0.1 s), the Model
+page's estimate and, for the reference case, the speed-up over a seed-style pipeline (sklearn defaults, full-data
+silhouette for every k).
 """
 
 from __future__ import annotations
@@ -18,9 +19,30 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from bench.data import cached_csv, mixed_customers, rfm_customers
+from bench.data import cached_csv, mixed_customers, rfm_customers, wide_customers
 
-TARGETS = {"rfm5m": "<= 90 s, <= 4 GiB", "mixed1m": "<= 90 s", "reference": ">= 20x, same k"}
+TARGETS = {
+    "rfm5m": "<= 25 s",
+    "mixed1m": "<= 45 s",
+    "reference": ">= 50x, same k",
+    "wide300": "<= 30 s, <= 1.5 GiB",
+    "wide100k": "<= 90 s, <= 3 GiB",
+}
+WIDE = {"wide300": (300, 1_999), "wide100k": (100_000, 500)}  # rows, columns (an id column besides)
+
+
+def estimated(path: Path, rows: int) -> float:
+    """The Model page's estimate for the file (roles and distinct values from its first 20,000 rows)."""
+    from core.config import DEFAULT_ALGORITHMS, RunConfig
+    from core.estimate import estimate_run, model_features
+    from core.roles import feature_columns, infer_roles
+
+    head = pd.read_csv(path, nrows=20_000)
+    roles = infer_roles(head)
+    columns = feature_columns(roles, None)
+    features = model_features({c: head[c].nunique() for c in head}, roles, columns)
+    config = RunConfig()
+    return estimate_run(rows, features, list(DEFAULT_ALGORITHMS), config.k_min, config.k_max).seconds
 
 
 def measured(command: list[str]) -> tuple[float, float, int]:
@@ -79,6 +101,12 @@ def main() -> None:
             data = cached_csv(folder, f"mixed-{n}", lambda n=n: mixed_customers(n))
             wall, peak, code = segment_run(data, out)
             rows.append((case, f"{n:,} x 30 mixed", wall, peak, code, ""))
+        elif case in WIDE:
+            size, width = WIDE[case]
+            n = max(int(size * args.scale), 50)
+            data = cached_csv(folder, f"wide-{n}x{width}", lambda n=n, width=width: wide_customers(n, width))
+            wall, peak, code = segment_run(data, out)
+            rows.append((case, f"{n:,} x {width:,} numeric", wall, peak, code, ""))
         elif case == "reference":
             n = int(100_000 * args.scale)
             data = cached_csv(folder, f"rfm-{n}", lambda n=n: rfm_customers(n, seed=1))
@@ -102,6 +130,8 @@ def main() -> None:
             )
         else:
             raise SystemExit(f"unknown case {case}")
+        if case != "reference":
+            rows[-1] = (*rows[-1][:5], f"estimate {estimated(data, n):.0f} s")
     print(f"{'case':10} {'what':36} {'wall s':>8} {'peak GiB':>9} {'exit':>4}  note (target)")
     for case, what, wall, peak, code, note in rows:
         print(f"{case:10} {what:36} {wall:8.1f} {peak:9.2f} {code:4d}  {note} ({TARGETS.get(case, '')})")

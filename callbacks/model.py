@@ -208,4 +208,6 @@ def show_estimate(algorithms, k_range):
         if rows > RunConfig.sample_size
         else ""
     )
+    if estimate.features > RunConfig.max_components:
+        sampled += f"; candidates are fitted on {RunConfig.max_components} principal components of them"
     return f"Estimate for {rows:,} customers and {estimate.features} model features: {estimate.text()}{sampled}."

@@ -234,14 +234,15 @@ def _bin_shares(bins: np.ndarray, n_bins: int) -> np.ndarray:
 def _numeric_reference(values: pd.Series, clusters: np.ndarray) -> NumericReference:
     numbers = values.to_numpy(dtype=float)
     present = numbers[~np.isnan(numbers)]
-    edges = np.unique(np.quantile(present, np.linspace(0.1, 0.9, 9))) if len(present) else np.array([])
+    quantiles = np.quantile(present, np.arange(101) / 100) if len(present) else np.array([])
+    edges = np.unique(quantiles[10:91:10])  # the deciles: one sort of the column serves both
     bins = _numeric_bins(numbers, edges)
     n_bins = len(edges) + 2
     return NumericReference(
         edges=edges,
         shares=_bin_shares(bins, n_bins),
         segment_shares={int(s): _bin_shares(bins[clusters == s], n_bins) for s in np.unique(clusters)},
-        quantiles=np.quantile(present, np.linspace(0, 1, 101)) if len(present) else np.array([]),
+        quantiles=quantiles,
         mean=float(present.mean()) if len(present) else float("nan"),
         sd=float(present.std()) if len(present) else float("nan"),
     )

@@ -5,6 +5,8 @@ It is saved with the model, so a new customer is transformed exactly as the trai
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -28,6 +30,38 @@ TRANSFORMS = ("none", "log1p", "yeo-johnson")
 IMPUTERS = ("median", "mean", "knn")
 SCALERS = ("standard", "robust", "minmax")
 KNN_REFERENCE_ROWS = 5_000  # KNN imputation compares each incomplete row with these many complete-enough rows
+
+
+class ColumnImputer(TransformerMixin, BaseEstimator):
+    """A missing number becomes its column's median (or mean) over the fitted rows.
+
+    SimpleImputer does the same through NumPy's masked arrays: on 100,000 customers x 500 columns its median took
+    12.6 s to fit, np.nanmedian about 1 s. A column with no value at all is filled with 0 (the run refuses such
+    columns before fitting; a new batch can still have one).
+    """
+
+    def __init__(self, strategy: str = "median") -> None:
+        self.strategy = strategy
+
+    def fit(self, X: pd.DataFrame | np.ndarray, y: object = None) -> ColumnImputer:
+        values = np.asarray(X, dtype=np.float64)
+        self.columns_ = list(pd.DataFrame(X).columns) if not isinstance(X, pd.DataFrame) else list(X.columns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: handled below
+            centre = np.nanmedian(values, axis=0) if self.strategy == "median" else np.nanmean(values, axis=0)
+        self.statistics_ = np.where(np.isnan(centre), 0.0, centre) if values.size else np.zeros(values.shape[1])
+        return self
+
+    def transform(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        check_is_fitted(self)
+        values = np.array(X, dtype=np.float64)
+        holes = np.isnan(values)
+        if holes.any():
+            values[holes] = np.broadcast_to(self.statistics_, values.shape)[holes]
+        return pd.DataFrame(values, columns=self.columns_, index=getattr(X, "index", None))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray(self.columns_, dtype=object)
 
 
 class SampledKNNImputer(TransformerMixin, BaseEstimator):
@@ -105,6 +139,8 @@ def _as_object(X: pd.DataFrame) -> pd.DataFrame:
 
 def _as_float(X: pd.DataFrame) -> pd.DataFrame:
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    if all(dtype.kind in "biuf" for dtype in frame.dtypes):  # already numbers: no column-by-column conversion
+        return frame.astype(np.float64)
     return frame.apply(lambda column: pd.to_numeric(column, errors="coerce")).astype(float)
 
 
@@ -162,7 +198,7 @@ def build_preprocessor(
 def _numeric_pipeline(
     first: list[tuple[str, BaseEstimator]], reshape: str | None = None, impute: str = "median", scale: str = "standard"
 ) -> Pipeline:
-    imputer = SampledKNNImputer() if impute == "knn" else SimpleImputer(strategy=impute)
+    imputer = SampledKNNImputer() if impute == "knn" else ColumnImputer(strategy=impute)
     steps = [*first, ("impute", imputer)]
     if reshape == "log1p":
         steps.append(("log1p", FunctionTransformer(np.log1p, feature_names_out="one-to-one")))

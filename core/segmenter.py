@@ -19,6 +19,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
 from core.algorithms import (
+    ALGORITHMS,
     AlgorithmSpec,
     eps_at_knee,
     fit_labels,
@@ -334,7 +335,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                 0.05 + 0.8 * step / len(work),
                 f"Fitting {spec.label} {_describe(spec, value)} ({step + 1} of {len(work)})",
             )
-            fit_rows = self._fit_rows(spec, len(Z), step)
+            fit_rows = self._fit_rows(spec, len(Z))
             local = scaled_value(spec, value, len(Z), n)  # a minimum segment size, from the table to the sample
             started = time.perf_counter()
             try:
@@ -387,13 +388,15 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             raise SegmentationError(f"No model could be fitted: {reasons}")
         return rows, labelings, fitted
 
-    def _fit_rows(self, spec: AlgorithmSpec, n: int, step: int) -> np.ndarray | None:
-        """The rows a candidate is fitted on: all, or a sample seeded by its leaderboard row (so a refit of that row
-        alone reproduces it)."""
+    def _fit_rows(self, spec: AlgorithmSpec, n: int) -> np.ndarray | None:
+        """The rows a candidate is fitted on: all, or a sample seeded by its algorithm, so that a refit of one row
+        alone reproduces it and every candidate of an algorithm sees the same customers (k compared on the same
+        rows; HDBSCAN's sizes share one spanning tree: 22 s -> 8 s for four sizes on 10,000 x 50)."""
         limit = spec.fit_limit(self._dimensions)
         if not limit or n <= limit:
             return None
-        return np.sort(np.random.default_rng([self.random_state, step]).choice(n, limit, replace=False))
+        seed = [self.random_state, list(ALGORITHMS).index(spec.key)]
+        return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
 
     def choose(self, X: pd.DataFrame, row: int, progress: Progress | None = None) -> CustomerSegmenter:
         """Make leaderboard ``row`` the chosen model (the analyst's pick), refitting only that candidate."""
@@ -416,7 +419,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             scaled_value(spec, value, len(sample), len(Z)),
             sample,
             self.random_state,
-            self._fit_rows(spec, len(sample), row),
+            self._fit_rows(spec, len(sample)),
         )
         self._keep_chosen(self._label_chosen(Z, labels, assigner), (spec, swept, value, model, assigner))
         if pd.isna(board.loc[row, "stability"]):  # measured in the sweep for finalists only
