@@ -149,3 +149,15 @@ def test_a_batch_too_small_to_measure_gets_no_verdict_of_drift(fitted):
     report = monitor(bundle.scorer, bundle.reference, customers(40, seed=9))
     assert report.verdict == "Too few customers to judge"
     assert report.reasons == ["a batch of 40 customers is too small to measure drift: at least 100 are needed"]
+
+
+def test_an_id_hashes_the_same_as_a_number_or_as_its_text():
+    from core.monitor import _hash
+
+    numbers = _hash(pd.Series([7, 123, 40_000_000_000]))
+    assert (_hash(pd.Series(["7", "123", "40000000000"])) == numbers).all()
+    mixed = _hash(pd.Series(["007", "123", "40000000000"]))  # "007" is not the number 7's text
+    assert mixed[0] != numbers[0] and (mixed[1:] == numbers[1:]).all()
+    assert (_hash(pd.Series(["007", "a"])) == _hash(pd.Series(["007", "a"]), numbers=False)).all()
+    # a reference saved before numbers were hashed as numbers compares text with text
+    assert (_hash(pd.Series([7, 123]), numbers=False) == _hash(pd.Series(["7", "123"]), numbers=False)).all()
