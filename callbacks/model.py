@@ -209,5 +209,5 @@ def show_estimate(algorithms, k_range):
         else ""
     )
     if estimate.features > RunConfig.max_components:
-        sampled += f"; candidates are fitted on {RunConfig.max_components} principal components of them"
+        sampled += f"; candidates are fitted on at most {RunConfig.max_components} principal components of them"
     return f"Estimate for {rows:,} customers and {estimate.features} model features: {estimate.text()}{sampled}."

@@ -38,7 +38,8 @@ class RunConfig:
             and only the chosen model and the consensus members label every row.
         n_bootstrap: refits used to measure the chosen model's stability.
         max_components: on tables with more model features than this (one-hot columns count), candidates are fitted
-            on this many principal components; profiles, names and rules stay in the analyst's columns (0: never).
+            on at most this many principal components, those above noise; profiles, names and rules stay in the
+            analyst's columns (0: never).
         features: engineered features (see core.features.FeatureSpec), added before segmenting.
         outliers: ``method`` (iqr or zscore), ``action`` (keep, cap or exclude) and ``threshold`` (default 1.5 for
             IQR, 3 for z-scores), applied to the numeric features.

@@ -26,7 +26,7 @@ _PER_CANDIDATE = {
 }
 _PER_ROW_CELL = 3e-7  # seconds per row and model feature: preparing, projecting, explaining and writing
 # seconds per model feature whatever the rows: reading, profiling, naming and writing go column by column (300 x
-# 1,999 took 22 s, of which the candidates fitted on 50 principal components took 4 s)
+# 1,999 took 18-22 s, of which the candidates fitted on principal components took 4 s)
 _PER_FEATURE = 0.007
 _LABEL_PER_ROW = {"hdbscan": (0.04e-6, 9e-6), "dbscan": (0.1e-6, 9e-6)}  # nearest-neighbour assignment per row
 _BASE_GIB = 0.4

@@ -99,20 +99,35 @@ def test_a_wide_table_is_fitted_on_principal_components_and_says_so(tmp_path):
     from core.bundle import SourceRecord
     from core.exports import write_outputs
 
-    table, truth = wide_table()
+    table, truth = wide_table(n=200, columns=150)
     result = run_segmentation(table, RunConfig(k_min=2, k_max=6, n_bootstrap=2))
     segmenter = result.segmenter
-    assert segmenter.reducer_.n_components_ == 50 and segmenter.reducer_.n_features_in_ == 400
+    # four groups live in three directions: the components above noise are three, and at least five are kept
+    assert segmenter.reducer_.n_components_ == 5 and segmenter.reducer_.n_features_in_ == 150
     assert adjusted_rand_score(truth, result.labels) > 0.95
-    assert segmenter.leaderboard_["note"].str.contains("on 50 principal components").all()
-    assert segmenter.reduction_note().startswith("Fitted on 50 principal components of the 400 model features (")
+    assert segmenter.leaderboard_["note"].str.contains("on 5 principal components").all()
+    assert segmenter.reduction_note().startswith("Fitted on 5 principal components of the 150 model features, those")
     # new customers go through the same reduction; profiles stay in the analyst's columns
     assert (segmenter.predict(table.iloc[:40]) == result.labels[:40]).mean() > 0.95
     assert set(result.explanation.profile_["feature"]) == set(table.columns)
     write_outputs(tmp_path, table, result, SourceRecord(file="wide.csv"))
     record = json.loads((tmp_path / "run.json").read_text())
-    assert record["reduction"]["features"] == 400 and record["reduction"]["components"] == 50
+    assert record["reduction"]["features"] == 150 and record["reduction"]["components"] == 5
     assert "principal components" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_components_above_noise_are_kept_up_to_the_bound():
+    table, truth = wide_table(n=400, columns=200)
+    lifted = table.copy()
+    rng = np.random.default_rng(1)
+    for g in range(12):  # twelve more groups of columns that vary together: twelve more directions above noise
+        lifted.iloc[:, 12 * g : 12 * g + 12] += rng.normal(0, 2.0, (len(table), 1))
+    quick = {"k_max": 3, "n_bootstrap": 0, "algorithms": ["kmeans"]}
+    kept = run_segmentation(lifted, RunConfig(**quick)).segmenter.reducer_.n_components_
+    assert kept >= 12
+    bounded = run_segmentation(lifted, RunConfig(**quick, max_components=8)).segmenter.reducer_
+    assert bounded.n_components_ == 8
 
 
 def test_a_narrow_table_is_not_reduced_and_reduction_can_be_turned_off():
