@@ -210,4 +210,4 @@ def show_estimate(algorithms, k_range):
     )
     if estimate.features > RunConfig.max_components:
         sampled += f"; candidates are fitted on at most {RunConfig.max_components} principal components of them"
-    return f"Estimate for {rows:,} customers and {estimate.features} model features: {estimate.text()}{sampled}."
+    return f"Estimate for {rows:,} customers and {estimate.features:,} model features: {estimate.text()}{sampled}."
