@@ -141,10 +141,14 @@ def _profile_table(explanation: SegmentExplainer, cluster: int) -> dbc.Table:
             )
         )
     categories = explanation.category_profile_[explanation.category_profile_["cluster"] == cluster]
-    for feature, levels in categories.groupby("feature", sort=False):
-        top = levels.sort_values("share", ascending=False).head(3)
-        shares = ", ".join(f"{r.level} {r.share:.0%} (all {r.population_share:.0%})" for r in top.itertuples())
-        strongest = levels.loc[levels["effect"].abs().idxmax(), "effect"]
+    # plain records grouped by feature: pandas' sort and head per feature cost 0.17 s a redraw on a 1M project
+    by_feature: dict[str, list[tuple[str, float, float, float]]] = {}
+    for level in categories[["feature", "level", "share", "population_share", "effect"]].itertuples(index=False):
+        by_feature.setdefault(level[0], []).append(level[1:])
+    for feature, levels in by_feature.items():
+        top = sorted(levels, key=lambda r: -r[1])[:3]  # ties keep the profile's order
+        shares = ", ".join(f"{name} {share:.0%} (all {everyone:.0%})" for name, share, everyone, _ in top)
+        strongest = max(levels, key=lambda r: abs(r[3]))[3]
         rows.append(html.Tr([html.Td(feature), html.Td(shares, colSpan=5), html.Td(f"{strongest:+.2f}")]))
     return dbc.Table(
         [head, html.Tbody(rows)], size="sm", bordered=False, hover=True, className="small mb-0 mt-1 profile-table"
