@@ -290,9 +290,10 @@ class SegmentExplainer(BaseEstimator):
     def _tests(self, values: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
         """Per feature: does it differ between segments (ANOVA for numbers and dates, chi-squared for categories)."""
         numeric = [c for c in self.features if self.roles[c] != "categorical"]
-        complete = [c for c in numeric if values[c].notna().all()]
+        whole = values[numeric].notna().all()
+        complete = [c for c in numeric if whole[c]]
         rows = _anova(values[complete].to_numpy(np.float64), labels, complete)  # one call for every complete column
-        for column in (c for c in numeric if c not in set(complete)):
+        for column in (c for c in numeric if not whole[c]):
             present = values[column].notna().to_numpy()
             rows += _anova(values[column].to_numpy(np.float64)[present, None], labels[present], [column])
         for column in self.features:

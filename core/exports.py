@@ -139,8 +139,7 @@ def segment_summary(
             cells[f"top_share_{column}"] = shares.max(axis=1).round(4).to_numpy()
             for level in shares.columns:
                 cells[f"share_{column}={level}"] = shares[level].round(4).to_numpy()
-    blocks = [pd.DataFrame(cells, index=range(len(clusters)))]
-    return pd.concat([summary[list(SEGMENT_COLUMNS)], *blocks], axis=1)
+    return pd.concat([summary[list(SEGMENT_COLUMNS)], pd.DataFrame(cells, index=range(len(clusters)))], axis=1)
 
 
 def _as_dates(days: np.ndarray) -> np.ndarray:

@@ -75,7 +75,8 @@ class Reference:
             ``scale``: the reference's standard deviation per model-space dimension.
         id_column: the customer id column; ``id_hashes`` (64-bit hashes of the ids) and ``id_labels`` (each
             customer's segment) tell where returning customers went; ``id_hashing``: 2 where whole-number ids are
-            hashed as numbers (see :func:`_hash`), 1 in references made before.
+            hashed as numbers (see :func:`_hash`), 1 (the class default, which a reference pickled before the field
+            existed reads) where every id was hashed as text.
     """
 
     rows: int
@@ -90,7 +91,7 @@ class Reference:
     id_column: str | None = None
     id_hashes: np.ndarray | None = None
     id_labels: np.ndarray | None = None
-    id_hashing: int = 2
+    id_hashing: int = 1
 
     def shares(self) -> dict[int, float]:
         total = sum(self.counts.values()) or 1
@@ -158,6 +159,7 @@ def reference_of(scorer: Scorer, table: pd.DataFrame, labels: np.ndarray, seed: 
         id_column=id_column,
         id_hashes=hashes,
         id_labels=labels_kept,
+        id_hashing=2,
     )
 
 
@@ -443,7 +445,7 @@ def _migration(
     if reference.id_column not in batch.columns:
         note = f"The batch has no '{reference.id_column}' column: migration between segments is not measured."
         return empty, None, None, None, [note]
-    every = _hash(batch[reference.id_column], numbers=getattr(reference, "id_hashing", 1) >= 2)
+    every = _hash(batch[reference.id_column], numbers=reference.id_hashing >= 2)
     unique = ~pd.Series(every).duplicated().to_numpy()
     now = pd.Series(clusters[unique], index=every[unique])
     then = pd.Series(reference.id_labels, index=reference.id_hashes)

@@ -45,11 +45,11 @@ class ColumnImputer(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: object = None) -> ColumnImputer:
         values = np.asarray(X, dtype=np.float64)
-        self.columns_ = list(pd.DataFrame(X).columns) if not isinstance(X, pd.DataFrame) else list(X.columns)
+        self.columns_ = list(pd.DataFrame(X).columns)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: handled below
             centre = np.nanmedian(values, axis=0) if self.strategy == "median" else np.nanmean(values, axis=0)
-        self.statistics_ = np.where(np.isnan(centre), 0.0, centre) if values.size else np.zeros(values.shape[1])
+        self.statistics_ = np.where(np.isnan(centre), 0.0, centre)
         return self
 
     def transform(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:

@@ -161,3 +161,19 @@ def test_an_id_hashes_the_same_as_a_number_or_as_its_text():
     assert (_hash(pd.Series(["007", "a"])) == _hash(pd.Series(["007", "a"]), numbers=False)).all()
     # a reference saved before numbers were hashed as numbers compares text with text
     assert (_hash(pd.Series([7, 123]), numbers=False) == _hash(pd.Series(["7", "123"]), numbers=False)).all()
+
+
+def test_a_reference_saved_before_ids_were_hashed_as_numbers_still_finds_returning_customers(fitted):
+    from dataclasses import replace
+
+    from core.monitor import _hash
+
+    table, _, bundle = fitted
+    numbered = table.assign(customer_id=np.arange(len(table)))
+    reference = bundle.reference
+    old = replace(reference, id_hashes=_hash(numbered["customer_id"], numbers=False))
+    del old.__dict__["id_hashing"]  # as unpickled from a model.joblib written before the field existed
+    assert old.id_hashing == 1
+    report = monitor(bundle.scorer, old, numbered.iloc[:1_000])
+    assert (report.returning, report.new_customers) == (1_000, 0)
+    assert bundle.reference.id_hashing == 2
