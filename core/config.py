@@ -80,6 +80,11 @@ class RunConfig:
     value: str | None = None
 
     def __post_init__(self) -> None:
+        for item in fields(self):  # a hand-edited run.json can hold text where a number goes
+            value = getattr(self, item.name)
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if item.type in ("int", "int | None") and not whole and not (value is None and item.type != "int"):
+                raise SegmentationError(f"The setting {item.name} must be a whole number; got {value!r}.")
         bad = {c: r for c, r in self.roles.items() if r not in ROLES}
         if bad:
             column, role = next(iter(bad.items()))

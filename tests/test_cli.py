@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
+from core.config import RunConfig
 from core.readers import read_table
 from tests.helpers import DATA_FILES, LABELLED_OUTPUTS, UNREADABLE_FILES
 
@@ -280,6 +281,23 @@ def test_bad_parameters_exit_2(tmp_path, demo_csv):
     )
     assert done.returncode == 2
     assert done.stderr.strip() == ("segment: error: kmeans parameter 'n_init' must be between 1 and 50; got -1.")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("n_bootstrap", "ten", "The setting n_bootstrap must be a whole number; got 'ten'."),
+        ("max_components", 2.5, "The setting max_components must be a whole number; got 2.5."),
+        ("max_components", 1, "max_components must be 0 (never reduce) or 2 to 2,000; got 1."),
+        ("select", True, "The setting select must be a whole number; got True."),
+    ],
+)
+def test_a_hand_edited_config_gets_one_line_and_exit_2(tmp_path, demo_csv, capsys, setting, value, message):
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"config": {**RunConfig().to_dict(), setting: value}}))
+    code = main(["run", str(demo_csv), "--out", str(tmp_path / "o"), "--config", str(config)])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"segment: error: {message}"
 
 
 def test_algorithms_are_listed_with_their_parameters(capsys):
