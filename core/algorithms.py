@@ -17,7 +17,15 @@ from typing import Any
 import hdbscan
 import joblib
 import numpy as np
-from sklearn.cluster import DBSCAN, AgglomerativeClustering, Birch, KMeans, MiniBatchKMeans, SpectralClustering
+from sklearn.cluster import (
+    DBSCAN,
+    AgglomerativeClustering,
+    Birch,
+    BisectingKMeans,
+    KMeans,
+    MiniBatchKMeans,
+    SpectralClustering,
+)
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from core.errors import SegmentationError
@@ -155,6 +163,14 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             help="Round segments of similar size; fast on millions of rows.",
             params=(ParamSpec("n_init", "int", 3, "Restarts per k; the best is kept.", 1, 50),),
             build=lambda p, k, seed: KMeans(n_clusters=k, n_init=p["n_init"], random_state=seed),
+            sweep="k",
+        ),
+        AlgorithmSpec(
+            key="bisecting_kmeans",
+            label="BisectingKMeans",
+            help="KMeans splitting the largest segment in two until there are k; the Spark engine's other k-means.",
+            params=(ParamSpec("n_init", "int", 1, "Restarts of each split; the best is kept.", 1, 50),),
+            build=lambda p, k, seed: BisectingKMeans(n_clusters=k, n_init=p["n_init"], random_state=seed),
             sweep="k",
         ),
         AlgorithmSpec(

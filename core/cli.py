@@ -7,6 +7,8 @@
                 [--as-of YYYY-MM-DD] [--impute median|mean|knn] [--scale standard|robust|minmax]
                 [--classifier logistic|forest] [--names-from OLD/model.joblib]
                 [--value COL|none]
+    segment run --engine spark [--master local[*] | spark://HOST:7077 | yarn] (DATA | --table DB.TABLE) --out DIR
+                [--format parquet|csv] [the options above that apply on Spark]
     segment rename DIR SEGMENT=NAME [SEGMENT=NAME ...]     (also updates the database tables the run was written to)
     segment playbook DIR [SEGMENT=ACTION ...]   (prints each segment's action; sets the ones given, "" = suggested)
     segment report DIR [--pdf]                  (rewrites report.html from model.joblib; --pdf: also report.pdf)
@@ -83,9 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="segment a customer table and write the results")
     run.add_argument("data", nargs="?", help="customer table: CSV/TSV/delimited text, Excel (.xlsx) or Parquet")
+    run.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default="local",
+        help="local (default: this machine) or spark (Apache Spark: DATA is any path Spark reads, or --table)",
+    )
+    run.add_argument("--master", help="with --engine spark: the Spark master (default local[*], or spark-submit's)")
+    run.add_argument(
+        "--format",
+        choices=["parquet", "csv"],
+        help="with --engine spark: how Spark writes the labelled customers (default parquet)",
+    )
     run.add_argument("--db", help="read the customers from this database connection (see `segment databases`)")
     run.add_argument("--query", help="with --db: the SELECT query that reads the customers")
-    run.add_argument("--table", help="with --db: read this whole table")
+    run.add_argument(
+        "--table", help="with --db: read this whole table (with --engine spark: a table of Spark's catalog)"
+    )
     run.add_argument("--out", required=True, help="folder for the output files (created if needed)")
     run.add_argument("--columns", help="comma-separated columns to segment on (default: every usable column)")
     run.add_argument("--k", help="number of segments to try, as a range such as 2-10 (default 2-10)")
@@ -304,6 +320,10 @@ def _run(args: argparse.Namespace) -> int:
         if not isinstance(settings["roles"], dict):
             raise SegmentationError(f"{args.roles}: the roles file must map column names to roles.")
     config = RunConfig.from_dict(settings)
+    if args.engine == "spark":
+        return _run_spark(args, config)
+    if args.master or args.format:
+        raise SegmentationError("--master and --format apply to --engine spark only.")
 
     table, source = _read_customers(args)
     if args.config:
@@ -347,6 +367,54 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  value: {result.value_column} (each segment's share of it is in segments.csv; --value to change)")
     if previous is not None:
         print(f"  kept the names of {len(kept)} of {result.segmenter.n_clusters_} segments from {names_from}")
+    for path in paths.values():
+        print(f"  wrote {path}")
+    return 0
+
+
+def _run_spark(args: argparse.Namespace, config: RunConfig) -> int:
+    """`segment run --engine spark`: Spark reads, fits and labels; the driver explains a sample (core.spark)."""
+    from core.spark import require_pyspark
+
+    if args.db or args.query:
+        raise SegmentationError("--db and --query read through this machine; with --engine spark give DATA or --table.")
+    if args.data and args.table:
+        raise SegmentationError("Give DATA or --table, not both.")
+    if not (args.data or args.table):
+        raise SegmentationError("Give the customers as DATA (a path Spark reads) or --table NAME.")
+    require_pyspark()
+    from core.spark.models import SPARK_ALGORITHMS
+    from core.spark.outputs import write_spark_outputs
+    from core.spark.run import check_spark_options, run_spark_segmentation
+    from core.spark.source import read_customers, spark_session
+
+    if args.algorithms is None:  # the local defaults include HDBSCAN, which Spark does not run
+        config = replace(config, algorithms=list(SPARK_ALGORITHMS))
+    check_spark_options(config, names_from=bool(args.names_from))
+    spark = spark_session(args.master)
+    frame, read_as = read_customers(spark, args.data, args.table)
+    log.info("segmenting with Spark on %s", spark.sparkContext.master)
+    run = run_spark_segmentation(spark, frame, config, progress=_log_progress)
+    name = args.table or args.data.rstrip("/").rsplit("/", 1)[-1]
+    source = SourceRecord(
+        file=name, path=args.data, rows=run.rows, columns=[str(c) for c in frame.columns], read_as=read_as
+    )
+    paths = write_spark_outputs(args.out, run, source, args.format or "parquet")
+    result = run.result
+    board = result.leaderboard
+    chosen = board[board["selected"]].iloc[0]
+    print(
+        f"Segmented {run.rows:,} customers on {len(result.features)} features into {result.segmenter.n_clusters_} "
+        f"segments with Spark {run.spark['version']} on {run.spark['master']} "
+        f"({ALGORITHMS[chosen['algorithm']].label}, row {int(chosen.name)} of the leaderboard, "
+        f"silhouette {chosen['silhouette']:.3f})."
+    )
+    selection = result.segmenter.selection_
+    print(f"  {selection.verdict} ({selection.evidence})")
+    print(f"  why this model: {selection.reason}")
+    print(f"  sampled: {result.segmenter.sampling_note()}")
+    for warning in selection.warnings:
+        print(f"segment: warning: {warning}", file=sys.stderr)
     for path in paths.values():
         print(f"  wrote {path}")
     return 0

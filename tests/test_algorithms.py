@@ -34,6 +34,7 @@ def blobs(n=600, centers=4, seed=3):
     [
         "kmeans",
         "minibatch_kmeans",
+        "bisecting_kmeans",
         "birch",
         *(pytest.param(a, marks=pytest.mark.slow) for a in ("gmm", "agglomerative", "spectral")),
     ],

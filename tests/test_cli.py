@@ -303,7 +303,8 @@ def test_a_hand_edited_config_gets_one_line_and_exit_2(tmp_path, demo_csv, capsy
 def test_algorithms_are_listed_with_their_parameters(capsys):
     assert main(["algorithms"]) == 0
     listing = capsys.readouterr().out
-    for key in ("kmeans", "minibatch_kmeans", "hdbscan", "dbscan", "gmm", "agglomerative", "spectral", "birch"):
+    keys = ("kmeans", "bisecting_kmeans", "minibatch_kmeans", "hdbscan", "dbscan", "gmm", "agglomerative", "spectral")
+    for key in (*keys, "birch"):
         assert f"\n{key}: " in "\n" + listing
     assert "covariance_type (one of auto, full, tied, diag, spherical; default auto)" in listing
 

@@ -1,0 +1,272 @@
+"""The local engine's preprocessing as a Spark ML pipeline, and its export to the equivalent scikit-learn pipeline.
+
+Spark computes the statistics over every row (medians, means and standard deviations, the most common category
+levels, the newest date); :class:`FittedFeatures` holds them, the contract between the two forms. The local form is
+:func:`core.preprocess.build_preprocessor`'s pipeline with those statistics in place, so ``segment predict`` and
+the app transform a new customer exactly as Spark transformed the training customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import PowerTransformer
+
+from core.errors import SegmentationError
+from core.preprocess import MAX_CATEGORIES, build_preprocessor
+
+if TYPE_CHECKING:
+    from pyspark.ml import PipelineModel
+    from pyspark.sql import DataFrame
+
+FEATURES = "features"
+LEVELS_COLLECTED = 1_000  # of a categorical column's levels, the most common; the encoder keeps at most 19
+_RARE = ("\x00rare-1", "\x00rare-2")  # stand-ins for a column's infrequent levels in the local encoder's fit
+
+
+@dataclass
+class FittedFeatures:
+    """What Spark learned about the feature columns, in the local pipeline's column order.
+
+    Attributes:
+        plain: numeric columns scaled as they are.
+        skewed: numeric columns transformed (log1p or Yeo-Johnson) before scaling.
+        dates: date columns, as days before ``reference``.
+        categorical: one-hot encoded columns.
+        transform: ``none``, ``log1p`` or ``yeo-johnson``.
+        lambdas: the Yeo-Johnson exponent of each skewed column (fitted on the driver's sample).
+        reference: the date that dates are counted back from (ISO), or None without date columns.
+        medians: missing numbers (and days) are filled with these, per column.
+        means: per scaled column (plain, skewed, dates), the mean after imputation and transform.
+        stds: the same columns' standard deviations.
+        levels: per categorical column, the levels that get their own column, sorted.
+        infrequent: per categorical column, whether the other levels share one column.
+        modes: per categorical column, the level a missing value becomes.
+    """
+
+    plain: list[str]
+    skewed: list[str]
+    dates: list[str]
+    categorical: list[str]
+    transform: str = "none"
+    lambdas: list[float] = field(default_factory=list)
+    reference: str | None = None
+    medians: dict[str, float] = field(default_factory=dict)
+    means: list[float] = field(default_factory=list)
+    stds: list[float] = field(default_factory=list)
+    levels: dict[str, list[str]] = field(default_factory=dict)
+    infrequent: dict[str, bool] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def scaled(self) -> list[str]:
+        return [*self.plain, *self.skewed, *self.dates]
+
+    @property
+    def names(self) -> list[str]:
+        """The model features, as the local pipeline names them."""
+        onehot = [
+            name
+            for column in self.categorical
+            for name in [
+                *(f"{column}_{level}" for level in self.levels[column]),
+                *([f"{column}_infrequent_sklearn"] if self.infrequent[column] else []),
+            ]
+        ]
+        return [*self.scaled, *onehot]
+
+    def roles(self) -> dict[str, str]:
+        return {
+            **{c: "numeric" for c in [*self.plain, *self.skewed]},
+            **{c: "date" for c in self.dates},
+            **{c: "categorical" for c in self.categorical},
+        }
+
+
+def _quoted(column: str) -> str:
+    return "`" + column.replace("`", "``") + "`"
+
+
+def _yeo_johnson(expr: str, lam: float) -> str:
+    """Yeo-Johnson of a SQL expression, as scikit-learn's PowerTransformer computes it."""
+    if abs(lam) < np.spacing(1.0):
+        positive = f"ln(1 + {expr})"
+    else:
+        positive = f"(power({expr} + 1, {lam!r}) - 1) / {lam!r}"
+    if abs(lam - 2) > np.spacing(1.0):
+        negative = f"-(power(1 - {expr}, {2 - lam!r}) - 1) / {2 - lam!r}"
+    else:
+        negative = f"-ln(1 - {expr})"
+    return f"CASE WHEN {expr} >= 0 THEN {positive} ELSE {negative} END"
+
+
+def fit_features(
+    frame: DataFrame,
+    roles: dict[str, str],
+    sample: pd.DataFrame,
+    transform: str = "none",
+    transform_columns: list[str] | None = None,
+    as_of: str | None = None,
+) -> tuple[PipelineModel, FittedFeatures]:
+    """Fit the Spark ML pipeline that turns the feature columns into one ``features`` vector per row.
+
+    ``sample``: the driver's sample of the customers, for the Yeo-Johnson exponents (a maximum-likelihood fit that
+    settles on thousands of rows). Everything else is computed by Spark over every row.
+    """
+    from pyspark.ml import Pipeline
+    from pyspark.ml.feature import Imputer, SQLTransformer, StandardScaler, VectorAssembler
+
+    numeric = [c for c, r in roles.items() if r == "numeric"]
+    skewed = [c for c in (transform_columns or []) if c in numeric] if transform != "none" else []
+    spec = FittedFeatures(
+        plain=[c for c in numeric if c not in skewed],
+        skewed=skewed,
+        dates=[c for c, r in roles.items() if r == "date"],
+        categorical=[c for c, r in roles.items() if r == "categorical"],
+        transform=transform if skewed else "none",
+    )
+    inner = {c: f"__x{i}" for i, c in enumerate(spec.scaled)}  # safe names inside the pipeline
+    if spec.dates:
+        spec.reference = as_of or _newest(frame, spec.dates)
+    casts = [f"CAST({_quoted(c)} AS DOUBLE) AS {inner[c]}" for c in [*spec.plain, *spec.skewed]]
+    reference = f"to_timestamp('{pd.Timestamp(spec.reference).isoformat()}')" if spec.dates else ""
+    casts += [
+        f"(CAST({reference} AS DOUBLE) - CAST(to_timestamp({_quoted(c)}) AS DOUBLE)) / 86400.0 AS {inner[c]}"
+        for c in spec.dates
+    ]
+    stages: list = []
+    if spec.scaled:
+        stages.append(SQLTransformer(statement=f"SELECT *, {', '.join(casts)} FROM __THIS__"))
+        filled = [f"{inner[c]}_filled" for c in spec.scaled]
+        stages.append(Imputer(strategy="median", inputCols=[inner[c] for c in spec.scaled], outputCols=filled))
+        shaped = {c: f"{inner[c]}_filled" for c in spec.scaled}
+        if spec.skewed:
+            spec.lambdas = _lambdas(sample, spec.skewed) if transform == "yeo-johnson" else []
+            exprs = []
+            for i, c in enumerate(spec.skewed):
+                source = f"{inner[c]}_filled"
+                formula = f"ln(1 + {source})" if transform == "log1p" else _yeo_johnson(source, spec.lambdas[i])
+                exprs.append(f"{formula} AS {inner[c]}_shaped")
+                shaped[c] = f"{inner[c]}_shaped"
+            stages.append(SQLTransformer(statement=f"SELECT *, {', '.join(exprs)} FROM __THIS__"))
+        stages.append(VectorAssembler(inputCols=[shaped[c] for c in spec.scaled], outputCol="__scalable"))
+        stages.append(StandardScaler(withMean=True, withStd=True, inputCol="__scalable", outputCol="__scaled"))
+    indicators: list[str] = []
+    if spec.categorical:
+        exprs = []
+        for j, column in enumerate(spec.categorical):
+            _levels_of(frame, column, spec)
+            value = f"coalesce({_as_text(frame, column)}, {_literal(spec.modes[column])})"
+            for m, level in enumerate(spec.levels[column]):
+                exprs.append(f"CAST({value} = {_literal(level)} AS DOUBLE) AS __c{j}_{m}")
+                indicators.append(f"__c{j}_{m}")
+            if spec.infrequent[column]:
+                known = ", ".join(_literal(level) for level in spec.levels[column])
+                exprs.append(f"CAST({value} NOT IN ({known}) AS DOUBLE) AS __c{j}_rest")
+                indicators.append(f"__c{j}_rest")
+        stages.append(SQLTransformer(statement=f"SELECT *, {', '.join(exprs)} FROM __THIS__"))
+    parts = (["__scaled"] if spec.scaled else []) + indicators
+    stages.append(VectorAssembler(inputCols=parts, outputCol=FEATURES))
+    model = Pipeline(stages=stages).fit(frame)
+    if spec.scaled:
+        imputer, scaler = model.stages[1], model.stages[-2 - bool(spec.categorical)]
+        surrogates = imputer.surrogateDF.collect()[0].asDict()
+        spec.medians = {c: float(surrogates[inner[c]]) for c in spec.scaled}
+        spec.means = [float(v) for v in scaler.mean.toArray()]
+        spec.stds = [float(v) for v in scaler.std.toArray()]
+    return model, spec
+
+
+def _as_text(frame: DataFrame, column: str) -> str:
+    """A category as the text pandas makes of it (True/False for booleans, where Spark says true/false)."""
+    if frame.schema[column].dataType.typeName() == "boolean":
+        return f"CASE WHEN {_quoted(column)} THEN 'True' WHEN NOT {_quoted(column)} THEN 'False' END"
+    return f"CAST({_quoted(column)} AS STRING)"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _newest(frame: DataFrame, dates: list[str]) -> str:
+    from pyspark.sql import functions as F
+
+    row = frame.select(F.greatest(*[F.max(F.to_timestamp(F.col(c))) for c in dates]).alias("newest")).collect()[0]
+    return (pd.Timestamp(row["newest"]) if row["newest"] is not None else pd.Timestamp("1970-01-01")).isoformat()
+
+
+def _levels_of(frame: DataFrame, column: str, spec: FittedFeatures) -> None:
+    """The levels the local encoder would keep over every row: all of them when there are at most 20, else the 19
+    most common (ties: the later in sort order, as scikit-learn keeps them), the rest sharing one column. A missing
+    value is the most common level (ties: the first in sort order), as scikit-learn imputes it."""
+    from pyspark.sql import functions as F
+
+    counted = frame.groupBy(F.expr(_as_text(frame, column)).alias("level")).count()
+    distinct = counted.count()
+    rows = counted.orderBy(F.desc("count"), F.desc("level")).limit(LEVELS_COLLECTED + 1).collect()
+    missing = next((int(r["count"]) for r in rows if r["level"] is None), 0)
+    counts = {str(r["level"]): int(r["count"]) for r in rows if r["level"] is not None}
+    if not counts:
+        raise SegmentationError(f"Column '{column}' has no values at all; leave it out.")
+    top = max(counts.values())
+    mode = min(level for level, n in counts.items() if n == top)
+    counts[mode] += missing
+    present = distinct - (1 if missing else 0)
+    if present <= MAX_CATEGORIES:
+        kept = sorted(counts)
+    else:
+        kept = sorted(sorted(counts, key=lambda level: (counts[level], level), reverse=True)[: MAX_CATEGORIES - 1])
+    spec.levels[column], spec.infrequent[column], spec.modes[column] = kept, present > MAX_CATEGORIES, mode
+
+
+def _lambdas(sample: pd.DataFrame, columns: list[str]) -> list[float]:
+    values = sample[columns].apply(pd.to_numeric, errors="coerce")
+    values = values.fillna(values.median())
+    return [float(v) for v in PowerTransformer(method="yeo-johnson", standardize=False).fit(values).lambdas_]
+
+
+def local_preprocessor(spec: FittedFeatures) -> ColumnTransformer:
+    """The scikit-learn pipeline equivalent to the fitted Spark one: built as the local engine builds it, fitted on
+    a few stand-in rows for its structure, then given Spark's statistics."""
+    local = build_preprocessor(
+        spec.roles(), spec.transform, spec.skewed, None, spec.reference, impute="median", scale="standard"
+    )
+    local.fit(_stand_in(spec))
+    position = {c: i for i, c in enumerate(spec.scaled)}
+    for name, pipeline, columns in local.transformers_:
+        if name in ("numeric", "skewed", "date"):
+            at = [position[c] for c in columns]
+            pipeline.named_steps["impute"].statistics_ = np.array([spec.medians[c] for c in columns])
+            if name == "skewed" and spec.transform == "yeo-johnson":
+                pipeline.named_steps["yeo_johnson"].lambdas_ = np.array(spec.lambdas)
+            if name == "date":
+                pipeline.named_steps["days"].reference_ = pd.Timestamp(spec.reference)
+            scaler = pipeline.named_steps["scale"]
+            std = np.array([spec.stds[i] for i in at])
+            scaler.mean_ = np.array([spec.means[i] for i in at])
+            scaler.scale_ = np.where(std > 0, std, 1.0)
+            scaler.var_ = std**2
+        elif name == "categorical":
+            pipeline.named_steps["impute"].statistics_ = np.array([spec.modes[c] for c in columns], dtype=object)
+    names = [str(n) for n in local.get_feature_names_out()]
+    if names != spec.names:
+        raise SegmentationError("The exported preprocessing does not match Spark's features (internal error).")
+    return local
+
+
+def _stand_in(spec: FittedFeatures) -> pd.DataFrame:
+    """Rows whose only purpose is to give the local pipeline its shape: each kept level three times, and where a
+    column has infrequent levels two rare stand-ins once each, so the encoder groups exactly those."""
+    columns: dict[str, list] = {}
+    for column in spec.categorical:
+        values = [level for level in spec.levels[column] for _ in range(3)]
+        columns[column] = values + (list(_RARE) if spec.infrequent[column] else [])
+    length = max([4, *(len(v) for v in columns.values())])
+    frame = {c: (v + [v[0]] * (length - len(v))) for c, v in columns.items()}
+    frame.update({c: list(np.arange(length, dtype=float)) for c in [*spec.plain, *spec.skewed]})
+    frame.update({c: list(pd.date_range("2000-01-01", periods=length, freq="D")) for c in spec.dates})
+    return pd.DataFrame(frame)[list(spec.roles())]

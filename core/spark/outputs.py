@@ -1,0 +1,86 @@
+"""The files of a Spark run: the local engine's contract, with the labelled customers written by Spark.
+
+OUT/labelled_customers.parquet/   (or labelled_customers.csv/ with --format csv): part files written by Spark
+OUT/segments.csv, leaderboard.csv, run.json, report.html, model.joblib: as a local run writes them
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.atomic import atomic_write_text
+from core.bundle import ModelBundle, SourceRecord
+from core.contracts import LABELLED_COLUMNS, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
+from core.csv_out import write_csv
+from core.errors import SegmentationError
+from core.exports import run_record, segment_summary
+from core.report import render_report
+from core.spark.run import SparkRun
+
+LABELLED_FOLDERS = {"parquet": "labelled_customers.parquet", "csv": "labelled_customers.csv"}
+
+
+def labelled_folder(out: Path) -> Path | None:
+    """The folder of part files a Spark run wrote its labelled customers to, if any."""
+    return next((out / name for name in LABELLED_FOLDERS.values() if (out / name).is_dir()), None)
+
+
+def write_spark_outputs(
+    out_dir: str | Path, run: SparkRun, source: SourceRecord, fmt: str = "parquet"
+) -> dict[str, Path]:
+    """Write a Spark run's files into ``out_dir`` (created if needed)."""
+    if fmt not in LABELLED_FOLDERS:
+        raise SegmentationError(f"--format must be one of {', '.join(LABELLED_FOLDERS)}; got '{fmt}'.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result, sample = run.result, run.sample
+    labelled = run.labelled
+    from pyspark.sql import functions as F
+
+    renamed = {c: f"{c}_input" for c in LABELLED_COLUMNS if c in sample.columns}
+    for old, new in renamed.items():
+        labelled = labelled.withColumnRenamed(old, new)
+    labelled = labelled.select(
+        *[F.col(f"`{c}`") for c in labelled.columns],
+        F.col("cluster").alias("meta_cluster"),
+        F.lit(None).cast("double").alias("assignment_stability"),
+        F.lit(False).alias("outlier_excluded"),
+    )
+    target = out / LABELLED_FOLDERS[fmt]
+    writer = labelled.write.mode("overwrite")
+    if fmt == "csv":
+        writer.option("header", True).csv(str(target))
+    else:
+        writer.parquet(str(target))
+    bundle = ModelBundle.of(result, sample, source)
+    bundle.sizes = dict(sorted(run.sizes.items()))
+    bundle.map.total = run.rows
+    bundle.value = run.value
+    bundle.plays = result.plays(sample, run.value)
+    summary = segment_summary(sample, result, run.value, bundle.plays)
+    summary["size"] = [run.sizes.get(int(c), 0) for c in summary["cluster"]]
+    summary["share"] = (summary["size"] / run.rows).round(4)
+    paths = {
+        "labelled": target,
+        SEGMENTS_FILE: out / SEGMENTS_FILE,
+        LEADERBOARD_FILE: out / LEADERBOARD_FILE,
+        MODEL_FILE: out / MODEL_FILE,
+        RUN_FILE: out / RUN_FILE,
+        REPORT_FILE: out / REPORT_FILE,
+    }
+    write_csv(paths[SEGMENTS_FILE], summary)
+    write_csv(paths[LEADERBOARD_FILE], result.leaderboard)
+    bundle.save(paths[MODEL_FILE])
+    record = run_record(result, source)
+    record["engine"] = "spark"
+    record["spark"] = {
+        **run.spark,
+        "labelled_customers": target.name,
+        "sampled": run.sampling,
+        "local_model_agreement": round(run.agreement, 4),
+        "seconds": run.seconds,
+    }
+    atomic_write_text(paths[RUN_FILE], json.dumps(record, indent=2))
+    atomic_write_text(paths[REPORT_FILE], render_report(bundle))
+    return paths

@@ -1,0 +1,376 @@
+"""`segment run --engine spark`: the same segmentation with Spark fitting and labelling where the data lives.
+
+What comes to the driver, and how much: a role sample (at most ROLE_ROWS rows), the metric sample (at most the
+run's metric_sample_size rows of model features), each candidate's centres or mixture parameters, per-segment
+aggregates, and the explanation sample (about EXPLAIN_ROWS rows, every segment represented). The labelled table is
+written by Spark; the driver's memory does not grow with the number of customers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from core.algorithms import get_algorithm
+from core.config import RunConfig
+from core.contracts import LEADERBOARD_COLUMNS
+from core.errors import SegmentationError
+from core.explain import SegmentExplainer
+from core.naming import NOISE_NAME, auto_names
+from core.pipeline import (
+    SegmentationResult,
+    _embed,
+    _explained,
+    _pca,
+    _transformed_columns,
+    _value_column,
+    resolve_roles,
+)
+from core.predictor import SegmentPredictor
+from core.quality import bootstrap_stability, geometric_metrics, within_sum_of_squares
+from core.segmenter import MAX_LARGEST_SHARE, MAX_NOISE_SHARE, MIN_SMALLEST_SHARE, Progress, ignore_progress
+from core.selection import Selection, add_warnings, structure_test
+from core.selection import choose as choose_automatically
+from core.spark.exported import SparkSegmenter, exported_segmenter
+from core.spark.features import FEATURES, fit_features
+from core.spark.models import RAW, SPARK_ALGORITHMS, Candidate, label_on_cluster, sweep
+from core.spark.profiles import CLUSTER, category_profile, numeric_profile, segment_value
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger("segstudio.spark")
+ROLE_ROWS = 20_000
+EXPLAIN_ROWS = 100_000
+MIN_EXPLAINED_PER_SEGMENT = 500
+STABILITY_ROWS = 5_000
+
+
+@dataclass
+class SparkRun:
+    """A finished Spark segmentation.
+
+    Attributes:
+        result: the segmentation of the driver's sample, with the exported model (what model.joblib, the report and
+            the app use).
+        sample: the driver's sample of customers (input columns), in the order of ``result.labels``.
+        labelled: every customer with ``cluster``, ``segment`` and ``confidence``: a Spark DataFrame, not collected.
+        rows: customers read.
+        sizes: customers per segment over every row.
+        value: customers and value per segment over every row (None without a value column).
+        sampling: what was sampled where (run.json's ``spark.sampled``).
+        spark: Spark's master and version.
+        agreement: share of the driver's sample on which the exported local model gives Spark's segment.
+        seconds: where the time went, per step.
+    """
+
+    result: SegmentationResult
+    sample: pd.DataFrame
+    labelled: DataFrame
+    rows: int
+    sizes: dict[int, int]
+    value: Any
+    sampling: dict[str, int]
+    spark: dict[str, str]
+    agreement: float
+    seconds: dict[str, float]
+
+
+def check_spark_options(config: RunConfig, names_from: bool = False) -> None:
+    """Refuse, with a message, the options the Spark engine does not carry out (rather than ignore them)."""
+    refused = []
+    if config.features:
+        refused.append("engineered features (--feature): build them in the table Spark reads")
+    if config.outliers.get("action", "keep") != "keep":
+        refused.append("outlier capping or exclusion (--outliers): only keep")
+    if config.impute != "median":
+        refused.append(f"--impute {config.impute}: Spark imputes the median")
+    if config.scale != "standard":
+        refused.append(f"--scale {config.scale}: Spark scales to z-scores (standard)")
+    if config.criterion == "stability":
+        refused.append("--criterion stability: it refits every candidate on the driver")
+    other = [a for a in config.algorithms if a not in SPARK_ALGORITHMS]
+    if other:
+        refused.append(f"algorithm(s) {', '.join(other)}: Spark runs {', '.join(SPARK_ALGORITHMS)}")
+    if config.params:
+        refused.append("--params: Spark's algorithms run with their defaults")
+    if names_from:
+        refused.append("--names-from: rename the segments afterwards with `segment rename`")
+    if refused:
+        raise SegmentationError("Not available with --engine spark: " + "; ".join(refused) + ".")
+
+
+def run_spark_segmentation(
+    spark: SparkSession, frame: DataFrame, config: RunConfig, progress: Progress | None = None
+) -> SparkRun:
+    """Segment the customers of ``frame`` with Spark (see the module's docstring for what reaches the driver)."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+
+    check_spark_options(config)
+    report = progress or ignore_progress
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        seconds[step] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
+
+    report(0.01, "Spark: counting the customers")
+    rows = frame.count()
+    if rows < config.k_min:
+        raise SegmentationError(f"The data has {rows} rows, fewer than the {config.k_min} segments asked for.")
+    role_sample = _sample(frame, ROLE_ROWS, rows, config.seed).toPandas()
+    roles, features = resolve_roles(role_sample, config)
+    numeric = [c for c in features if roles[c] == "numeric"]
+    transformed = _transformed_columns(role_sample, config, numeric)
+    lap("read and roles")
+    report(0.05, "Spark: fitting the preprocessing pipeline")
+    pipeline, spec = fit_features(
+        frame, {c: roles[c] for c in features}, role_sample, config.transform, transformed, config.as_of
+    )
+    featured = pipeline.transform(frame)
+    lap("preprocessing")
+    report(0.1, "Spark: drawing the sample the candidates are fitted on")
+    fit_sample = _sample(featured.select(FEATURES), config.sample_size, rows, config.seed).cache()
+    fit_rows = fit_sample.count()
+    metric = _sample(fit_sample, config.metric_sample_size, fit_rows, config.seed + 1)
+    Z_metric = np.array(metric.select(vector_to_array(FEATURES).alias("v")).toPandas()["v"].tolist(), dtype=float)
+    if len(np.unique(Z_metric, axis=0)) < config.k_min:
+        raise SegmentationError(f"The data has fewer distinct customers than the {config.k_min} segments asked for.")
+    k_range = (config.k_min, config.k_max)
+    first_indicator = len(spec.scaled) if spec.categorical else None
+    candidates = sweep(fit_sample, list(config.algorithms), k_range, config.seed, report, first_indicator)
+    fit_sample.unpersist()
+    lap("sweep")
+    report(0.65, "Choosing the model")
+    board, labelings, bic = _leaderboard(candidates, Z_metric, rows, config.seed, config.metric_sample_size)
+    selection = _select(board, labelings, bic, Z_metric, config, k_range)
+    board["selected"] = board.index == selection.row
+    chosen = candidates[selection.row]
+    lap("metrics and choice")
+    report(0.7, "Spark: labelling every customer with the chosen model")
+    labelled = label_on_cluster(chosen, featured)
+    raw_sizes = {int(r[RAW]): int(r["count"]) for r in labelled.groupBy(RAW).count().collect()}
+    order = _cluster_order(raw_sizes, chosen)
+    mapping = F.create_map(*[F.lit(x) for raw, new in enumerate(order) for x in (raw, int(new))])
+    labelled = labelled.withColumn(CLUSTER, F.coalesce(mapping[F.col(RAW)], F.lit(-1)).cast("int"))
+    sizes = {int(order[raw]): n for raw, n in raw_sizes.items()}
+    lap("labelling")
+    report(0.75, "Spark: drawing the explanation sample")
+    sample, sample_labels = _explanation_sample(labelled, frame.columns, sizes, rows, config.seed)
+    lap("explanation sample")
+    report(0.8, "Explaining the segments on the driver's sample")
+    sampling = {
+        "rows": rows,
+        "role_rows": len(role_sample),
+        "fit_rows": fit_rows,
+        "metric_rows": len(Z_metric),
+        "driver_rows": len(sample),
+    }
+    segmenter = exported_segmenter(
+        spec,
+        chosen,
+        order,
+        board[list(LEADERBOARD_COLUMNS)],
+        selection,
+        sample_labels,
+        {"n_clusters": chosen.k},
+        k_range,
+        sampling,
+        config.seed,
+    )
+    Z = segmenter.transform_features(sample)
+    agreement = float((segmenter.predict(sample) == sample_labels).mean())
+    result = _explained_sample(
+        sample, sample_labels, Z, segmenter, roles, features, transformed, config, labelled, chosen
+    )
+    value = segment_value(labelled, result.value_column) if result.value_column else None
+    lap("explanation")
+    report(1.0, f"Done: {segmenter.n_clusters_} segments")
+    segment_names = F.create_map(*[F.lit(x) for k, name in result.names.items() for x in (int(k), name)])
+    labelled = labelled.select(
+        *[F.col(c) for c in frame.columns],
+        F.col(CLUSTER),
+        F.coalesce(segment_names[F.col(CLUSTER)], F.lit(NOISE_NAME)).alias("segment"),
+        F.col("__posterior").cast("double").alias("confidence"),
+    )
+    return SparkRun(
+        result=result,
+        sample=sample,
+        labelled=labelled,
+        rows=rows,
+        sizes=sizes,
+        value=value,
+        sampling=sampling,
+        spark={"master": spark.sparkContext.master, "version": spark.version},
+        agreement=agreement,
+        seconds=seconds,
+    )
+
+
+def _sample(frame: DataFrame, size: int, rows: int, seed: int) -> DataFrame:
+    """A seeded random sample of at most ``size`` rows, drawn by Spark (every row when there are no more)."""
+    if rows <= size:
+        return frame
+    return frame.sample(fraction=min(1.0, 1.1 * size / rows), seed=seed).limit(size)
+
+
+def _leaderboard(
+    candidates: list[Candidate], Z: np.ndarray, rows: int, seed: int, metric_size: int
+) -> tuple[pd.DataFrame, list[np.ndarray | None], dict[int, float]]:
+    """The local engine's leaderboard columns for the Spark candidates, their metrics on the driver's sample."""
+    board: list[dict[str, Any]] = []
+    labelings: list[np.ndarray | None] = []
+    bic: dict[int, float] = {}
+    for i, c in enumerate(candidates):
+        labels = c.assigner(Z)
+        counts = np.bincount(labels)
+        shares = counts[counts > 0] / len(labels)
+        how = "nearest leaf centre" if c.algorithm == "bisecting_kmeans" else "the model's prediction"
+        board.append(
+            {
+                "algorithm": c.algorithm,
+                "params": json.dumps({"n_clusters": c.k}),
+                "n_clusters": int((counts > 0).sum()),
+                "noise_share": 0.0,
+                "smallest_share": float(shares.min()),
+                "largest_share": float(shares.max()),
+                **geometric_metrics(Z, labels, np.random.default_rng(seed), metric_size, False),
+                "stability": np.nan,
+                "inertia": within_sum_of_squares(Z, labels) * rows / len(Z),
+                "fit_seconds": round(c.seconds, 4),
+                "fit_rows": c.fit_rows,
+                "assignment": f"Spark MLlib on a sample of {c.fit_rows:,}; every row labelled on the cluster ({how})",
+                "note": "" if (counts > 0).sum() == c.k else f"{(counts > 0).sum()} of {c.k} segments are non-empty",
+            }
+        )
+        labelings.append(labels)
+        value = c.bic(Z.shape[1])
+        if value is not None:
+            bic[i] = value
+    return pd.DataFrame(board), labelings, bic
+
+
+def _eligible(board: pd.DataFrame) -> pd.Series:
+    return (
+        (board["largest_share"] <= MAX_LARGEST_SHARE)
+        & (board["smallest_share"] >= MIN_SMALLEST_SHARE)
+        & (board["noise_share"] <= MAX_NOISE_SHARE)
+        & (board["n_clusters"] >= 2)
+    )
+
+
+def _select(
+    board: pd.DataFrame,
+    labelings: list[np.ndarray | None],
+    bic: dict[int, float],
+    Z: np.ndarray,
+    config: RunConfig,
+    k_range: tuple[int, int],
+) -> Selection:
+    """The local engine's choice (its automatic rule, a criterion, or the analyst's row) among Spark's candidates."""
+    ok = _eligible(board)
+    natural, evidence = structure_test(Z, board, ok, config.seed)
+    components = {i: int(board.loc[i, "n_clusters"]) for i in bic}
+    if config.select is not None:
+        if not 0 <= config.select < len(board):
+            raise SegmentationError(f"There is no leaderboard row {config.select}; rows are 0 to {len(board) - 1}.")
+        chosen = Selection(
+            config.select, f"Leaderboard row {config.select}, chosen by the analyst.", natural_groups=natural,
+            evidence=evidence,
+        )  # fmt: skip
+        return add_warnings(chosen, board, ok, components, k_range)
+    if config.criterion == "auto":
+        return choose_automatically(board, ok, labelings, bic, components, k_range, natural, evidence)
+    from core.segmenter import select_best
+
+    row = select_best(board, config.criterion)
+    best = Selection(
+        row,
+        f"The best {config.criterion.replace('_', '-')} among the candidates that pass the guards "
+        f"({board.loc[row, config.criterion]:.3f}).",
+        natural_groups=natural,
+        evidence=evidence,
+    )
+    return add_warnings(best, board, ok, components, k_range)
+
+
+def _cluster_order(raw_sizes: dict[int, int], chosen: Candidate) -> np.ndarray:
+    """Segment numbers by size (0 = largest), as the local engine numbers them; -1 for empty raw clusters."""
+    width = max([chosen.k, *(r + 1 for r in raw_sizes)])
+    counts = np.zeros(width, dtype=np.int64)
+    for raw, n in raw_sizes.items():
+        counts[raw] = n
+    present = np.flatnonzero(counts)
+    order = np.full(width, -1)
+    order[present[np.argsort(-counts[present], kind="stable")]] = np.arange(len(present))
+    return order
+
+
+def _explanation_sample(
+    labelled: DataFrame, columns: list[str], sizes: dict[int, int], rows: int, seed: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """About EXPLAIN_ROWS customers drawn by Spark in proportion to the segments, at least
+    MIN_EXPLAINED_PER_SEGMENT of each (small segments whole), with their segments."""
+    share = min(1.0, EXPLAIN_ROWS / rows)
+    fractions = {k: min(1.0, max(share, MIN_EXPLAINED_PER_SEGMENT / n)) for k, n in sizes.items()}
+    drawn = labelled.sampleBy(CLUSTER, fractions, seed) if share < 1.0 else labelled
+    frame = drawn.select(*columns, CLUSTER).toPandas()
+    labels = frame.pop(CLUSTER).to_numpy(dtype=np.int32)
+    return frame.reset_index(drop=True), labels
+
+
+def _explained_sample(
+    sample: pd.DataFrame,
+    labels: np.ndarray,
+    Z: np.ndarray,
+    segmenter: SparkSegmenter,
+    roles: dict[str, str],
+    features: list[str],
+    transformed: list[str],
+    config: RunConfig,
+    labelled: DataFrame,
+    chosen: Candidate,
+) -> SegmentationResult:
+    """The result on the driver's sample: predictor, names, rules, importances, stability and the map there;
+    profiles replaced by Spark's over every customer."""
+    seed = config.seed
+    predictor, confidence = None, np.full(len(labels), np.nan)
+    if len(np.unique(labels[labels >= 0])) >= 2:
+        predictor = SegmentPredictor(classifier=config.classifier, random_state=seed).fit(Z, labels)
+        confidence = predictor.confidence_of(Z, labels)
+    explanation = SegmentExplainer(features, roles, random_state=seed).fit(sample, labels)
+    explanation.profile_ = numeric_profile(labelled, features, roles)
+    explanation.category_profile_ = category_profile(labelled, features, roles)
+    if config.n_bootstrap > 0:
+        local = get_algorithm(chosen.algorithm)
+        params = local.validate({"merge": "none", "covariance_type": "full"} if chosen.algorithm == "gmm" else {})
+        segmenter.stability_ = bootstrap_stability(
+            local, params, chosen.k, Z, labels, config.n_bootstrap, STABILITY_ROWS, seed
+        )
+    pca = _pca(Z, seed)
+    return SegmentationResult(
+        config=config,
+        roles=roles,
+        features=features,
+        segmenter=segmenter,
+        labels=labels,
+        names=auto_names(sample, labels, features, roles),
+        embedding=_embed(pca, Z),
+        explained_variance=_explained(pca),
+        meta_labels=labels,
+        transformed=transformed,
+        predictor=predictor,
+        confidence=confidence,
+        explanation=explanation,
+        pca=pca,
+        value_column=_value_column(sample, roles, config.value),
+    )
