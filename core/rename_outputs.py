@@ -35,6 +35,10 @@ def rename_run(folder: str | Path, changes: dict[int, str]) -> tuple[dict[int, s
         if (folder / file).is_file():
             rewrite_by_cluster(folder / file, "segment", names)
             written.append(folder / file)
+    parts = labelled_parts(folder)
+    for part in parts:  # a Spark run's labelled customers: a folder of part files, each rewritten whole
+        (rewrite_parquet_by_cluster if part.suffix == ".parquet" else rewrite_by_cluster)(part, "segment", names)
+    written += sorted({p.parent for p in parts})
     if (folder / RUN_FILE).is_file():
         record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
         record["segments"] = {str(k): v for k, v in names.items()}
@@ -81,6 +85,38 @@ def _save(folder: Path, bundle: ModelBundle) -> list[Path]:
         return [folder / MODEL_FILE]
     atomic_write_text(folder / REPORT_FILE, render_report(bundle))
     return [folder / MODEL_FILE, folder / REPORT_FILE]
+
+
+def labelled_parts(folder: Path) -> list[Path]:
+    """The part files of a Spark run's labelled customers (labelled_customers.parquet/ or .csv/), if any."""
+    parts = []
+    for name, suffix in (("labelled_customers.parquet", ".parquet"), ("labelled_customers.csv", ".csv")):
+        if (folder / name).is_dir():
+            parts += sorted(p for p in (folder / name).iterdir() if p.name.startswith("part-") and suffix in p.suffixes)
+    return parts
+
+
+def rewrite_parquet_by_cluster(path: Path, column: str, values: dict[int, str]) -> None:
+    """A Parquet part file with ``column`` looked up from ``cluster``, one row group at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(path)
+    schema = source.schema_arrow
+    if "cluster" not in schema.names or column not in schema.names:
+        raise SegmentationError(f"{path.name} has no cluster and {column} columns to rewrite.")
+    at = schema.get_field_index(column)
+
+    def write(target: Path) -> None:
+        with pq.ParquetWriter(target, schema) as writer:
+            for group in range(source.num_row_groups):
+                table = source.read_row_group(group)
+                clusters = table.column("cluster").to_pandas()
+                current = table.column(column).to_pandas()
+                updated = clusters.map(values).where(clusters.isin(values.keys()), current)
+                writer.write_table(table.set_column(at, schema.field(column), pa.array(updated, type=pa.string())))
+
+    atomic_write(path, write)
 
 
 def rewrite_by_cluster(path: Path, column: str, values: dict[int, str]) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.mixture import ModalMixture
 from core.segmenter import ASSIGN_CHUNK, Progress
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class MixturePosterior:
     def __init__(self, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> None:
         self.weights = np.asarray(weights, dtype=np.float64)
         self.means = np.asarray(means, dtype=np.float64)
+        self.covariances = np.asarray(covariances, dtype=np.float64)
+        self.segment_of_component = np.arange(len(self.weights))
         self.roots, self.constants = [], []
         for sigma in np.asarray(covariances, dtype=np.float64):
             values, vectors = np.linalg.eigh(sigma)
@@ -64,10 +67,22 @@ class MixturePosterior:
             densities[:, j] = EPSILON + self.weights[j] * np.exp(constant - 0.5 * (projected**2).sum(axis=1))
         return densities / densities.sum(axis=1, keepdims=True)
 
+    def merge_valleys(self, Z: np.ndarray) -> None:
+        """Components that no density valley separates become one segment, as the local engine's mixture merges
+        them (core.mixture, on the rows ``Z``)."""
+        modal = ModalMixture(n_components=len(self.weights), covariance_type="full")
+        modal.weights_, modal.means_, modal.covariances_ = self.weights, self.means, self.covariances
+        self.segment_of_component = modal._segments(np.asarray(Z))
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.segment_of_component.max() + 1)
+
     def __call__(self, Z: np.ndarray) -> np.ndarray:
         out = np.empty(len(Z), dtype=np.int32)
         for start in range(0, len(Z), ASSIGN_CHUNK):
-            out[start : start + ASSIGN_CHUNK] = self.probabilities(Z[start : start + ASSIGN_CHUNK]).argmax(axis=1)
+            best = self.probabilities(Z[start : start + ASSIGN_CHUNK]).argmax(axis=1)
+            out[start : start + ASSIGN_CHUNK] = self.segment_of_component[best]
         return out
 
 
@@ -199,7 +214,14 @@ def label_on_cluster(candidate: Candidate, frame: DataFrame) -> DataFrame:
         ]
         nearest = F.array_position(F.array(*distances), F.array_min(F.array(*distances))) - 1
         return with_array.withColumn(RAW, nearest.cast("int")).drop("__vector").withColumn("__posterior", F.lit(None))
-    labelled = candidate.model.transform(frame).withColumnRenamed("prediction", RAW)
-    if candidate.algorithm == "gmm":
-        return labelled.withColumn("__posterior", F.array_max(vector_to_array("probability"))).drop("probability")
-    return labelled.withColumn("__posterior", F.lit(None).cast("double"))
+    labelled = candidate.model.transform(frame)
+    if candidate.algorithm != "gmm":
+        return labelled.withColumnRenamed("prediction", RAW).withColumn("__posterior", F.lit(None).cast("double"))
+    segments = [int(s) for s in candidate.local.segment_of_component]
+    segment_of = F.array(*[F.lit(s) for s in segments])
+    labelled = labelled.withColumn(RAW, F.element_at(segment_of, F.col("prediction").cast("int") + 1))
+    in_segment: Any = lambda p, s: F.when(s == F.col(RAW), p).otherwise(F.lit(0.0))  # noqa: E731
+    posterior = F.aggregate(
+        F.zip_with(vector_to_array(F.col("probability")), segment_of, in_segment), F.lit(0.0), lambda a, b: a + b
+    )
+    return labelled.withColumn("__posterior", posterior).drop("probability", "prediction")

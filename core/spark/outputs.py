@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from core.atomic import atomic_write_text
 from core.bundle import ModelBundle, SourceRecord
 from core.contracts import LABELLED_COLUMNS, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
-from core.csv_out import write_csv
+from core.csv_out import FORMULA_PREFIXES, write_csv
 from core.errors import SegmentationError
 from core.exports import run_record, segment_summary
 from core.report import render_report
@@ -24,6 +25,17 @@ LABELLED_FOLDERS = {"parquet": "labelled_customers.parquet", "csv": "labelled_cu
 def labelled_folder(out: Path) -> Path | None:
     """The folder of part files a Spark run wrote its labelled customers to, if any."""
     return next((out / name for name in LABELLED_FOLDERS.values() if (out / name).is_dir()), None)
+
+
+def _escaped(frame: Any, column: str) -> Any:
+    """A text column with the cells a spreadsheet would run as a formula quoted, as core.csv_out does."""
+    from pyspark.sql import functions as F
+
+    cell = F.col(f"`{column}`")
+    if frame.schema[column].dataType.typeName() != "string":
+        return cell
+    risky = F.substring(cell, 1, 1).isin(*FORMULA_PREFIXES)
+    return F.when(risky, F.concat(F.lit("'"), cell)).otherwise(cell).alias(column)
 
 
 def write_spark_outputs(
@@ -48,11 +60,12 @@ def write_spark_outputs(
         F.lit(False).alias("outlier_excluded"),
     )
     target = out / LABELLED_FOLDERS[fmt]
-    writer = labelled.write.mode("overwrite")
     if fmt == "csv":
-        writer.option("header", True).csv(str(target))
+        labelled.select(*[_escaped(labelled, c) for c in labelled.columns]).write.mode("overwrite").option(
+            "header", True
+        ).csv(str(target))
     else:
-        writer.parquet(str(target))
+        labelled.write.mode("overwrite").parquet(str(target))
     bundle = ModelBundle.of(result, sample, source)
     bundle.sizes = dict(sorted(run.sizes.items()))
     bundle.map.total = run.rows

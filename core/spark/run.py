@@ -39,7 +39,7 @@ from core.selection import Selection, add_warnings, structure_test
 from core.selection import choose as choose_automatically
 from core.spark.exported import SparkSegmenter, exported_segmenter
 from core.spark.features import FEATURES, fit_features
-from core.spark.models import RAW, SPARK_ALGORITHMS, Candidate, label_on_cluster, sweep
+from core.spark.models import RAW, SPARK_ALGORITHMS, Candidate, MixturePosterior, label_on_cluster, sweep
 from core.spark.profiles import CLUSTER, category_profile, numeric_profile, segment_value
 
 if TYPE_CHECKING:
@@ -148,6 +148,9 @@ def run_spark_segmentation(
     k_range = (config.k_min, config.k_max)
     first_indicator = len(spec.scaled) if spec.categorical else None
     candidates = sweep(fit_sample, list(config.algorithms), k_range, config.seed, report, first_indicator)
+    for candidate in candidates:
+        if isinstance(candidate.local, MixturePosterior):
+            candidate.local.merge_valleys(Z_metric)
     fit_sample.unpersist()
     lap("sweep")
     report(0.65, "Choosing the model")
@@ -249,7 +252,7 @@ def _leaderboard(
                 "fit_seconds": round(c.seconds, 4),
                 "fit_rows": c.fit_rows,
                 "assignment": f"Spark MLlib on a sample of {c.fit_rows:,}; every row labelled on the cluster ({how})",
-                "note": "" if (counts > 0).sum() == c.k else f"{(counts > 0).sum()} of {c.k} segments are non-empty",
+                "note": _note(c, int((counts > 0).sum())),
             }
         )
         labelings.append(labels)
@@ -257,6 +260,12 @@ def _leaderboard(
         if value is not None:
             bic[i] = value
     return pd.DataFrame(board), labelings, bic
+
+
+def _note(candidate: Candidate, segments: int) -> str:
+    if isinstance(candidate.local, MixturePosterior) and candidate.local.n_segments < candidate.k:
+        return f"{candidate.k} components merged into {candidate.local.n_segments} segments (no density valley between)"
+    return "" if segments == candidate.k else f"{segments} of {candidate.k} segments hold customers"
 
 
 def _eligible(board: pd.DataFrame) -> pd.Series:
@@ -279,7 +288,7 @@ def _select(
     """The local engine's choice (its automatic rule, a criterion, or the analyst's row) among Spark's candidates."""
     ok = _eligible(board)
     natural, evidence = structure_test(Z, board, ok, config.seed)
-    components = {i: int(board.loc[i, "n_clusters"]) for i in bic}
+    components = {i: int(json.loads(board.loc[i, "params"])["n_clusters"]) for i in bic}
     if config.select is not None:
         if not 0 <= config.select < len(board):
             raise SegmentationError(f"There is no leaderboard row {config.select}; rows are 0 to {len(board) - 1}.")
