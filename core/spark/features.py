@@ -195,7 +195,8 @@ def _literal(text: str) -> str:
 def _newest(frame: DataFrame, dates: list[str]) -> str:
     from pyspark.sql import functions as F
 
-    row = frame.select(F.greatest(*[F.max(F.to_timestamp(F.col(c))) for c in dates]).alias("newest")).collect()[0]
+    newest = [F.max(F.to_timestamp(F.col(c))) for c in dates]
+    row = frame.select((F.greatest(*newest) if len(newest) > 1 else newest[0]).alias("newest")).collect()[0]
     return (pd.Timestamp(row["newest"]) if row["newest"] is not None else pd.Timestamp("1970-01-01")).isoformat()
 
 

@@ -24,7 +24,7 @@ def _number(frame: DataFrame, column: str, role: str) -> Column:
 
     if role == "date":
         return F.to_timestamp(F.col(column)).cast("double") / 86400.0
-    return F.col(column).cast("double")
+    return F.nanvl(F.col(column).cast("double"), F.lit(None).cast("double"))  # NaN is missing, as in pandas
 
 
 def numeric_profile(frame: DataFrame, features: list[str], roles: dict[str, str]) -> pd.DataFrame:

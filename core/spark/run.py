@@ -68,6 +68,9 @@ class SparkRun:
         spark: Spark's master and version.
         agreement: share of the driver's sample on which the exported local model gives Spark's segment.
         seconds: where the time went, per step.
+        pipeline: the fitted Spark ML preprocessing.
+        chosen: the chosen Spark model.
+        order: segment number of each of the chosen model's raw clusters.
     """
 
     result: SegmentationResult
@@ -80,6 +83,14 @@ class SparkRun:
     spark: dict[str, str]
     agreement: float
     seconds: dict[str, float]
+    pipeline: Any = None
+    chosen: Candidate | None = None
+    order: np.ndarray | None = None
+
+    def label(self, frame: DataFrame) -> DataFrame:
+        """``frame`` with the segment Spark gives each row in ``cluster`` (new customers scored on the cluster)."""
+        assert self.chosen is not None and self.order is not None
+        return _numbered(label_on_cluster(self.chosen, self.pipeline.transform(frame)), self.order)
 
 
 def check_spark_options(config: RunConfig, names_from: bool = False) -> None:
@@ -163,8 +174,7 @@ def run_spark_segmentation(
     labelled = label_on_cluster(chosen, featured)
     raw_sizes = {int(r[RAW]): int(r["count"]) for r in labelled.groupBy(RAW).count().collect()}
     order = _cluster_order(raw_sizes, chosen)
-    mapping = F.create_map(*[F.lit(x) for raw, new in enumerate(order) for x in (raw, int(new))])
-    labelled = labelled.withColumn(CLUSTER, F.coalesce(mapping[F.col(RAW)], F.lit(-1)).cast("int"))
+    labelled = _numbered(labelled, order)
     sizes = {int(order[raw]): n for raw, n in raw_sizes.items()}
     lap("labelling")
     report(0.75, "Spark: drawing the explanation sample")
@@ -216,7 +226,18 @@ def run_spark_segmentation(
         spark={"master": spark.sparkContext.master, "version": spark.version},
         agreement=agreement,
         seconds=seconds,
+        pipeline=pipeline,
+        chosen=chosen,
+        order=order,
     )
+
+
+def _numbered(labelled: DataFrame, order: np.ndarray) -> DataFrame:
+    """Raw clusters renumbered by size, in column ``cluster``."""
+    from pyspark.sql import functions as F
+
+    mapping = F.create_map(*[F.lit(x) for raw, new in enumerate(order) for x in (raw, int(new))])
+    return labelled.withColumn(CLUSTER, F.coalesce(mapping[F.col(RAW)], F.lit(-1)).cast("int"))
 
 
 def _sample(frame: DataFrame, size: int, rows: int, seed: int) -> DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ FORMATS = ("parquet", "csv")
 def spark_session(master: str | None = None) -> SparkSession:
     """The running session (under spark-submit), or a new one on ``master`` (default local[*])."""
     require_pyspark()
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("segmentation-studio")
