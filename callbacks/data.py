@@ -16,6 +16,7 @@ from core.features import FeatureSpec, check_feature
 from core.readers import describe_source, read_table
 from core.rfm import RFM_FEATURES, build_rfm
 from core.roles import FEATURE_ROLES, ROLES
+from core.spark.outputs import open_spark_run
 from dashboard import ids
 from dashboard.databases import chosen_connection
 from dashboard.jobs import request_cancel
@@ -322,6 +323,16 @@ def open_server_file(n_clicks, name):
         if not isinstance(name, str) or name not in {f["value"] for f in server_files()}:
             raise SegmentationError("Choose one of the files listed in the server's data folder.")
         path = folder / name
+        if path.is_dir():  # a Spark run: its driver sample and segments; the full table stays on the cluster
+            sample, result, spark = open_spark_run(path)
+            rows = spark.get("sampled", {}).get("rows", len(sample))
+            source = (
+                f"Spark run: a sample of {len(sample):,} of {rows:,} customers (the full table stays on the cluster)"
+            )
+            store.save_table(session_id, sample, path.name, source=source)
+            store.save_selection(session_id, list(result.features))
+            store.save_result(session_id, result)
+            return time.time(), None
         table = read_table(path, **settings.read_limits)
         store.save_table(session_id, table, path.name, source=describe_source(table))
     except SegmentationError as exc:

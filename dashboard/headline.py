@@ -41,8 +41,15 @@ def headline(result: SegmentationResult, rows: int) -> str:
         )
     if result.transformed:
         text += f" · {result.config.transform} on {', '.join(result.transformed)}"
+    spark = getattr(segmenter, "sampling_", None)
     sampled = getattr(segmenter, "sample_rows_", None)
-    if sampled is not None:
+    if spark is not None:
+        text = text.replace(f"of {rows:,} customers", f"of {spark['rows']:,} customers", 1)
+        text += (
+            f" · run on Spark: the full table stays on the cluster; these pages show a sample of "
+            f"{spark['driver_rows']:,} customers"
+        )
+    elif sampled is not None:
         text += f" · models fitted on a {len(sampled):,}-customer sample, then every customer labelled"
     return text
 

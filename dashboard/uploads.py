@@ -12,6 +12,7 @@ import pandas as pd
 
 from core.errors import SegmentationError
 from core.readers import read_table
+from core.spark.outputs import is_spark_run
 from dashboard.settings import load_settings
 
 MAX_NAME = 200
@@ -64,7 +65,8 @@ SERVER_FORMATS = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 
 
 def server_files() -> list[dict]:
-    """The tables the operator put in the server's data folder, as dropdown options (names only, no paths)."""
+    """The tables the operator put in the server's data folder, and the finished Spark run folders there, as
+    dropdown options (names only, no paths)."""
     folder = load_settings().import_dir
     if not folder.is_dir():
         return []
@@ -73,4 +75,6 @@ def server_files() -> list[dict]:
         for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in SERVER_FORMATS and p.resolve().parent == folder
     )
-    return [{"label": f"{p.name} ({p.stat().st_size / 1e6:,.1f} MB)", "value": p.name} for p in files]
+    options = [{"label": f"{p.name} ({p.stat().st_size / 1e6:,.1f} MB)", "value": p.name} for p in files]
+    runs = sorted(p for p in folder.iterdir() if p.is_dir() and p.resolve().parent == folder and is_spark_run(p))
+    return options + [{"label": f"{p.name}/ (Spark run: segments and a sample)", "value": p.name} for p in runs]

@@ -223,3 +223,38 @@ def test_without_pyspark_the_message_says_how_to_install(tmp_path, capsys, monke
 def test_local_engine_refuses_spark_only_options(tmp_path, demo_csv, capsys):
     code = main(["run", str(demo_csv), "--out", str(tmp_path / "o"), "--master", "local[2]"])
     assert code == 2 and "--engine spark" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_a_spark_run_opens_in_the_app_and_is_renamed_scored_and_shared(spark_run, session, data_dir):
+    """The run folder under the server's data folder: listed, opened as a project (the driver's sample, the
+    segments over every customer), renamed, used to score new customers and shared, with no Spark in the app."""
+    import shutil
+
+    from callbacks.data import open_server_file, show_projects
+    from callbacks.export import create_review_link
+    from callbacks.predict import score_file
+    from callbacks.segments import rename_segment, show_segments
+    from dashboard.store import project_store
+    from tests.helpers import text_of, upload_contents
+
+    table, _, out, run = spark_run
+    imports = data_dir / "imports"
+    imports.mkdir(parents=True)
+    shutil.copytree(out, imports / "lake run")
+    *_, files = show_projects(None)
+    assert "lake run" in [f["value"] for f in files]
+    version, alert = open_server_file(1, "lake run")
+    assert alert is None
+    store = project_store()
+    assert len(store.table(session)) == run.sampling["driver_rows"]
+    assert "stays on the cluster" in store.meta(session)["source"]
+    page = text_of(show_segments(None)["headline"])
+    assert f"segments of {len(table):,} customers" in page and "the full table stays on the cluster" in page
+    token, status = rename_segment([{"value": "Lake core", "data": {"cluster": 0}}])
+    assert store.result(session).names[0] == "Lake core"
+    new = customers(5)[0].iloc[:200]
+    message, download, _ = score_file(upload_contents(new.to_csv(index=False).encode()), "new.csv")
+    assert "Scored 200 customers" in text_of(message) and "Lake core" in download["content"]
+    assert "/review/" in text_of(create_review_link(1))

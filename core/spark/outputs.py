@@ -7,19 +7,28 @@ OUT/segments.csv, leaderboard.csv, run.json, report.html, model.joblib: as a loc
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.atomic import atomic_write_text
+import joblib
+import pandas as pd
+
+from core.atomic import atomic_write, atomic_write_text
 from core.bundle import ModelBundle, SourceRecord
 from core.contracts import LABELLED_COLUMNS, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
 from core.csv_out import FORMULA_PREFIXES, write_csv
 from core.errors import SegmentationError
 from core.exports import run_record, segment_summary
+from core.pipeline import SegmentationResult
 from core.report import render_report
 from core.spark.run import SparkRun
 
 LABELLED_FOLDERS = {"parquet": "labelled_customers.parquet", "csv": "labelled_customers.csv"}
+# What the app opens a Spark run from (the full table stays on the cluster): the driver's sample of customers and
+# the segmentation of that sample, with the exported model.
+SAMPLE_FILE = "driver_sample.parquet"
+RESULT_FILE = "driver_result.joblib"
 
 
 def labelled_folder(out: Path) -> Path | None:
@@ -96,4 +105,29 @@ def write_spark_outputs(
     }
     atomic_write_text(paths[RUN_FILE], json.dumps(record, indent=2))
     atomic_write_text(paths[REPORT_FILE], render_report(bundle))
+    atomic_write(out / SAMPLE_FILE, lambda target: sample.to_parquet(target, index=False))
+    atomic_write(out / RESULT_FILE, lambda target: joblib.dump(replace(result, names=bundle.names), target))
     return paths
+
+
+def is_spark_run(folder: Path) -> bool:
+    """A finished Spark run folder the app can open."""
+    return (folder / SAMPLE_FILE).is_file() and (folder / RESULT_FILE).is_file() and (folder / RUN_FILE).is_file()
+
+
+def open_spark_run(folder: Path) -> tuple[pd.DataFrame, SegmentationResult, dict[str, Any]]:
+    """The driver's sample, its segmentation (with the names model.joblib has now: `segment rename` updates that)
+    and run.json's Spark section, of a Spark run folder the operator put on the server."""
+    if not is_spark_run(folder):
+        raise SegmentationError(f"{folder.name} is not a finished Spark run folder.")
+    try:
+        result = joblib.load(folder / RESULT_FILE)
+        sample = pd.read_parquet(folder / SAMPLE_FILE)
+        record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    except Exception as exc:  # a damaged or foreign file can raise almost anything while unpickling
+        raise SegmentationError(f"{folder.name} could not be opened as a Spark run ({type(exc).__name__}).") from None
+    if not isinstance(result, SegmentationResult) or len(result.labels) != len(sample):
+        raise SegmentationError(f"{folder.name} is not a Spark run written by `segment run --engine spark`.")
+    if (folder / MODEL_FILE).is_file():
+        result = replace(result, names=ModelBundle.load(folder / MODEL_FILE, need_predictor=False).names)
+    return sample, result, record.get("spark", {})
