@@ -1,4 +1,4 @@
-"""python -m bench [--cases rfm5m,mixed1m,reference,wide300,wide100k] [--scale 0.1] [--data /tmp/segstudio-bench]
+"""python -m bench [--cases rfm5m,mixed1m,reference,wide300,wide100k,spark20m,spark5m] [--scale 0.1] [--data DIR]
 
 Prints one row per case: wall seconds, peak memory (RSS of the process tree, sampled every 0.1 s), the Model
 page's estimate and, for the reference case, the speed-up over a seed-style pipeline (sklearn defaults, full-data
@@ -20,6 +20,7 @@ import pandas as pd
 import psutil
 
 from bench.data import cached_csv, mixed_customers, rfm_customers, wide_customers
+from bench.spark import spark_cases
 
 TARGETS = {
     "rfm5m": "<= 25 s",
@@ -27,6 +28,8 @@ TARGETS = {
     "reference": ">= 50x, same k",
     "wide300": "<= 30 s, <= 1.5 GiB",
     "wide100k": "<= 90 s, <= 3 GiB",
+    "spark20m": "completes; Python peak <= 1.5 GiB",
+    "spark5m": "both engines; Spark expected slower on one machine",
 }
 WIDE = {"wide300": (300, 1_999), "wide100k": (100_000, 500)}  # rows, columns (an id column besides)
 
@@ -89,6 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(args.data)
     rows = []
+    spark_rows: list[tuple] = []
     for case in args.cases.split(","):
         out = folder / f"out-{case}"
         if case == "rfm5m":
@@ -128,13 +132,21 @@ def main() -> None:
             rows.append(
                 (case, "segment run --algorithms kmeans", quick, peak_quick, 0, f"{ref_wall / quick:.1f}x faster")
             )
+        elif case in ("spark20m", "spark5m"):
+            spark_rows.extend(spark_cases(case, folder, args.scale))
+            continue
         else:
             raise SystemExit(f"unknown case {case}")
         if case != "reference":
             rows[-1] = (*rows[-1][:5], f"estimate {estimated(data, n):.0f} s")
-    print(f"{'case':10} {'what':36} {'wall s':>8} {'peak GiB':>9} {'exit':>4}  note (target)")
+    if rows:
+        print(f"{'case':10} {'what':36} {'wall s':>8} {'peak GiB':>9} {'exit':>4}  note (target)")
     for case, what, wall, peak, code, note in rows:
         print(f"{case:10} {what:36} {wall:8.1f} {peak:9.2f} {code:4d}  {note} ({TARGETS.get(case, '')})")
+    if spark_rows:
+        print(f"{'case':10} {'what':36} {'wall s':>8} {'Python GiB':>10} {'JVM GiB':>8} {'exit':>4}  note (target)")
+    for case, what, wall, python, jvm, code, note in spark_rows:
+        print(f"{case:10} {what:36} {wall:8.1f} {python:10.2f} {jvm:8.2f} {code:4d}  {note} ({TARGETS.get(case, '')})")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
                 [--classifier logistic|forest] [--names-from OLD/model.joblib]
                 [--value COL|none]
     segment run --engine spark [--master local[*] | spark://HOST:7077 | yarn] (DATA | --table DB.TABLE) --out DIR
-                [--format parquet|csv] [the options above that apply on Spark]
+                [--format parquet|csv] [--spark-conf KEY=VALUE] [the options above that apply on Spark]
     segment rename DIR SEGMENT=NAME [SEGMENT=NAME ...]     (also updates the database tables the run was written to)
     segment playbook DIR [SEGMENT=ACTION ...]   (prints each segment's action; sets the ones given, "" = suggested)
     segment report DIR [--pdf]                  (rewrites report.html from model.joblib; --pdf: also report.pdf)
@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="local (default: this machine) or spark (Apache Spark: DATA is any path Spark reads, or --table)",
     )
     run.add_argument("--master", help="with --engine spark: the Spark master (default local[*], or spark-submit's)")
+    run.add_argument(
+        "--spark-conf",
+        action="append",
+        metavar="KEY=VALUE",
+        help="with --engine spark: a Spark setting, e.g. spark.executor.memory=8g (repeatable)",
+    )
     run.add_argument(
         "--format",
         choices=["parquet", "csv"],
@@ -322,8 +328,8 @@ def _run(args: argparse.Namespace) -> int:
     config = RunConfig.from_dict(settings)
     if args.engine == "spark":
         return _run_spark(args, config)
-    if args.master or args.format:
-        raise SegmentationError("--master and --format apply to --engine spark only.")
+    if args.master or args.format or args.spark_conf:
+        raise SegmentationError("--master, --format and --spark-conf apply to --engine spark only.")
 
     table, source = _read_customers(args)
     if args.config:
@@ -390,11 +396,13 @@ def _run_spark(args: argparse.Namespace, config: RunConfig) -> int:
 
     if args.algorithms is None:  # the local defaults include HDBSCAN, which Spark does not run
         config = replace(config, algorithms=list(SPARK_ALGORITHMS))
-    check_spark_options(config, names_from=bool(args.names_from))
-    spark = spark_session(args.master)
+    check_spark_options(config)
+    names_from = args.names_from or _model_beside(args.config)
+    previous = ModelBundle.load(names_from, need_predictor=False) if names_from else None
+    spark = spark_session(args.master, _spark_conf(args.spark_conf or []))
     frame, read_as = read_customers(spark, args.data, args.table)
     log.info("segmenting with Spark on %s", spark.sparkContext.master)
-    run = run_spark_segmentation(spark, frame, config, progress=_log_progress)
+    run = run_spark_segmentation(spark, frame, config, progress=_log_progress, previous=previous)
     name = args.table or args.data.rstrip("/").rsplit("/", 1)[-1]
     source = SourceRecord(
         file=name, path=args.data, rows=run.rows, columns=[str(c) for c in frame.columns], read_as=read_as
@@ -418,6 +426,16 @@ def _run_spark(args: argparse.Namespace, config: RunConfig) -> int:
     for path in paths.values():
         print(f"  wrote {path}")
     return 0
+
+
+def _spark_conf(pairs: list[str]) -> dict[str, str]:
+    conf = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SegmentationError(f"--spark-conf expects KEY=VALUE, e.g. spark.driver.memory=4g; got '{pair}'.")
+        conf[key.strip()] = value.strip()
+    return conf
 
 
 def _read_customers(args: argparse.Namespace) -> tuple[pd.DataFrame, SourceRecord]:

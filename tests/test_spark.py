@@ -166,7 +166,12 @@ def test_rename_and_predict_work_on_a_spark_run_without_spark(spark_run, tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.spark
-def test_csv_output_is_a_folder_of_part_files_with_quoted_formulas(spark, tmp_path):
+def test_features_caps_and_scaling_on_spark_match_their_local_form(spark, tmp_path):
+    """An engineered feature, outliers capped at IQR fences, robust scaling and mean imputation, written as CSV part
+    files: the engineered values are the local engine's, and model.joblib (without Spark) gives every customer the
+    segment Spark gave."""
+    from core.features import FeatureSpec, add_features
+
     table, _ = customers(1)
     table = table.iloc[:3_000].copy()
     table["note"] = np.where(np.arange(len(table)) % 2 == 0, "=HYPERLINK(1)", "fine")
@@ -176,12 +181,43 @@ def test_csv_output_is_a_folder_of_part_files_with_quoted_formulas(spark, tmp_pa
     code = main(
         ["run", "--engine", "spark", "--master", "local[2]", str(data), "--out", str(out), "--k", "4-4"]
         + ["--algorithms", "kmeans", "--format", "csv", "--roles", _roles(tmp_path, {"note": "text"})]
+        + ["--feature", "activity=sum(recency,frequency)", "--outliers", "iqr:cap", "--scale", "robust"]
+        + ["--impute", "mean"]
     )
     assert code == 0
     parts = sorted((out / "labelled_customers.csv").glob("part-*.csv"))
-    labelled = pd.concat([pd.read_csv(p) for p in parts])
+    labelled = pd.concat([pd.read_csv(p) for p in parts]).set_index("customer_id").loc[table["customer_id"]]
     assert len(labelled) == len(table)
     assert set(labelled["note"]) == {"'=HYPERLINK(1)", "fine"}
+    local = add_features(pd.read_csv(data), [FeatureSpec("activity", "sum", ["recency", "frequency"])])[0]
+    np.testing.assert_allclose(labelled["activity"].to_numpy(), local["activity"].to_numpy(), rtol=1e-9)
+    bundle = ModelBundle.load(out / "model.joblib")
+    assert "activity" in bundle.scorer.features
+    again = pd.read_csv(data)  # as a new user's file: the model rebuilds the feature and caps the outliers itself
+    assert (
+        bundle.scorer.segmenter.predict(add_features(again, bundle.scorer.engineered)[0]) == labelled["cluster"]
+    ).all()
+    record = json.loads((out / "run.json").read_text())
+    assert record["outliers"]["action"] == "cap" and sum(record["outliers"]["rows_flagged_per_column"].values()) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_excluded_outliers_are_labelled_and_marked(spark, tmp_path):
+    table, _ = customers(2)
+    table = table.iloc[:3_000].copy()
+    table.loc[table.index[:12], "frequency"] = 500.0  # far outside every group
+    data = tmp_path / "customers.parquet"
+    table.to_parquet(data, index=False)
+    out = tmp_path / "out"
+    code = main(
+        ["run", "--engine", "spark", "--master", "local[2]", str(data), "--out", str(out), "--k", "4-4"]
+        + ["--algorithms", "kmeans", "--outliers", "zscore:exclude", "--transform", "none"]
+    )
+    assert code == 0
+    labelled = pd.read_parquet(out / "labelled_customers.parquet").set_index("customer_id").loc[table["customer_id"]]
+    assert labelled["outlier_excluded"].iloc[:12].all() and (labelled["cluster"] >= 0).all()
+    assert json.loads((out / "run.json").read_text())["spark"]["sampled"]["excluded_rows"] >= 12
 
 
 def _roles(folder: Path, roles: dict[str, str]) -> str:
@@ -193,10 +229,9 @@ def _roles(folder: Path, roles: dict[str, str]) -> str:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--outliers", "iqr:cap"], "outlier capping or exclusion"),
+        (["--impute", "knn"], "--impute knn"),
         (["--algorithms", "hdbscan"], "algorithm(s) hdbscan"),
-        (["--scale", "robust"], "--scale robust"),
-        (["--feature", "ratio=ratio(a,b)"], "engineered features"),
+        (["--criterion", "stability"], "--criterion stability"),
         (["--db", "x"], "--db and --query"),
     ],
 )

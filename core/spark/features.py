@@ -9,7 +9,7 @@ the app transform a new customer exactly as Spark transformed the training custo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,12 +40,17 @@ class FittedFeatures:
         transform: ``none``, ``log1p`` or ``yeo-johnson``.
         lambdas: the Yeo-Johnson exponent of each skewed column (fitted on the driver's sample).
         reference: the date that dates are counted back from (ISO), or None without date columns.
-        medians: missing numbers (and days) are filled with these, per column.
-        means: per scaled column (plain, skewed, dates), the mean after imputation and transform.
-        stds: the same columns' standard deviations.
+        medians: missing numbers (and days) are filled with these, per column (the median, or the mean with
+            ``impute`` mean).
+        means: per scaled column (plain, skewed, dates), the centre the scaler subtracts: the mean (standard),
+            median (robust) or minimum (minmax), after imputation and transform.
+        stds: the same columns' spread it divides by: the standard deviation, interquartile range or range.
         levels: per categorical column, the levels that get their own column, sorted.
         infrequent: per categorical column, whether the other levels share one column.
         modes: per categorical column, the level a missing value becomes.
+        impute: ``median`` or ``mean``.
+        scale: ``standard``, ``robust`` or ``minmax``.
+        fences: per numeric column, the outlier fences it is capped at (empty: not capped).
     """
 
     plain: list[str]
@@ -61,6 +66,9 @@ class FittedFeatures:
     levels: dict[str, list[str]] = field(default_factory=dict)
     infrequent: dict[str, bool] = field(default_factory=dict)
     modes: dict[str, str] = field(default_factory=dict)
+    impute: str = "median"
+    scale: str = "standard"
+    fences: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def scaled(self) -> list[str]:
@@ -111,14 +119,18 @@ def fit_features(
     transform: str = "none",
     transform_columns: list[str] | None = None,
     as_of: str | None = None,
+    impute: str = "median",
+    scale: str = "standard",
+    fences: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[PipelineModel, FittedFeatures]:
     """Fit the Spark ML pipeline that turns the feature columns into one ``features`` vector per row.
 
     ``sample``: the driver's sample of the customers, for the Yeo-Johnson exponents (a maximum-likelihood fit that
-    settles on thousands of rows). Everything else is computed by Spark over every row.
+    settles on thousands of rows). ``fences``: numeric columns are capped at these (outliers capped). Everything
+    else is computed by Spark over the rows of ``frame``.
     """
     from pyspark.ml import Pipeline
-    from pyspark.ml.feature import Imputer, SQLTransformer, StandardScaler, VectorAssembler
+    from pyspark.ml.feature import Imputer, MinMaxScaler, RobustScaler, SQLTransformer, StandardScaler, VectorAssembler
 
     numeric = [c for c, r in roles.items() if r == "numeric"]
     skewed = [c for c in (transform_columns or []) if c in numeric] if transform != "none" else []
@@ -128,11 +140,14 @@ def fit_features(
         dates=[c for c, r in roles.items() if r == "date"],
         categorical=[c for c, r in roles.items() if r == "categorical"],
         transform=transform if skewed else "none",
+        impute=impute,
+        scale=scale,
+        fences=dict(fences or {}),
     )
     inner = {c: f"__x{i}" for i, c in enumerate(spec.scaled)}  # safe names inside the pipeline
     if spec.dates:
         spec.reference = as_of or _newest(frame, spec.dates)
-    casts = [f"CAST({_quoted(c)} AS DOUBLE) AS {inner[c]}" for c in [*spec.plain, *spec.skewed]]
+    casts = [f"{_capped(c, spec.fences.get(c))} AS {inner[c]}" for c in [*spec.plain, *spec.skewed]]
     reference = f"to_timestamp('{pd.Timestamp(spec.reference).isoformat()}')" if spec.dates else ""
     casts += [
         f"(CAST({reference} AS DOUBLE) - CAST(to_timestamp({_quoted(c)}) AS DOUBLE)) / 86400.0 AS {inner[c]}"
@@ -142,7 +157,7 @@ def fit_features(
     if spec.scaled:
         stages.append(SQLTransformer(statement=f"SELECT *, {', '.join(casts)} FROM __THIS__"))
         filled = [f"{inner[c]}_filled" for c in spec.scaled]
-        stages.append(Imputer(strategy="median", inputCols=[inner[c] for c in spec.scaled], outputCols=filled))
+        stages.append(Imputer(strategy=impute, inputCols=[inner[c] for c in spec.scaled], outputCols=filled))
         shaped = {c: f"{inner[c]}_filled" for c in spec.scaled}
         if spec.skewed:
             spec.lambdas = _lambdas(sample, spec.skewed) if transform == "yeo-johnson" else []
@@ -154,7 +169,9 @@ def fit_features(
                 shaped[c] = f"{inner[c]}_shaped"
             stages.append(SQLTransformer(statement=f"SELECT *, {', '.join(exprs)} FROM __THIS__"))
         stages.append(VectorAssembler(inputCols=[shaped[c] for c in spec.scaled], outputCol="__scalable"))
-        stages.append(StandardScaler(withMean=True, withStd=True, inputCol="__scalable", outputCol="__scaled"))
+        scaler_class = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}[scale]
+        options = {"standard": {"withMean": True, "withStd": True}, "robust": {"withCentering": True}}.get(scale, {})
+        stages.append(scaler_class(inputCol="__scalable", outputCol="__scaled", **options))
     indicators: list[str] = []
     if spec.categorical:
         exprs = []
@@ -176,9 +193,24 @@ def fit_features(
         imputer, scaler = model.stages[1], model.stages[-2 - bool(spec.categorical)]
         surrogates = imputer.surrogateDF.collect()[0].asDict()
         spec.medians = {c: float(surrogates[inner[c]]) for c in spec.scaled}
-        spec.means = [float(v) for v in scaler.mean.toArray()]
-        spec.stds = [float(v) for v in scaler.std.toArray()]
+        if scale == "standard":
+            spec.means, spec.stds = list(map(float, scaler.mean.toArray())), list(map(float, scaler.std.toArray()))
+        elif scale == "robust":
+            spec.means, spec.stds = list(map(float, scaler.median.toArray())), list(map(float, scaler.range.toArray()))
+        else:
+            low, high = scaler.originalMin.toArray(), scaler.originalMax.toArray()
+            spec.means, spec.stds = list(map(float, low)), list(map(float, high - low))
     return model, spec
+
+
+def _capped(column: str, fence: tuple[float, float] | None) -> str:
+    """The column as a number (NaN as missing), capped at its outlier fences when given."""
+    value = f"nanvl(CAST({_quoted(column)} AS DOUBLE), CAST(NULL AS DOUBLE))"
+    if fence is None:
+        return value
+    low, high = (f"CAST('{v!r}' AS DOUBLE)" for v in fence)  # 'inf' and '-inf' too
+    # greatest and least skip nulls (a missing value would become the lower fence): it stays missing, for imputing
+    return f"CASE WHEN {value} IS NULL THEN NULL ELSE least(greatest({value}, {low}), {high}) END"
 
 
 def _as_text(frame: DataFrame, column: str) -> str:
@@ -233,8 +265,9 @@ def _lambdas(sample: pd.DataFrame, columns: list[str]) -> list[float]:
 def local_preprocessor(spec: FittedFeatures) -> ColumnTransformer:
     """The scikit-learn pipeline equivalent to the fitted Spark one: built as the local engine builds it, fitted on
     a few stand-in rows for its structure, then given Spark's statistics."""
+    cap = ("iqr", 1.5) if spec.fences else None  # the fences themselves are Spark's, set below
     local = build_preprocessor(
-        spec.roles(), spec.transform, spec.skewed, None, spec.reference, impute="median", scale="standard"
+        spec.roles(), spec.transform, spec.skewed, cap, spec.reference, impute=spec.impute, scale=spec.scale
     )
     local.fit(_stand_in(spec))
     position = {c: i for i, c in enumerate(spec.scaled)}
@@ -246,17 +279,32 @@ def local_preprocessor(spec: FittedFeatures) -> ColumnTransformer:
                 pipeline.named_steps["yeo_johnson"].lambdas_ = np.array(spec.lambdas)
             if name == "date":
                 pipeline.named_steps["days"].reference_ = pd.Timestamp(spec.reference)
-            scaler = pipeline.named_steps["scale"]
-            std = np.array([spec.stds[i] for i in at])
-            scaler.mean_ = np.array([spec.means[i] for i in at])
-            scaler.scale_ = np.where(std > 0, std, 1.0)
-            scaler.var_ = std**2
+            if "cap" in pipeline.named_steps:
+                pipeline.named_steps["cap"].fences_ = {c: spec.fences[c] for c in columns}
+            _set_scaler(
+                pipeline.named_steps["scale"], spec.scale, [spec.means[i] for i in at], [spec.stds[i] for i in at]
+            )
         elif name == "categorical":
             pipeline.named_steps["impute"].statistics_ = np.array([spec.modes[c] for c in columns], dtype=object)
     names = [str(n) for n in local.get_feature_names_out()]
     if names != spec.names:
         raise SegmentationError("The exported preprocessing does not match Spark's features (internal error).")
     return local
+
+
+def _set_scaler(scaler: Any, kind: str, centre: list[float], spread: list[float]) -> None:
+    """Give a fitted scikit-learn scaler Spark's statistics (a spread of 0 divides by 1, as scikit-learn does)."""
+    width = np.array(spread)
+    safe = np.where(width > 0, width, 1.0)
+    if kind == "standard":
+        scaler.mean_, scaler.scale_, scaler.var_ = np.array(centre), safe, width**2
+    elif kind == "robust":
+        scaler.center_, scaler.scale_ = np.array(centre), safe
+    else:
+        low = np.array(centre)
+        scaler.data_min_, scaler.data_max_, scaler.data_range_ = low, low + width, width
+        scaler.scale_ = 1.0 / safe
+        scaler.min_ = -low * scaler.scale_
 
 
 def _stand_in(spec: FittedFeatures) -> pd.DataFrame:

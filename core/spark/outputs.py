@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.atomic import atomic_write, atomic_write_text
 from core.bundle import ModelBundle, SourceRecord
-from core.contracts import LABELLED_COLUMNS, LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
+from core.contracts import LEADERBOARD_FILE, MODEL_FILE, REPORT_FILE, RUN_FILE, SEGMENTS_FILE
 from core.csv_out import FORMULA_PREFIXES, write_csv
 from core.errors import SegmentationError
 from core.exports import run_record, segment_summary
@@ -57,17 +57,7 @@ def write_spark_outputs(
     out.mkdir(parents=True, exist_ok=True)
     result, sample = run.result, run.sample
     labelled = run.labelled
-    from pyspark.sql import functions as F
 
-    renamed = {c: f"{c}_input" for c in LABELLED_COLUMNS if c in sample.columns}
-    for old, new in renamed.items():
-        labelled = labelled.withColumnRenamed(old, new)
-    labelled = labelled.select(
-        *[F.col(f"`{c}`") for c in labelled.columns],
-        F.col("cluster").alias("meta_cluster"),
-        F.lit(None).cast("double").alias("assignment_stability"),
-        F.lit(False).alias("outlier_excluded"),
-    )
     target = out / LABELLED_FOLDERS[fmt]
     if fmt == "csv":
         labelled.select(*[_escaped(labelled, c) for c in labelled.columns]).write.mode("overwrite").option(

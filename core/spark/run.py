@@ -11,18 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from core.algorithms import get_algorithm
+from core.bundle import ModelBundle
 from core.config import RunConfig
-from core.contracts import LEADERBOARD_COLUMNS
+from core.contracts import LABELLED_COLUMNS, LEADERBOARD_COLUMNS
 from core.errors import SegmentationError
 from core.explain import SegmentExplainer
+from core.features import FeatureSpec, add_features
 from core.naming import NOISE_NAME, auto_names
+from core.outliers import METHODS as OUTLIER_THRESHOLDS
 from core.pipeline import (
     SegmentationResult,
     _embed,
@@ -37,9 +40,11 @@ from core.quality import bootstrap_stability, geometric_metrics, within_sum_of_s
 from core.segmenter import MAX_LARGEST_SHARE, MAX_NOISE_SHARE, MIN_SMALLEST_SHARE, Progress, ignore_progress
 from core.selection import Selection, add_warnings, structure_test
 from core.selection import choose as choose_automatically
+from core.spark.engineered import add_spark_features
 from core.spark.exported import SparkSegmenter, exported_segmenter
 from core.spark.features import FEATURES, fit_features
 from core.spark.models import RAW, SPARK_ALGORITHMS, Candidate, MixturePosterior, label_on_cluster, sweep
+from core.spark.outliers import flagged, flagged_counts, spark_fences
 from core.spark.profiles import CLUSTER, category_profile, numeric_profile, segment_value
 
 if TYPE_CHECKING:
@@ -93,17 +98,11 @@ class SparkRun:
         return _numbered(label_on_cluster(self.chosen, self.pipeline.transform(frame)), self.order)
 
 
-def check_spark_options(config: RunConfig, names_from: bool = False) -> None:
+def check_spark_options(config: RunConfig) -> None:
     """Refuse, with a message, the options the Spark engine does not carry out (rather than ignore them)."""
     refused = []
-    if config.features:
-        refused.append("engineered features (--feature): build them in the table Spark reads")
-    if config.outliers.get("action", "keep") != "keep":
-        refused.append("outlier capping or exclusion (--outliers): only keep")
-    if config.impute != "median":
-        refused.append(f"--impute {config.impute}: Spark imputes the median")
-    if config.scale != "standard":
-        refused.append(f"--scale {config.scale}: Spark scales to z-scores (standard)")
+    if config.impute == "knn":
+        refused.append("--impute knn: Spark imputes the median or the mean")
     if config.criterion == "stability":
         refused.append("--criterion stability: it refits every candidate on the driver")
     other = [a for a in config.algorithms if a not in SPARK_ALGORITHMS]
@@ -111,16 +110,21 @@ def check_spark_options(config: RunConfig, names_from: bool = False) -> None:
         refused.append(f"algorithm(s) {', '.join(other)}: Spark runs {', '.join(SPARK_ALGORITHMS)}")
     if config.params:
         refused.append("--params: Spark's algorithms run with their defaults")
-    if names_from:
-        refused.append("--names-from: rename the segments afterwards with `segment rename`")
     if refused:
         raise SegmentationError("Not available with --engine spark: " + "; ".join(refused) + ".")
 
 
 def run_spark_segmentation(
-    spark: SparkSession, frame: DataFrame, config: RunConfig, progress: Progress | None = None
+    spark: SparkSession,
+    frame: DataFrame,
+    config: RunConfig,
+    progress: Progress | None = None,
+    previous: ModelBundle | None = None,
 ) -> SparkRun:
-    """Segment the customers of ``frame`` with Spark (see the module's docstring for what reaches the driver)."""
+    """Segment the customers of ``frame`` with Spark (see the module's docstring for what reaches the driver).
+
+    ``previous``: an earlier run's model, whose names the segments that reappear keep.
+    """
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F
 
@@ -135,25 +139,54 @@ def run_spark_segmentation(
         clock = time.perf_counter()
 
     report(0.01, "Spark: counting the customers")
+    inputs = list(frame.columns)
     rows = frame.count()
     if rows < config.k_min:
         raise SegmentationError(f"The data has {rows} rows, fewer than the {config.k_min} segments asked for.")
+    frame, engineered = add_spark_features(frame, [FeatureSpec(**f) for f in config.features])
     role_sample = _sample(frame, ROLE_ROWS, rows, config.seed).toPandas()
     roles, features = resolve_roles(role_sample, config)
+    for built in engineered:  # a feature the analyst built is meant to be used
+        if built.name not in features and roles.get(built.name) in ("numeric", "categorical", "date"):
+            features.append(built.name)
     numeric = [c for c in features if roles[c] == "numeric"]
     transformed = _transformed_columns(role_sample, config, numeric)
+    action = config.outliers["action"]
+    method = config.outliers["method"]
+    threshold = config.outliers["threshold"] or OUTLIER_THRESHOLDS.get(method, 0.0)
+    fences = spark_fences(frame, numeric, method, threshold) if action != "keep" else {}
+    counts = flagged_counts(frame, fences)
+    excluded = flagged(fences) if action == "exclude" else F.lit(False)
+    frame = frame.withColumn("__excluded", excluded)
+    fitted = frame.where(~F.col("__excluded")) if action == "exclude" else frame
+    fit_total = fitted.count() if action == "exclude" else rows
+    if fit_total < config.k_min:
+        raise SegmentationError(
+            f"Excluding {rows - fit_total:,} outlier rows leaves {fit_total:,}, fewer than the {config.k_min} "
+            "segments asked for; cap the outliers instead."
+        )
     lap("read and roles")
     report(0.05, "Spark: fitting the preprocessing pipeline")
     pipeline, spec = fit_features(
-        frame, {c: roles[c] for c in features}, role_sample, config.transform, transformed, config.as_of
+        fitted,
+        {c: roles[c] for c in features},
+        role_sample,
+        config.transform,
+        transformed,
+        config.as_of,
+        impute=config.impute,
+        scale=config.scale,
+        fences=fences if action == "cap" else None,
     )
     featured = pipeline.transform(frame)
     lap("preprocessing")
     report(0.1, "Spark: drawing the sample the candidates are fitted on")
-    fit_sample = _sample(featured.select(FEATURES), config.sample_size, rows, config.seed).cache()
+    fit_sample = _sample(featured.where(~F.col("__excluded")).select(FEATURES), config.sample_size, fit_total,
+                         config.seed).cache()  # fmt: skip
     fit_rows = fit_sample.count()
     metric = _sample(fit_sample, config.metric_sample_size, fit_rows, config.seed + 1)
-    Z_metric = np.array(metric.select(vector_to_array(FEATURES).alias("v")).toPandas()["v"].tolist(), dtype=float)
+    collected = metric.select(vector_to_array(F.col(FEATURES)).alias("v")).toPandas()
+    Z_metric = np.array(collected["v"].tolist(), dtype=np.float64)
     if len(np.unique(Z_metric, axis=0)) < config.k_min:
         raise SegmentationError(f"The data has fewer distinct customers than the {config.k_min} segments asked for.")
     k_range = (config.k_min, config.k_max)
@@ -165,7 +198,7 @@ def run_spark_segmentation(
     fit_sample.unpersist()
     lap("sweep")
     report(0.65, "Choosing the model")
-    board, labelings, bic = _leaderboard(candidates, Z_metric, rows, config.seed, config.metric_sample_size)
+    board, labelings, bic = _leaderboard(candidates, Z_metric, fit_total, config.seed, config.metric_sample_size)
     selection = _select(board, labelings, bic, Z_metric, config, k_range)
     board["selected"] = board.index == selection.row
     chosen = candidates[selection.row]
@@ -178,7 +211,7 @@ def run_spark_segmentation(
     sizes = {int(order[raw]): n for raw, n in raw_sizes.items()}
     lap("labelling")
     report(0.75, "Spark: drawing the explanation sample")
-    sample, sample_labels = _explanation_sample(labelled, frame.columns, sizes, rows, config.seed)
+    sample, sample_labels = _explanation_sample(labelled, inputs, sizes, rows, config.seed)
     lap("explanation sample")
     report(0.8, "Explaining the segments on the driver's sample")
     sampling = {
@@ -187,6 +220,7 @@ def run_spark_segmentation(
         "fit_rows": fit_rows,
         "metric_rows": len(Z_metric),
         "driver_rows": len(sample),
+        "excluded_rows": rows - fit_total,
     }
     segmenter = exported_segmenter(
         spec,
@@ -200,20 +234,28 @@ def run_spark_segmentation(
         sampling,
         config.seed,
     )
-    Z = segmenter.transform_features(sample)
-    agreement = float((segmenter.predict(sample) == sample_labels).mean())
+    prepared = add_features(sample, engineered)[0]
+    Z = segmenter.transform_features(prepared)
+    agreement = float((segmenter.predict(prepared) == sample_labels).mean())
     result = _explained_sample(
-        sample, sample_labels, Z, segmenter, roles, features, transformed, config, labelled, chosen
+        prepared, sample_labels, Z, segmenter, roles, features, transformed, config, labelled, chosen
     )
+    result = replace(result, engineered=engineered, outlier_counts=counts if action != "keep" else {})
+    if previous is not None:
+        result, _ = result.with_names_from(previous.explanation, previous.names, previous.edited_actions())
     value = segment_value(labelled, result.value_column) if result.value_column else None
     lap("explanation")
     report(1.0, f"Done: {segmenter.n_clusters_} segments")
     segment_names = F.create_map(*[F.lit(x) for k, name in result.names.items() for x in (int(k), name)])
+    renamed = {c: f"{c}_input" for c in LABELLED_COLUMNS if c in frame.columns}
     labelled = labelled.select(
-        *[F.col(c) for c in frame.columns],
+        *[F.col(f"`{c}`").alias(renamed.get(c, c)) for c in [*inputs, *(f.name for f in engineered)]],
         F.col(CLUSTER),
         F.coalesce(segment_names[F.col(CLUSTER)], F.lit(NOISE_NAME)).alias("segment"),
         F.col("__posterior").cast("double").alias("confidence"),
+        F.col(CLUSTER).alias("meta_cluster"),
+        F.lit(None).cast("double").alias("assignment_stability"),
+        F.col("__excluded").alias("outlier_excluded"),
     )
     return SparkRun(
         result=result,
@@ -223,7 +265,7 @@ def run_spark_segmentation(
         sizes=sizes,
         value=value,
         sampling=sampling,
-        spark={"master": spark.sparkContext.master, "version": spark.version},
+        spark={"master": str(spark.sparkContext.master), "version": spark.version},
         agreement=agreement,
         seconds=seconds,
         pipeline=pipeline,
@@ -382,7 +424,7 @@ def _explained_sample(
     explanation.category_profile_ = category_profile(labelled, features, roles)
     if config.n_bootstrap > 0:
         local = get_algorithm(chosen.algorithm)
-        params = local.validate({"merge": "none", "covariance_type": "full"} if chosen.algorithm == "gmm" else {})
+        params = local.validate({"covariance_type": "full"} if chosen.algorithm == "gmm" else {})
         segmenter.stability_ = bootstrap_stability(
             local, params, chosen.k, Z, labels, config.n_bootstrap, STABILITY_ROWS, seed
         )

@@ -20,8 +20,8 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 FORMATS = ("parquet", "csv")
 
 
-def spark_session(master: str | None = None) -> SparkSession:
-    """The running session (under spark-submit), or a new one on ``master`` (default local[*])."""
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """The running session (under spark-submit), or a new one on ``master`` (default local[*]) with ``conf``."""
     require_pyspark()
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
@@ -31,6 +31,8 @@ def spark_session(master: str | None = None) -> SparkSession:
         builder = builder.master(master)
     elif SparkSession.getActiveSession() is None:
         builder = builder.master("local[*]")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     try:
         spark = (
             builder.config("spark.ui.showConsoleProgress", "false")
