@@ -8,7 +8,7 @@
                 [--classifier logistic|forest] [--names-from OLD/model.joblib]
                 [--value COL|none]
     segment run --engine spark [--master local[*] | spark://HOST:7077 | yarn] (DATA | --table DB.TABLE) --out DIR
-                [--format parquet|csv] [--spark-conf KEY=VALUE] [the options above that apply on Spark]
+                [--format parquet|csv] [--labelled-out URI] [--spark-conf KEY=VALUE] [the options above that apply]
     segment rename DIR SEGMENT=NAME [SEGMENT=NAME ...]     (also updates the database tables the run was written to)
     segment playbook DIR [SEGMENT=ACTION ...]   (prints each segment's action; sets the ones given, "" = suggested)
     segment report DIR [--pdf]                  (rewrites report.html from model.joblib; --pdf: also report.pdf)
@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="local (default: this machine) or spark (Apache Spark: DATA is any path Spark reads, or --table)",
     )
     run.add_argument("--master", help="with --engine spark: the Spark master (default local[*], or spark-submit's)")
+    run.add_argument(
+        "--labelled-out",
+        metavar="URI",
+        help="with --engine spark: the folder Spark writes the labelled customers to (needed on a cluster: "
+        "hdfs://..., s3a://...; default OUT/labelled_customers.parquet)",
+    )
     run.add_argument(
         "--spark-conf",
         action="append",
@@ -328,8 +334,8 @@ def _run(args: argparse.Namespace) -> int:
     config = RunConfig.from_dict(settings)
     if args.engine == "spark":
         return _run_spark(args, config)
-    if args.master or args.format or args.spark_conf:
-        raise SegmentationError("--master, --format and --spark-conf apply to --engine spark only.")
+    if args.master or args.format or args.spark_conf or args.labelled_out:
+        raise SegmentationError("--master, --format, --spark-conf and --labelled-out apply to --engine spark only.")
 
     table, source = _read_customers(args)
     if args.config:
@@ -392,7 +398,7 @@ def _run_spark(args: argparse.Namespace, config: RunConfig) -> int:
     from core.spark.models import SPARK_ALGORITHMS
     from core.spark.outputs import write_spark_outputs
     from core.spark.run import check_spark_options, run_spark_segmentation
-    from core.spark.source import read_customers, spark_session
+    from core.spark.source import is_local, read_customers, spark_session
 
     if args.algorithms is None:  # the local defaults include HDBSCAN, which Spark does not run
         config = replace(config, algorithms=list(SPARK_ALGORITHMS))
@@ -400,6 +406,11 @@ def _run_spark(args: argparse.Namespace, config: RunConfig) -> int:
     names_from = args.names_from or _model_beside(args.config)
     previous = ModelBundle.load(names_from, need_predictor=False) if names_from else None
     spark = spark_session(args.master, _spark_conf(args.spark_conf or []))
+    if not is_local(spark.sparkContext.master) and not args.labelled_out:
+        raise SegmentationError(
+            f"On {spark.sparkContext.master} the executors write the labelled customers: give --labelled-out with a "
+            "folder they all reach (hdfs://..., s3a://...); the other files go to --out on this machine."
+        )
     frame, read_as = read_customers(spark, args.data, args.table)
     log.info("segmenting with Spark on %s", spark.sparkContext.master)
     run = run_spark_segmentation(spark, frame, config, progress=_log_progress, previous=previous)
@@ -407,7 +418,7 @@ def _run_spark(args: argparse.Namespace, config: RunConfig) -> int:
     source = SourceRecord(
         file=name, path=args.data, rows=run.rows, columns=[str(c) for c in frame.columns], read_as=read_as
     )
-    paths = write_spark_outputs(args.out, run, source, args.format or "parquet")
+    paths = write_spark_outputs(args.out, run, source, args.format or "parquet", args.labelled_out)
     result = run.result
     board = result.leaderboard
     chosen = board[board["selected"]].iloc[0]
@@ -550,6 +561,13 @@ def _rename(args: argparse.Namespace) -> int:
     record = _load_json(str(run_file), "run record") if run_file.is_file() else {}
     for line in rename_written(record, names, load_databases()) if record.get("written_to") else []:
         print(f"  {line}", file=sys.stderr if line.startswith("warning") else sys.stdout)
+    elsewhere = (record.get("spark") or {}).get("labelled_customers", "")
+    if "://" in elsewhere:
+        print(
+            f"segment: warning: the labelled customers at {elsewhere} keep the old names in their segment column "
+            "(their cluster numbers are unchanged); join them to segments.csv on cluster.",
+            file=sys.stderr,
+        )
     return 0
 
 

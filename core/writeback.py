@@ -87,6 +87,13 @@ def export_run(
     """Write the segments of the run in ``folder`` to ``table`` and record it in the folder's run.json."""
     folder = Path(folder)
     run_file, labelled_file = folder / RUN_FILE, folder / LABELLED_FILE
+    if not labelled_file.is_file() and any(
+        (folder / f"labelled_customers.{kind}").is_dir() for kind in ("parquet", "csv")
+    ):
+        raise SegmentationError(
+            f"{folder} is a Spark run: its labelled customers stay where Spark wrote them (labelled_customers.parquet/"
+            " or .csv/); load them into the database from there (Spark's JDBC writer, or the database's own loader)."
+        )
     if not run_file.is_file() or not labelled_file.is_file():
         raise SegmentationError(f"{folder} has no {RUN_FILE} and {LABELLED_FILE}; give the --out folder of a run.")
     record = json.loads(run_file.read_text(encoding="utf-8"))

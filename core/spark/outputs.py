@@ -31,11 +31,6 @@ SAMPLE_FILE = "driver_sample.parquet"
 RESULT_FILE = "driver_result.joblib"
 
 
-def labelled_folder(out: Path) -> Path | None:
-    """The folder of part files a Spark run wrote its labelled customers to, if any."""
-    return next((out / name for name in LABELLED_FOLDERS.values() if (out / name).is_dir()), None)
-
-
 def _escaped(frame: Any, column: str) -> Any:
     """A text column with the cells a spreadsheet would run as a formula quoted, as core.csv_out does."""
     from pyspark.sql import functions as F
@@ -48,17 +43,23 @@ def _escaped(frame: Any, column: str) -> Any:
 
 
 def write_spark_outputs(
-    out_dir: str | Path, run: SparkRun, source: SourceRecord, fmt: str = "parquet"
-) -> dict[str, Path]:
-    """Write a Spark run's files into ``out_dir`` (created if needed)."""
+    out_dir: str | Path, run: SparkRun, source: SourceRecord, fmt: str = "parquet", labelled_to: str | None = None
+) -> dict[str, Any]:
+    """Write a Spark run's files into ``out_dir`` (created if needed); the labelled customers into
+    ``labelled_to`` (a folder URI Spark writes to: on a cluster, where its executors can write) or beside them."""
     if fmt not in LABELLED_FOLDERS:
         raise SegmentationError(f"--format must be one of {', '.join(LABELLED_FOLDERS)}; got '{fmt}'.")
+    if labelled_to is None and not run.spark["master"].startswith("local"):
+        raise SegmentationError(
+            f"On {run.spark['master']} the executors write the labelled customers: give --labelled-out with a "
+            "folder they all reach (hdfs://..., s3a://...); the other files go to --out on this machine."
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result, sample = run.result, run.sample
     labelled = run.labelled
 
-    target = out / LABELLED_FOLDERS[fmt]
+    target: Any = labelled_to or out / LABELLED_FOLDERS[fmt]
     if fmt == "csv":
         labelled.select(*[_escaped(labelled, c) for c in labelled.columns]).write.mode("overwrite").option(
             "header", True
@@ -88,7 +89,7 @@ def write_spark_outputs(
     record["engine"] = "spark"
     record["spark"] = {
         **run.spark,
-        "labelled_customers": target.name,
+        "labelled_customers": str(target) if labelled_to else target.name,
         "sampled": run.sampling,
         "local_model_agreement": round(run.agreement, 4),
         "seconds": run.seconds,

@@ -4,6 +4,7 @@ table of the session's catalog (Hive, Delta)."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import warnings
 from pathlib import Path
@@ -29,7 +30,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     builder = SparkSession.builder.appName("segmentation-studio")
     if master:
         builder = builder.master(master)
-    elif SparkSession.getActiveSession() is None:
+    elif SparkSession.getActiveSession() is None and not under_spark_submit():
         builder = builder.master("local[*]")
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
@@ -45,6 +46,15 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         raise SegmentationError(f"Spark could not start on {master or 'local[*]'}: {first}") from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def under_spark_submit() -> bool:
+    """spark-submit started this process: its JVM and master are already set (PySpark's gateway variables)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def is_local(master: str) -> bool:
+    return master.startswith("local")
 
 
 def data_format(path: str) -> str:
