@@ -50,6 +50,8 @@ def show_overview(_init):
         if sampled
         else ""
     )
+    if str(meta.get("source", "")).startswith("Spark run"):  # the table is the driver's sample of a Spark run
+        note += f" {meta['source']}: these figures describe the sample."
     plotted = [c for c in table.columns if roles.get(c) in ("numeric", "categorical", "date")]
     correlation = correlation_figure(correlations(table, numeric)) if len(numeric) >= 2 else no_update
     return named(

@@ -23,6 +23,7 @@ SPARK_ALGORITHMS = ("kmeans", "bisecting_kmeans", "gmm")
 DEFAULT_SPARK_ALGORITHMS = SPARK_ALGORITHMS
 RAW = "__raw"
 EPSILON = float(np.finfo(np.float64).eps)  # Spark's MLUtils.EPSILON
+REG_COVAR = 1e-4  # the local engine's mixtures add this to their covariances' diagonal
 
 
 class NearestCentre:
@@ -154,12 +155,11 @@ def sweep(
     k_range: tuple[int, int],
     seed: int,
     report: Progress,
-    first_indicator: int | None = None,
+    widths: np.ndarray | None = None,
 ) -> list[Candidate]:
-    """Every algorithm at every k, fitted by Spark on the (cached) sample. ``first_indicator``: where the one-hot
-    columns start in the feature vector (None: there are none)."""
+    """Every algorithm at every k, fitted by Spark on the (cached) sample; ``widths``: see :func:`jitter_widths`."""
     rows = sample.count()
-    mixture_sample = _jittered(sample, first_indicator, seed) if first_indicator is not None else sample
+    mixture_sample = _jittered(sample, widths, seed) if "gmm" in algorithms and widths is not None else sample
     work = [(a, k) for a in algorithms for k in range(k_range[0], k_range[1] + 1)]
     out = []
     for step, (algorithm, k) in enumerate(work):
@@ -171,24 +171,46 @@ def sweep(
     return out
 
 
-def _jittered(sample: DataFrame, first: int, seed: int) -> DataFrame:
-    """The sample with every one-hot value moved by a small, seeded, uniform amount (variance 1e-4) for the
-    mixtures' fit. A 0/1 column has no spread inside a segment that holds one level, and Spark's GaussianMixture,
-    which has no covariance regularisation, then fits degenerate components with a meaningless likelihood
-    (measured: 20,000 customers of four groups with a three-level column gave 2 segments, ARI 0.50). The local
-    engine adds 1e-4 to the covariances' diagonal (reg_covar); this is its equivalent in the data. The mixtures
-    then label the unjittered customers."""
+def jitter_widths(Z: np.ndarray) -> np.ndarray:
+    """Per model feature, the width of the uniform jitter the mixtures' fit sample gets: the gap from a customer's
+    value to the next distinct value, for the median customer (a count: the step between the common counts; a
+    continuous feature: next to nothing), at least the width whose variance is the local engine's reg_covar (1e-4),
+    which is also the width for one-hot columns and flags (measured: a jitter as wide as their 0-1 gap blurred the
+    levels together, ARI 0.61 against 0.98 on the four-group test table)."""
+    floor = float(np.sqrt(12 * REG_COVAR))
+    widths = []
+    for column in np.asarray(Z, dtype=np.float64).T:
+        values, counts = np.unique(column, return_counts=True)
+        if len(values) <= 2:  # one-hot columns and flags: their levels are the groups, not to be blurred together
+            widths.append(floor)
+            continue
+        gaps = np.diff(values)
+        gaps = np.append(gaps, gaps[-1])  # the largest value: the gap below it
+        order = np.argsort(gaps)
+        median = gaps[order][np.searchsorted(np.cumsum(counts[order]), counts.sum() / 2)]
+        widths.append(max(floor, float(median)))
+    return np.array(widths)
+
+
+def _jittered(sample: DataFrame, widths: np.ndarray, seed: int) -> DataFrame:
+    """The sample with every value moved by a seeded uniform amount (see :func:`jitter_widths`) for the mixtures'
+    fit: the values of a discrete feature spread over the gaps between them (dequantised). Spark's GaussianMixture
+    has no covariance regularisation: a component that falls on one value of a one-hot column or of a whole-number
+    count has no spread there, and its likelihood grows without bound. Measured: 20,000 customers of four groups
+    with a three-level column gave 2 segments (ARI 0.50); on 100,000 RFM customers with whole-number frequencies,
+    mixtures of 8 and 10 components had components of weight 0.000-0.002 and twice the log-likelihood of 5
+    components, so BIC chose them and their segments merged into 2 or 3 (the local engine: 4); a jitter of variance
+    1e-4 alone (the local engine's reg_covar) did not prevent it. The mixtures then label the unmoved customers."""
     from pyspark.ml.functions import array_to_vector, vector_to_array
     from pyspark.sql import functions as F
 
-    width = float(np.sqrt(12 * 1e-4))
+    width = F.array(*[F.lit(float(w)) for w in widths])
     with_id = sample.withColumn("__id", F.monotonically_increasing_id())
-    jitter = F.transform(
-        vector_to_array("features"),
-        lambda x, i: F.when(
-            i >= first, x + (F.abs(F.hash(F.col("__id"), i, F.lit(seed))) % 10_000 / 10_000.0 - 0.5) * width
-        ).otherwise(x),
-    )
+
+    def shift(x: Any, i: Any) -> Any:
+        return x + (F.abs(F.hash(F.col("__id"), i, F.lit(seed))) % 10_000 / 10_000.0 - 0.5) * F.element_at(width, i + 1)
+
+    jitter = F.transform(vector_to_array(F.col("features")), shift)
     return with_id.withColumn("features", array_to_vector(jitter)).drop("__id").cache()
 
 

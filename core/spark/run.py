@@ -43,7 +43,15 @@ from core.selection import choose as choose_automatically
 from core.spark.engineered import add_spark_features
 from core.spark.exported import SparkSegmenter, exported_segmenter
 from core.spark.features import FEATURES, fit_features
-from core.spark.models import RAW, SPARK_ALGORITHMS, Candidate, MixturePosterior, label_on_cluster, sweep
+from core.spark.models import (
+    RAW,
+    SPARK_ALGORITHMS,
+    Candidate,
+    MixturePosterior,
+    jitter_widths,
+    label_on_cluster,
+    sweep,
+)
 from core.spark.outliers import flagged, flagged_counts, spark_fences
 from core.spark.profiles import CLUSTER, category_profile, numeric_profile, segment_value
 
@@ -190,8 +198,8 @@ def run_spark_segmentation(
     if len(np.unique(Z_metric, axis=0)) < config.k_min:
         raise SegmentationError(f"The data has fewer distinct customers than the {config.k_min} segments asked for.")
     k_range = (config.k_min, config.k_max)
-    first_indicator = len(spec.scaled) if spec.categorical else None
-    candidates = sweep(fit_sample, list(config.algorithms), k_range, config.seed, report, first_indicator)
+    widths = jitter_widths(Z_metric)
+    candidates = sweep(fit_sample, list(config.algorithms), k_range, config.seed, report, widths)
     for candidate in candidates:
         if isinstance(candidate.local, MixturePosterior):
             candidate.local.merge_valleys(Z_metric)
