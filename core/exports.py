@@ -87,12 +87,15 @@ def segment_summary(
     sizes = labels.value_counts()
     sizes = sizes.reindex(sorted(sizes.index, key=lambda c: (c < 0, c)))
     clusters = sizes.index.astype(int)
+    everyone = getattr(result.segmenter, "sizes_", None)  # a Spark run: the segments over every customer
+    if everyone:
+        sizes = pd.Series([everyone.get(int(c), 0) for c in clusters], index=sizes.index)
     summary = pd.DataFrame(
         {
             "cluster": clusters,
             "segment": [result.names[int(i)] for i in clusters],
             "size": sizes.to_numpy(),
-            "share": (sizes / len(labels)).round(4).to_numpy(),
+            "share": (sizes / sizes.sum()).round(4).to_numpy(),
         }
     )
     stability = result.segmenter.stability_

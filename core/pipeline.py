@@ -111,6 +111,9 @@ class SegmentationResult:
         """Customers and value per segment, when a value column is chosen and still in the table."""
         if self.value_column is None or self.value_column not in table.columns:
             return None
+        everyone = getattr(self.segmenter, "value_", None)  # a Spark run: Spark's aggregation over every customer
+        if everyone is not None and everyone.column == self.value_column:
+            return everyone
         return segment_value(table, self.labels, self.value_column)
 
     def plays(self, table: pd.DataFrame, value: SegmentValue | None = None) -> dict[int, Play]:

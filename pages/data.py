@@ -43,7 +43,8 @@ def _server_files() -> html.Details:
     return html.Details(
         [
             html.Summary(
-                "Open a file from the server's data folder (for files too big to upload)", className="small fw-semibold"
+                "Open a file or a Spark run from the server's data folder (for files too big to upload)",
+                className="small fw-semibold",
             ),
             dbc.Row(
                 [

@@ -19,7 +19,7 @@ class SparkSegmenter(CustomerSegmenter):
     """The fitted state of a Spark run, on the driver's sample of customers.
 
     ``labels_`` and ``meta_labels_`` are the sample's segments (as Spark labelled them); ``sizes_`` the segments'
-    customers over every row; ``sampling_`` what was sampled where.
+    customers over every row, ``value_`` their value (Spark's aggregations); ``sampling_`` what was sampled where.
     """
 
     def sampling_note(self) -> str:

@@ -71,9 +71,7 @@ def write_spark_outputs(
     bundle.map.total = run.rows
     bundle.value = run.value
     bundle.plays = result.plays(sample, run.value)
-    summary = segment_summary(sample, result, run.value, bundle.plays)
-    summary["size"] = [run.sizes.get(int(c), 0) for c in summary["cluster"]]
-    summary["share"] = (summary["size"] / run.rows).round(4)
+    summary = segment_summary(sample, result, run.value, bundle.plays)  # sizes over every customer
     paths = {
         "labelled": target,
         SEGMENTS_FILE: out / SEGMENTS_FILE,

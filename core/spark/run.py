@@ -252,6 +252,7 @@ def run_spark_segmentation(
     if previous is not None:
         result, _ = result.with_names_from(previous.explanation, previous.names, previous.edited_actions())
     value = segment_value(labelled, result.value_column) if result.value_column else None
+    segmenter.sizes_, segmenter.value_ = sizes, value
     lap("explanation")
     report(1.0, f"Done: {segmenter.n_clusters_} segments")
     segment_names = F.create_map(*[F.lit(x) for k, name in result.names.items() for x in (int(k), name)])
