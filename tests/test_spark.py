@@ -209,15 +209,19 @@ def test_excluded_outliers_are_labelled_and_marked(spark, tmp_path):
     table.loc[table.index[:12], "frequency"] = 500.0  # far outside every group
     data = tmp_path / "customers.parquet"
     table.to_parquet(data, index=False)
-    out = tmp_path / "out"
+    out, lake = tmp_path / "out", tmp_path / "lake" / "segments"
     code = main(
         ["run", "--engine", "spark", "--master", "local[2]", str(data), "--out", str(out), "--k", "4-4"]
         + ["--algorithms", "kmeans", "--outliers", "zscore:exclude", "--transform", "none"]
+        + ["--labelled-out", f"file://{lake}"]  # where a cluster's executors would write: a URI of their own
     )
     assert code == 0
-    labelled = pd.read_parquet(out / "labelled_customers.parquet").set_index("customer_id").loc[table["customer_id"]]
+    assert not (out / "labelled_customers.parquet").exists()
+    labelled = pd.read_parquet(lake).set_index("customer_id").loc[table["customer_id"]]
     assert labelled["outlier_excluded"].iloc[:12].all() and (labelled["cluster"] >= 0).all()
-    assert json.loads((out / "run.json").read_text())["spark"]["sampled"]["excluded_rows"] >= 12
+    record = json.loads((out / "run.json").read_text())
+    assert record["spark"]["sampled"]["excluded_rows"] >= 12
+    assert record["spark"]["labelled_customers"] == f"file://{lake}"
 
 
 def _roles(folder: Path, roles: dict[str, str]) -> str:
