@@ -19,6 +19,7 @@ from core.config import RunConfig
 from core.exports import write_outputs
 from core.pipeline import run_segmentation
 from core.readers import read_table
+from core.threads import numeric_threads
 
 
 class StepClock:
@@ -59,11 +60,12 @@ def main() -> None:
     clock(0, f"Reading {args.data}")
     table = read_table(Path(args.data))
     config = RunConfig(algorithms=args.algorithms.split(",")) if args.algorithms else RunConfig()
-    result = run_segmentation(table, config, progress=clock)
-    clock(1, "Writing the outputs")
-    with tempfile.TemporaryDirectory() as out:
-        write_outputs(out, table, result, SourceRecord(file=Path(args.data).name, rows=len(table)))
-        clock.total()
+    with numeric_threads():  # the thread pools `segment run` uses
+        result = run_segmentation(table, config, progress=clock)
+        clock(1, "Writing the outputs")
+        with tempfile.TemporaryDirectory() as out:
+            write_outputs(out, table, result, SourceRecord(file=Path(args.data).name, rows=len(table)))
+            clock.total()
 
 
 if __name__ == "__main__":

@@ -159,6 +159,9 @@ def test_an_id_hashes_the_same_as_a_number_or_as_its_text():
     mixed = _hash(pd.Series(["007", "123", "40000000000"]))  # "007" is not the number 7's text
     assert mixed[0] != numbers[0] and (mixed[1:] == numbers[1:]).all()
     assert (_hash(pd.Series(["007", "a"])) == _hash(pd.Series(["007", "a"]), numbers=False)).all()
+    # text hashes are pandas' own, as in every model.joblib saved so far
+    ids = pd.Series(["007", "a", "C10001", None, "12"])
+    assert (_hash(ids, numbers=False) == pd.util.hash_array(ids.astype(str).to_numpy(dtype=object))).all()
     # a reference saved before numbers were hashed as numbers compares text with text
     assert (_hash(pd.Series([7, 123]), numbers=False) == _hash(pd.Series(["7", "123"]), numbers=False)).all()
 
