@@ -282,6 +282,7 @@ def _hash(ids: pd.Series, numbers: bool = True) -> np.ndarray:
         return pd.util.hash_array(ids.to_numpy(dtype=np.int64))
     text = ids.astype(str)
     hashes = pd.util.hash_array(text.to_numpy(dtype=object), categorize=False)
+    hashes[text.isna().to_numpy()] = np.iinfo(np.uint64).max  # as pandas hashes a missing value when categorising
     if numbers and ids.dtype.kind not in "fcbmM":
         strings = pa.array(text, type=pa.large_string())
         digits = np.flatnonzero(  # at most 18 digits: every such number fits in 64 bits
