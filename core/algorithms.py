@@ -17,6 +17,7 @@ from typing import Any
 import hdbscan
 import joblib
 import numpy as np
+from scipy.spatial import cKDTree
 from sklearn.cluster import (
     DBSCAN,
     AgglomerativeClustering,
@@ -30,6 +31,7 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from core.errors import SegmentationError
 from core.mixture import ModalMixture
+from core.threads import parallel_threads
 
 
 @dataclass(frozen=True)
@@ -447,8 +449,11 @@ class HdbscanAssigner:
     15-260 us per point (hours at millions of rows); a neighbour index costs 1-40. Its strength is the nearest
     customer's membership probability, lowered when the point lies farther out than that customer's core distance
     (its distance to its min_samples-th nearest exemplar).
-    In many dimensions each query compares against every exemplar, so the fitted customers are thinned to
-    :data:`MAX_EXEMPLARS` (every segment and the noise kept in proportion).
+    In few dimensions the index is scipy's k-d tree, queried on the run's threads: 1,000,000 points against 20,000
+    exemplars in 3 dimensions took 0.36 s on two threads and 0.82 s on one, where scikit-learn's tree took 1.2 s
+    (the same neighbours). In many dimensions a tree does not help (scipy's took 14 s where scikit-learn's brute
+    force took 1.2 s for 100,000 points in 17), so each query compares against every exemplar, and the fitted
+    customers are thinned to :data:`MAX_EXEMPLARS` (every segment and the noise kept in proportion).
     """
 
     def __init__(self, model: hdbscan.HDBSCAN, Z_fit: np.ndarray, seed: int = 0) -> None:
@@ -465,12 +470,25 @@ class HdbscanAssigner:
             )
         self.labels = np.asarray(model.labels_[keep], dtype=np.int64)
         self.probabilities = np.asarray(model.probabilities_[keep], dtype=float)
-        self.index = NearestNeighbors(n_neighbors=1).fit(Z_fit[keep])
+        exemplars = Z_fit[keep]
+        self.index: cKDTree | NearestNeighbors = (
+            cKDTree(exemplars)
+            if exemplars.shape[1] <= LOW_DIMENSIONS
+            else NearestNeighbors(n_neighbors=1).fit(exemplars)
+        )
         k = min(len(keep), (model.min_samples or model.min_cluster_size) + 1)  # +1: each exemplar finds itself
-        self.core_distances = self.index.kneighbors(Z_fit[keep], n_neighbors=k)[0][:, -1]
+        self.core_distances = self._neighbours(exemplars, k)[0][:, -1]
+
+    def _neighbours(self, X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and positions of each point's k nearest exemplars (models saved before the k-d tree have
+        scikit-learn's index)."""
+        if isinstance(self.index, cKDTree):
+            distance, nearest = self.index.query(X, k=[*range(1, k + 1)], workers=parallel_threads())
+            return distance, nearest
+        return self.index.kneighbors(X, n_neighbors=k)
 
     def _nearest(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        distance, nearest = self.index.kneighbors(X)
+        distance, nearest = self._neighbours(X, 1)
         return distance[:, 0], nearest[:, 0]
 
     def __call__(self, X: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ from core.quality import (
 from core.roles import FEATURE_ROLES
 from core.selection import Selection, add_warnings, family_winners, structure_test
 from core.selection import choose as choose_automatically
+from core.threads import in_threads
 
 Progress = Callable[[float, str], None]
 Plan = list[tuple[AlgorithmSpec, dict[str, Any]]]
@@ -68,7 +69,7 @@ MIN_SMALLEST_SHARE = 0.005
 MAX_NOISE_SHARE = 0.5
 QUICK_BOOTSTRAPS = 3
 QUICK_STABILITY_ROWS = 2_000
-ASSIGN_CHUNK = 500_000
+ASSIGN_CHUNK = 250_000  # rows an assigner labels at once: small temporary arrays, and work for every thread
 REDUCER_ROWS = 20_000  # principal axes settle long before that
 MIN_COMPONENTS = 5
 
@@ -290,10 +291,11 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         labels[self.sample_rows_] = sample_labels
         rest = np.ones(len(Z), dtype=bool)
         rest[self.sample_rows_] = False
-        for start in range(0, len(Z), ASSIGN_CHUNK):  # chunks keep the assigners' temporary arrays small
-            block = np.flatnonzero(rest[start : start + ASSIGN_CHUNK]) + start
-            if len(block):
-                labels[block] = assigner(Z[block])
+        blocks = [
+            np.flatnonzero(rest[start : start + ASSIGN_CHUNK]) + start for start in range(0, len(Z), ASSIGN_CHUNK)
+        ]
+        for block, assigned in zip(blocks, in_threads(lambda block: assigner(Z[block]), blocks)):
+            labels[block] = assigned
         return labels
 
     def _label_chosen(self, Z: np.ndarray, sample_labels: np.ndarray, assigner: Assigner) -> np.ndarray:
@@ -305,9 +307,9 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             return self._label_all(Z, sample_labels, assigner)
         labels = np.empty(len(Z), dtype=np.int32)
         self.membership_ = np.empty(len(Z), dtype=np.float32)
-        for start in range(0, len(Z), ASSIGN_CHUNK):
-            block = slice(start, start + ASSIGN_CHUNK)
-            labels[block], self.membership_[block] = both(Z[block])
+        blocks = [slice(start, start + ASSIGN_CHUNK) for start in range(0, len(Z), ASSIGN_CHUNK)]
+        for block, (assigned, strength) in zip(blocks, in_threads(lambda block: both(Z[block]), blocks)):
+            labels[block], self.membership_[block] = assigned, strength
         labels[slice(None) if self.sample_rows_ is None else self.sample_rows_] = sample_labels
         return labels
 

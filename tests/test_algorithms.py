@@ -13,6 +13,7 @@ from core.errors import SegmentationError
 from core.pipeline import run_segmentation
 from core.quality import SharedDistances, bootstrap_stability, stratified_sample
 from core.segmenter import CustomerSegmenter, select_best
+from core.threads import numeric_threads
 
 pytestmark = pytest.mark.unit
 
@@ -220,3 +221,36 @@ def test_unknown_algorithm_and_criterion_are_named():
         RunConfig(algorithms=["optics"])
     with pytest.raises(SegmentationError, match="Unknown criterion 'fun'"):
         CustomerSegmenter(roles={"x": "numeric"}, criterion="fun").fit(pd.DataFrame({"x": np.arange(10.0)}))
+
+
+def test_hdbscan_assigns_new_customers_to_the_nearest_fitted_one_in_few_and_many_dimensions():
+    from sklearn.neighbors import NearestNeighbors
+
+    from core.algorithms import HdbscanAssigner, _hdbscan
+
+    rng = np.random.default_rng(3)
+    for dims in (3, 12):  # a k-d tree in few dimensions, a brute-force index in many (2,000: none thinned out)
+        X, _ = make_blobs(n_samples=2000, centers=3, n_features=dims, cluster_std=1.0, random_state=dims)
+        model = _hdbscan({"min_samples": 10, "cluster_selection_method": "eom"}, 50, 0).fit(X)
+        assigner = HdbscanAssigner(model, X)
+        new = X[rng.choice(len(X), 2000)] + rng.normal(0, 0.5, (2000, dims))
+        nearest = NearestNeighbors(n_neighbors=1).fit(X).kneighbors(new)[1][:, 0]
+        with numeric_threads():  # the k-d tree queried on every core gives the same
+            labels, strength = assigner.label_and_strength(new)
+        assert (labels == model.labels_[nearest]).all()
+        assert (assigner(new) == labels).all() and ((strength > 0) == (labels >= 0)).all()
+        # a model.joblib saved before the k-d tree keeps scikit-learn's index and gives the same
+        old = HdbscanAssigner.__new__(HdbscanAssigner)
+        old.__dict__.update(vars(assigner), index=NearestNeighbors(n_neighbors=1).fit(X))
+        assert (old(new) == labels).all()
+
+
+def test_work_in_threads_keeps_order_and_steps_inside_run_on_one_thread():
+    from core.threads import in_threads, parallel_threads
+
+    assert parallel_threads() == 1
+    with numeric_threads(openmp=2):
+        assert parallel_threads() == 2
+        assert in_threads(lambda i: i * i, range(7)) == [i * i for i in range(7)]
+        assert in_threads(lambda _: parallel_threads(), range(4)) == [1] * 4
+    assert parallel_threads() == 1
