@@ -57,46 +57,49 @@ def numeric_values(table: pd.DataFrame, features: list[str], roles: dict[str, st
     return pd.DataFrame(columns, index=table.index)
 
 
-def distinctive_traits(
-    table: pd.DataFrame,
-    labels: np.ndarray,
-    features: list[str],
-    roles: dict[str, str],
-    segment: int,
-    numbers: pd.DataFrame | None = None,
-) -> list[tuple[float, str]]:
-    """(strength, phrase) for each feature that sets ``segment`` apart, strongest first.
+def segment_traits(
+    table: pd.DataFrame, labels: np.ndarray, features: list[str], roles: dict[str, str]
+) -> dict[int, list[tuple[float, str]]]:
+    """For every segment, (strength, phrase) of each feature that sets it apart, strongest first.
 
-    ``numbers``: :func:`numeric_values` of the table, when the caller names several segments (converting every
-    column again for each segment took 10 s on a 2,000-column table)."""
-    members = labels == segment
-    numbers = numbers if numbers is not None else numeric_values(table, features, roles)
+    The whole table's statistics are taken once and the segments' means in one grouping (taking them again for
+    each segment was 2.4 s of a 1,000,000-customer run)."""
+    segments = sorted(int(s) for s in np.unique(labels) if s >= 0)
+    numbers = numeric_values(table, features, roles)
     sd = numbers.std()
     with np.errstate(divide="ignore", invalid="ignore"):
-        effects = (numbers[members].mean() - numbers.mean()) / sd
-    traits = []
-    for column in features:
-        role = roles.get(column)
-        if role in ("numeric", "date"):
-            effect = effects[column]
-            if not np.isfinite(sd[column]) or sd[column] == 0 or not np.isfinite(effect):
-                continue
-            high, low = _WORDS.get(
-                column, _WORDS.get(label_of(column), (f"high {label_of(column)}", f"low {label_of(column)}"))
-            )
-            if role == "date":  # the values are days before the newest date: high means long ago
-                high, low = _date_words(column)
-            traits.append((abs(effect), high if effect > 0 else low))
-        elif role == "categorical":
-            values = table[column].astype(str).where(table[column].notna())
-            inside = values[members].value_counts(normalize=True)
-            overall = values.value_counts(normalize=True)
-            if inside.empty:
-                continue
-            level = inside.index[0]
-            h = 2 * np.arcsin(np.sqrt(inside.iloc[0])) - 2 * np.arcsin(np.sqrt(overall.get(level, 0.0)))
-            traits.append((abs(h), f"{'mostly' if h > 0 else 'few'} {_level_words(column, level)}"))
-    return sorted(traits, key=lambda t: -t[0])
+        effects = (numbers.groupby(labels).mean() - numbers.mean()) / sd
+    levels = {
+        column: table[column].astype(str).where(table[column].notna())
+        for column in features
+        if roles.get(column) == "categorical"
+    }
+    overall = {column: values.value_counts(normalize=True) for column, values in levels.items()}
+    traits: dict[int, list[tuple[float, str]]] = {}
+    for segment in segments:
+        members = labels == segment
+        found = []
+        for column in features:
+            role = roles.get(column)
+            if role in ("numeric", "date"):
+                effect = effects.loc[segment, column]
+                if not np.isfinite(sd[column]) or sd[column] == 0 or not np.isfinite(effect):
+                    continue
+                high, low = _WORDS.get(
+                    column, _WORDS.get(label_of(column), (f"high {label_of(column)}", f"low {label_of(column)}"))
+                )
+                if role == "date":  # the values are days before the newest date: high means long ago
+                    high, low = _date_words(column)
+                found.append((abs(effect), high if effect > 0 else low))
+            elif role == "categorical":
+                inside = levels[column][members].value_counts(normalize=True)
+                if inside.empty:
+                    continue
+                level = inside.index[0]
+                h = 2 * np.arcsin(np.sqrt(inside.iloc[0])) - 2 * np.arcsin(np.sqrt(overall[column].get(level, 0.0)))
+                found.append((abs(h), f"{'mostly' if h > 0 else 'few'} {_level_words(column, level)}"))
+        traits[segment] = sorted(found, key=lambda t: -t[0])
+    return traits
 
 
 def _level_words(column: str, level: str) -> str:
@@ -123,10 +126,7 @@ def _date_words(column: str) -> tuple[str, str]:
 def auto_names(table: pd.DataFrame, labels: np.ndarray, features: list[str], roles: dict[str, str]) -> dict[int, str]:
     """A unique, short name for every segment (noise keeps 'Unassigned')."""
     names: dict[int, str] = {}
-    numbers = numeric_values(table, features, roles)
-    traits = {
-        s: distinctive_traits(table, labels, features, roles, s, numbers) for s in sorted(set(labels[labels >= 0]))
-    }
+    traits = segment_traits(table, labels, features, roles)
     leads: dict[str, int] = {}
     for found in traits.values():
         if found and found[0][0] >= MODERATE:
