@@ -8,8 +8,14 @@ import numpy as np
 import pandas as pd
 
 
+def rfm_groups(n: int, seed: int = 0) -> np.ndarray:
+    """The behavioural group (0-4) of each of :func:`rfm_customers`'s customers."""
+    return np.random.default_rng(seed).integers(0, 5, n)
+
+
 def rfm_customers(n: int, seed: int = 0) -> pd.DataFrame:
-    """``n`` customers in 5 behavioural groups: recency in days, purchase frequency, monetary value."""
+    """``n`` customers in 5 behavioural groups (:func:`rfm_groups`): recency in days, purchase frequency, monetary
+    value."""
     rng = np.random.default_rng(seed)
     group = rng.integers(0, 5, n)
     recency = np.array([15, 60, 200, 30, 350])[group] * rng.lognormal(0, 0.25, n)
