@@ -20,6 +20,7 @@ from core.exports import write_outputs
 from core.pipeline import run_segmentation
 from core.readers import read_table
 from core.threads import numeric_threads
+from core.workers import start_workers
 
 
 class StepClock:
@@ -57,10 +58,11 @@ def main() -> None:
     parser.add_argument("--algorithms", default=None)
     args = parser.parse_args()
     clock = StepClock()
-    clock(0, f"Reading {args.data}")
-    table = read_table(Path(args.data))
-    config = RunConfig(algorithms=args.algorithms.split(",")) if args.algorithms else RunConfig()
-    with numeric_threads():  # the thread pools `segment run` uses
+    with numeric_threads():  # the thread pools and worker processes `segment run` uses
+        start_workers()
+        clock(0, f"Reading {args.data}")
+        table = read_table(Path(args.data))
+        config = RunConfig(algorithms=args.algorithms.split(",")) if args.algorithms else RunConfig()
         result = run_segmentation(table, config, progress=clock)
         clock(1, "Writing the outputs")
         with tempfile.TemporaryDirectory() as out:

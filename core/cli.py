@@ -65,9 +65,11 @@ from core.report import render_report
 from core.rfm import build_rfm
 from core.segmenter import CRITERIA
 from core.threads import numeric_threads
+from core.workers import start_workers, stop_workers
 from core.writeback import export_run, rename_written
 
 EXIT_BAD_INPUT = 2
+WORKERS_FROM_BYTES = 100_000  # a smaller file is segmented before worker processes would have started
 log = logging.getLogger("segstudio.cli")
 
 
@@ -234,7 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
     _configure_logging(level)
     with contextlib.redirect_stdout(io.StringIO()) if args.quiet else contextlib.nullcontext(), numeric_threads():
-        return _dispatch(args)
+        try:
+            return _dispatch(args)
+        finally:
+            stop_workers()
 
 
 def _configure_logging(level: int) -> None:
@@ -336,7 +341,8 @@ def _run(args: argparse.Namespace) -> int:
         return _run_spark(args, config)
     if args.master or args.format or args.spark_conf or args.labelled_out:
         raise SegmentationError("--master, --format, --spark-conf and --labelled-out apply to --engine spark only.")
-
+    if args.db or (args.data and Path(args.data).is_file() and Path(args.data).stat().st_size >= WORKERS_FROM_BYTES):
+        start_workers()  # they import the engine while the customers are read
     table, source = _read_customers(args)
     if args.config:
         expected = _load_json(args.config, "configuration").get("input", {}).get("sha256")

@@ -22,7 +22,8 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from core.algorithms import AlgorithmSpec, fit_labels, scaled_value
+from core.algorithms import AlgorithmSpec, scaled_value
+from core.workers import FitTask, fit_in_order
 
 UNSTABLE_BELOW = 0.6  # Hennig's rule of thumb: a segment recovered with Jaccard < 0.6 is not to be trusted
 DBCV_SAMPLE = 2_000
@@ -195,16 +196,22 @@ def bootstrap_stability(
     jaccards: dict[int, list[float]] = {s: [] for s in segments}
     stable = np.zeros(len(rows))
     fit_size = min(len(rows), spec.fit_limit(Z.shape[1]) or len(rows))
-    for b in range(n_boot):
-        boot = rng.choice(len(rows), fit_size, replace=True)
-        # fit_labels scales a minimum segment size from the evaluated rows to the refit's sample; first scale it
-        # from the whole table to the evaluated rows.
-        boot_value = scaled_value(spec, value, len(rows), len(labels))
-        try:
-            _, _, assign = fit_labels(spec, params, boot_value, X, seed + b + 1, fit_rows=np.unique(boot))
-            again = np.asarray(assign(X))
-        except (ValueError, np.linalg.LinAlgError):
-            again = np.full(len(X), -1)
+    # fit_labels scales a minimum segment size from the evaluated rows to the refit's sample; first scale it from
+    # the whole table to the evaluated rows.
+    boot_value = scaled_value(spec, value, len(rows), len(labels))
+    refits = [
+        FitTask(spec.key, params, boot_value, np.unique(rng.choice(len(rows), fit_size, replace=True)), seed + b + 1)
+        for b in range(n_boot)
+    ]
+    for refit in fit_in_order([[task] for task in refits], X, seed):  # in worker processes where there are some
+        again = np.full(len(X), -1)
+        if isinstance(refit.error, MemoryError):
+            raise refit.error
+        if refit.error is None:
+            try:
+                again = np.asarray(refit.assigner(X))
+            except (ValueError, np.linalg.LinAlgError):
+                pass  # a refit that cannot assign finds no segment again
         match = {}
         for s in segments:
             members = y == s

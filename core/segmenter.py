@@ -8,7 +8,6 @@ it can be saved with joblib, reloaded and used to assign new customers.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,6 @@ from core.algorithms import (
     get_algorithm,
     k_distances,
     scaled_value,
-    shared_hdbscan_trees,
     sweep_values,
 )
 from core.consensus import agreement_matrix, consensus_labels
@@ -45,6 +43,7 @@ from core.roles import FEATURE_ROLES
 from core.selection import Selection, add_warnings, family_winners, structure_test
 from core.selection import choose as choose_automatically
 from core.threads import in_threads
+from core.workers import FitTask, fit_in_order
 
 Progress = Callable[[float, str], None]
 Plan = list[tuple[AlgorithmSpec, dict[str, Any]]]
@@ -333,8 +332,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             for spec, p in plan
             for v in sweep_values(spec, n, k_range, (self.k_distance_ or {}).get("eps"), p)
         ]
-        with shared_hdbscan_trees():
-            return self._fit_candidates(Z_all, Z, work, report)
+        return self._fit_candidates(Z_all, Z, work, report)
 
     def _fit_candidates(
         self, Z_all: np.ndarray, Z: np.ndarray, work: list, report: Progress
@@ -346,22 +344,31 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         fitted: list[Fitted | None] = []
         shared = SharedDistances(Z, self.metric_sample_size, np.random.default_rng(self.random_state))
         reduced = f"on {self.reducer_.n_components_} principal components" if self.reducer_ is not None else ""
-        for step, (spec, params, value) in enumerate(work):
+        tasks = [
+            FitTask(spec.key, params, scaled_value(spec, value, len(Z), n), self._fit_rows(spec, len(Z)))
+            for spec, params, value in work
+        ]
+        batches: list[list[FitTask]] = []
+        for task, (spec, _, _) in zip(tasks, work):  # HDBSCAN's sizes in one batch: they share a spanning tree
+            if batches and spec.key == "hdbscan" and batches[-1][-1].algorithm == "hdbscan":
+                batches[-1].append(task)
+            else:
+                batches.append([task])
+        outcomes = fit_in_order(batches, Z, self.random_state)
+        for step, ((spec, params, value), task) in enumerate(zip(work, tasks)):
             report(
                 0.05 + 0.8 * step / len(work),
                 f"Fitting {spec.label} {_describe(spec, value)} ({step + 1} of {len(work)})",
             )
-            fit_rows = self._fit_rows(spec, len(Z))
-            local = scaled_value(spec, value, len(Z), n)  # a minimum segment size, from the table to the sample
-            started = time.perf_counter()
-            try:
-                model, labels, assigner = fit_labels(spec, params, local, Z, self.random_state, fit_rows)
-            except (ValueError, MemoryError, np.linalg.LinAlgError) as exc:
-                rows.append(_failed_row(spec, params, value, exc))
+            outcome = next(outcomes)
+            fit_rows, local = task.fit_rows, task.value  # a minimum segment size, from the table to the sample
+            if outcome.error is not None:
+                rows.append(_failed_row(spec, params, value, outcome.error))
                 labelings.append(None)
                 fitted.append(None)
                 continue
-            seconds = time.perf_counter() - started
+            model, labels, assigner, seconds = outcome.model, outcome.labels, outcome.assigner, outcome.seconds
+            assert labels is not None
             rows.append(
                 {
                     "algorithm": spec.key,

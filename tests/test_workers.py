@@ -1,0 +1,66 @@
+"""The command line's worker processes: the same candidates as in one process, failures kept, nothing left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+
+from core import workers
+from core.segmenter import CustomerSegmenter
+from core.threads import numeric_threads
+from core.workers import FitTask, fit_in_order, start_workers, stop_workers
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture()
+def pool():
+    with numeric_threads(openmp=2):
+        start_workers()
+        assert len(workers._WORKERS) == 2, "the test process must fork its two workers"
+        try:
+            yield
+        finally:
+            forked = list(workers._WORKERS)
+            stop_workers()
+    assert not any(worker.is_alive() for worker in forked)
+    assert not set(forked) & set(multiprocessing.active_children())
+
+
+def blobs_table(n: int = 3_000) -> tuple[pd.DataFrame, dict[str, str]]:
+    X, _ = make_blobs(n_samples=n, centers=4, n_features=8, random_state=2)
+    table = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])
+    return table, {c: "numeric" for c in table}
+
+
+def fit(table: pd.DataFrame, roles: dict[str, str]) -> CustomerSegmenter:
+    return CustomerSegmenter(roles=roles, algorithms=["kmeans", "gmm", "hdbscan"], k_min=2, k_max=6).fit(table)
+
+
+def test_candidates_fitted_in_workers_are_those_fitted_in_one_process(pool):
+    table, roles = blobs_table()
+    assert table.size >= workers.MIN_CELLS  # big enough to be sent to the workers
+    in_workers = fit(table, roles)
+    stop_workers()
+    alone = fit(table, roles)
+    columns = ["algorithm", "params", "n_clusters", "silhouette", "dbcv", "stability", "selected"]
+    pd.testing.assert_frame_equal(in_workers.leaderboard_[columns], alone.leaderboard_[columns])
+    assert (in_workers.labels_ == alone.labels_).all() and in_workers.n_clusters_ == 4
+    assert in_workers.stability_.per_segment == alone.stability_.per_segment
+
+
+def test_a_fit_that_fails_in_a_worker_comes_back_as_its_error_in_order(pool):
+    Z = np.random.default_rng(0).normal(size=(3_000, 8))
+    tasks = [
+        [FitTask("kmeans", {"n_init": 1}, 3, None)],
+        [FitTask("kmeans", {"n_init": 1}, 50, np.arange(10))],  # more segments than fitted customers
+        [FitTask("gmm", {"covariance_type": "full", "n_init": 1, "merge": "none"}, 2, None)],
+    ]
+    first, failed, last = fit_in_order(tasks, Z, seed=0)
+    assert len(np.unique(first.labels)) == 3 and first.error is None
+    assert isinstance(failed.error, ValueError) and failed.labels is None
+    assert len(np.unique(last.labels)) == 2
