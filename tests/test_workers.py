@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from sklearn.datasets import make_blobs
 
 from core import workers
+from core.cli import WORKERS_FROM_BYTES
 from core.segmenter import CustomerSegmenter
 from core.threads import numeric_threads
 from core.workers import FitTask, fit_in_order, start_workers, stop_workers
@@ -64,3 +69,26 @@ def test_a_fit_that_fails_in_a_worker_comes_back_as_its_error_in_order(pool):
     assert len(np.unique(first.labels)) == 3 and first.error is None
     assert isinstance(failed.error, ValueError) and failed.labels is None
     assert len(np.unique(last.labels)) == 2
+
+
+@pytest.mark.slow  # a real process, interrupted in the middle of its sweep
+def test_an_interrupted_run_says_so_in_one_line_and_leaves_no_worker_behind(tmp_path):
+    table, _ = blobs_table(20_000)
+    data = tmp_path / "customers.csv"
+    table.to_csv(data, index=False)
+    assert data.stat().st_size >= WORKERS_FROM_BYTES
+    command = [sys.executable, "-m", "core.cli", "-v", "run", str(data), "--out", str(tmp_path / "out")]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stderr is not None
+        seen = []
+        for line in process.stderr:  # the sweep has started when a fit is reported
+            seen.append(line)
+            if "Fitting" in line:
+                break
+        forked = psutil.Process(process.pid).children()
+        assert len(forked) == 2, seen
+        process.send_signal(signal.SIGINT)
+        rest = process.stderr.read()
+        assert process.wait(timeout=60) == 130
+    assert rest.strip().splitlines()[-1] == "segment: interrupted" and "Traceback" not in rest
+    assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in forked)
