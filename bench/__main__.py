@@ -1,6 +1,6 @@
 """python -m bench [--cases rfm5m,mixed1m,reference,wide300,wide100k,spark20m,spark5m] [--scale 0.1] [--data DIR]
 
-Prints one row per case: wall seconds, peak memory (RSS of the process tree, sampled every 0.1 s), the Model
+Prints one row per case: wall seconds, peak memory (PSS of the process tree, sampled every 0.1 s), the Model
 page's estimate and, for the reference case, the speed-up over a seed-style pipeline (sklearn defaults, full-data
 silhouette for every k).
 """
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from bench import tree_memory
 from bench.data import cached_csv, mixed_customers, rfm_customers, rfm_groups, wide_customers
 from bench.spark import spark_cases
 
@@ -49,17 +50,13 @@ def estimated(path: Path, rows: int) -> float:
 
 
 def measured(command: list[str]) -> tuple[float, float, int]:
-    """Run a command; (wall seconds, peak RSS in GiB of it and its children, exit code)."""
+    """Run a command; (wall seconds, peak memory in GiB of it and its children (bench.tree_memory), exit code)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     watched = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
-        try:
-            tree = [watched, *watched.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree))
-        except psutil.Error:
-            pass
+        peak = max(peak, tree_memory(watched))
         time.sleep(0.1)
     wall = time.perf_counter() - start
     if process.returncode:

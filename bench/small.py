@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 
+from bench import tree_memory
 from bench.data import campaign_customers
 from core.config import DEFAULT_ALGORITHMS, RunConfig
 from core.demo import make_demo_customers
@@ -42,10 +43,7 @@ def measure(path: Path) -> tuple[float, float]:
         process = psutil.Popen([sys.executable, "-m", "core.cli", "-q", "run", str(path), "--out", out])
         peak = 0
         while process.poll() is None:
-            try:
-                peak = max(peak, sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]))
-            except psutil.NoSuchProcess:
-                pass
+            peak = max(peak, tree_memory(process))
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         if process.returncode != 0:

@@ -352,6 +352,7 @@ def _run(args: argparse.Namespace) -> int:
     previous = ModelBundle.load(names_from, need_predictor=False) if names_from else None
     log.info("segmenting %s rows x %s columns", f"{len(table):,}", table.shape[1])
     result = run_segmentation(table, config, progress=_log_progress)
+    stop_workers()  # the fits are done: their memory goes back before the files are written
     kept: dict[int, int] = {}
     if previous is not None:
         result, kept = result.with_names_from(previous.explanation, previous.names, previous.edited_actions())
