@@ -17,7 +17,7 @@ from core.preprocess import MAX_CATEGORIES
 _PER_CANDIDATE = {
     "kmeans": (0.6, 0.9),
     "minibatch_kmeans": (0.8, 1.4),
-    "gmm": (0.8, 3.5),
+    "gmm": (0.8, 3.0),
     "birch": (1.5, 4.0),
     "agglomerative": (3.0, 4.0),
     "spectral": (2.0, 3.0),
@@ -28,7 +28,8 @@ _PER_ROW_CELL = 3e-7  # seconds per row and model feature: preparing, projecting
 # seconds per model feature whatever the rows: reading, profiling, naming and writing go column by column (300 x
 # 1,999 took 18-22 s, of which the candidates fitted on principal components took 4 s)
 _PER_FEATURE = 0.007
-_LABEL_PER_ROW = {"hdbscan": (0.04e-6, 9e-6), "dbscan": (0.1e-6, 9e-6)}  # nearest-neighbour assignment per row
+_LABEL_PER_ROW = {"hdbscan": (0.04e-6, 5e-6), "dbscan": (0.1e-6, 9e-6)}  # nearest-neighbour assignment per row
+_BASE_SECONDS = 2.0  # starting the command, and a run's fixed steps: 2.7 s for 200 customers in all
 _BASE_GIB = 0.4
 
 
@@ -73,7 +74,7 @@ def estimate_run(
     fitted = min(features, max_components) if max_components else features
     wide = fitted > LOW_DIMENSIONS
     scale = min(rows, sample_size) / 100_000
-    seconds = 5.0 + _PER_ROW_CELL * rows * max(features, 10) + _PER_FEATURE * features
+    seconds = _BASE_SECONDS + _PER_ROW_CELL * rows * max(features, 10) + _PER_FEATURE * features
     for key in algorithms:
         spec = get_algorithm(key)
         candidates = (k_max - k_min + 1) if spec.sweep == "k" else 4
