@@ -40,10 +40,10 @@ from core.quality import (
     within_sum_of_squares,
 )
 from core.roles import FEATURE_ROLES
-from core.selection import Selection, add_warnings, family_winners, structure_test
+from core.selection import Selection, add_warnings, family_winners, gap_sample, gaps_of, structure_test
 from core.selection import choose as choose_automatically
 from core.threads import in_threads
-from core.workers import FitTask, fit_in_order
+from core.workers import FitTask, fit_in_order, submit
 
 Progress = Callable[[float, str], None]
 Plan = list[tuple[AlgorithmSpec, dict[str, Any]]]
@@ -178,6 +178,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             Z = self.reducer_.transform(Z)
         self._k_distance(Z, plan)
         self._Z_for_tests = Z
+        # whether there are natural groups at all, measured in a worker (where there is one) beside the sweep
+        self._gaps = submit(gaps_of, *gap_sample(self._sampled(Z), self.random_state), self.random_state)
         rows, labelings, fitted = self._sweep(Z, plan, report)
         board = pd.DataFrame(rows)
         if self.keep_candidates:
@@ -202,7 +204,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self._keep_chosen(full[best], chosen)
         report(0.85, "Combining models into a consensus")
         self._build_consensus(Z, board, labelings, fitted, full)
-        del self._Z_for_tests
+        del self._Z_for_tests, self._gaps
         report(0.9, "Measuring stability")
         self._measure_stability(Z)
         report(1.0, f"Done: {self.n_clusters_} segments")
@@ -468,7 +470,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         """The chosen candidate and what the choice rests on: the analyst's row, the automatic choice, or the best
         by a criterion; whether the customers form natural groups is tested in every case."""
         ok = eligible(board)
-        natural, evidence = structure_test(self._sampled(self._Z_for_tests), board, ok, self.random_state)
+        gaps = self._gaps.result() if self._gaps is not None else None
+        natural, evidence = structure_test(self._sampled(self._Z_for_tests), board, ok, self.random_state, gaps)
         if self.select is not None:
             if not isinstance(self.select, int) or not 0 <= self.select < len(board):
                 raise SegmentationError(f"There is no leaderboard row {self.select}; rows are 0 to {len(board) - 1}.")

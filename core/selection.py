@@ -84,11 +84,24 @@ class Selection:
         )
 
 
-def gap_statistic(Z: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+Gaps = tuple[np.ndarray, np.ndarray]
+
+
+def gap_statistic(Z: np.ndarray, seed: int = 0) -> Gaps:
     """Gap(k) and its standard error for k = 1..GAP_K (Tibshirani, Walther & Hastie 2001), KMeans on a sample,
     reference data uniform in the box of the sample's principal axes."""
+    return gaps_of(*gap_sample(Z, seed), seed)
+
+
+def gap_sample(Z: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.random.Generator]:
+    """The customers the gap statistic is measured on, and the generator that then draws its reference data (the
+    two can go to another process: a generator keeps its state)."""
     rng = np.random.default_rng(seed)
-    X = Z[rng.choice(len(Z), min(GAP_ROWS, len(Z)), replace=False)] if len(Z) > GAP_ROWS else Z
+    return (Z[rng.choice(len(Z), min(GAP_ROWS, len(Z)), replace=False)] if len(Z) > GAP_ROWS else Z), rng
+
+
+def gaps_of(X: np.ndarray, rng: np.random.Generator, seed: int = 0) -> Gaps:
+    """:func:`gap_statistic` of the sampled customers ``X``."""
     centred = X - X.mean(axis=0)
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     projected = centred @ axes.T
@@ -109,14 +122,17 @@ def gap_statistic(Z: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     return np.array(gaps), np.array(errors)
 
 
-def structure_test(Z: np.ndarray, board: pd.DataFrame, eligible: pd.Series, seed: int = 0) -> tuple[bool, str]:
-    """Whether the customers form natural groups, and the figures that say so."""
-    gaps, errors = gap_statistic(Z, seed)
-    best = int(np.argmax(gaps))
-    gain = float(gaps[best] - gaps[0])
+def structure_test(
+    Z: np.ndarray, board: pd.DataFrame, eligible: pd.Series, seed: int = 0, gaps: Gaps | None = None
+) -> tuple[bool, str]:
+    """Whether the customers form natural groups, and the figures that say so (``gaps``: Z's
+    :func:`gap_statistic`, when it was measured already)."""
+    values, errors = gaps if gaps is not None else gap_statistic(Z, seed)
+    best = int(np.argmax(values))
+    gain = float(values[best] - values[0])
     grouped = best > 0 and gain > max(GAP_GAIN, 2 * errors[best])
     evidence = (
-        f"gap statistic: {gaps[best]:.2f} at k = {best + 1} against {gaps[0]:.2f} at k = 1 "
+        f"gap statistic: {values[best]:.2f} at k = {best + 1} against {values[0]:.2f} at k = 1 "
         f"(gain {gain:.2f}, standard error {errors[best]:.2f})"
     )
     clean = board[

@@ -16,12 +16,12 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 from core.algorithms import fit_labels, get_algorithm, shared_hdbscan_trees
 from core.threads import parallel_threads
 
+R = TypeVar("R")
 MIN_CELLS = 20_000  # customers x features below which a sweep is quicker in one process
 _POOL: list[ProcessPoolExecutor] = []
 _WORKERS: list[multiprocessing.process.BaseProcess] = []
@@ -86,6 +87,11 @@ def stop_workers() -> None:
         worker.join()
     _POOL.clear()
     _WORKERS.clear()
+
+
+def submit(work: Callable[..., R], *args: Any) -> Future[R] | None:
+    """``work(*args)`` started in a worker, to run beside the caller's own work; None where there are no workers."""
+    return _POOL[0].submit(work, *args) if _POOL else None
 
 
 def fit_in_order(batches: list[list[FitTask]], Z: np.ndarray, seed: int) -> Iterator[FitOutcome]:

@@ -56,6 +56,7 @@ def test_candidates_fitted_in_workers_are_those_fitted_in_one_process(pool):
     pd.testing.assert_frame_equal(in_workers.leaderboard_[columns], alone.leaderboard_[columns])
     assert (in_workers.labels_ == alone.labels_).all() and in_workers.n_clusters_ == 4
     assert in_workers.stability_.per_segment == alone.stability_.per_segment
+    assert in_workers.selection_.evidence == alone.selection_.evidence  # the gap statistic, measured beside the sweep
 
 
 def test_a_fit_that_fails_in_a_worker_comes_back_as_its_error_in_order(pool):
