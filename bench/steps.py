@@ -57,9 +57,9 @@ def main() -> None:
     parser.add_argument("data")
     parser.add_argument("--algorithms", default=None)
     args = parser.parse_args()
-    clock = StepClock()
     with numeric_threads():  # the thread pools and worker processes `segment run` uses
-        start_workers()
+        start_workers()  # before the clock's thread: workers are forked from a single thread only
+        clock = StepClock()
         clock(0, f"Reading {args.data}")
         table = read_table(Path(args.data))
         config = RunConfig(algorithms=args.algorithms.split(",")) if args.algorithms else RunConfig()

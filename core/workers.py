@@ -18,8 +18,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,14 +28,15 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from core.algorithms import fit_labels, get_algorithm, shared_hdbscan_trees
+from core.errors import SegmentationError
 from core.threads import parallel_threads
 
 R = TypeVar("R")
 MIN_CELLS = 20_000  # customers x features below which a sweep is quicker in one process
 _POOL: list[ProcessPoolExecutor] = []
 _WORKERS: list[multiprocessing.process.BaseProcess] = []
-# Relative cost of a fit per segment (k-based) or per sweep value, measured on the benchmark tables: a mixture's EM
-# is slower than KMeans, and an HDBSCAN sweep's first fit builds the spanning tree the others reuse.
+# Relative cost of a fit, per segment (k-based algorithms; the others' fits count as four segments), from the
+# benchmark tables: a mixture's EM is slower than KMeans, and an HDBSCAN sweep's first fit builds the spanning tree.
 _COST = {"kmeans": 1.0, "minibatch_kmeans": 1.0, "bisecting_kmeans": 1.0, "birch": 1.0, "gmm": 3.0, "hdbscan": 6.0}
 
 
@@ -104,19 +106,23 @@ def fit_in_order(batches: list[list[FitTask]], Z: np.ndarray, seed: int) -> Iter
             return
         matrix = Path(folder) / "features.npy"
         np.save(matrix, Z)
-        pool = _POOL[0]
         longest_first = sorted(range(len(batches)), key=lambda i: -_expected_cost(batches[i]))
-        futures: dict[Future, int] = {
-            pool.submit(_fit_batch_in_worker, batches[i], str(matrix), seed, folder): i for i in longest_first
-        }
+        futures: dict[Future, int] = {}
         done: dict[int, list[FitOutcome]] = {}
         following = 0
         try:
+            for i in longest_first:
+                futures[_POOL[0].submit(_fit_batch_in_worker, batches[i], str(matrix), seed, folder)] = i
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 while following in done:
                     yield from done.pop(following)
                     following += 1
+        except BrokenProcessPool:
+            raise SegmentationError(
+                "A worker process fitting the candidates ended unexpectedly (out of memory?). Run again with "
+                "SEGSTUDIO_WORKERS=0 to fit in one process."
+            ) from None
         finally:
             for future in futures:  # a cancelled run leaves no fits queued
                 future.cancel()
@@ -157,9 +163,9 @@ def _fit_batch_in_worker(tasks: list[FitTask], matrix: str, seed: int, tree_fold
     return fit_batch(tasks, _mapped(matrix), seed, tree_folder)
 
 
-@cache
+@lru_cache(maxsize=1)
 def _mapped(matrix: str) -> np.ndarray:
-    """The feature matrix, memory-mapped once per worker and run (the file's name is new for every run)."""
+    """The feature matrix, memory-mapped once per worker and sweep (each sweep writes a file of its own)."""
     return np.load(matrix, mmap_mode="c")  # copy-on-write: some fits write to their input
 
 

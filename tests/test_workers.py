@@ -15,6 +15,7 @@ from sklearn.datasets import make_blobs
 
 from core import workers
 from core.cli import WORKERS_FROM_BYTES
+from core.errors import SegmentationError
 from core.segmenter import CustomerSegmenter
 from core.threads import numeric_threads
 from core.workers import FitTask, fit_in_order, start_workers, stop_workers
@@ -93,3 +94,12 @@ def test_an_interrupted_run_says_so_in_one_line_and_leaves_no_worker_behind(tmp_
         assert process.wait(timeout=60) == 130
     assert rest.strip().splitlines()[-1] == "segment: interrupted" and "Traceback" not in rest
     assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in forked)
+
+
+def test_a_worker_that_dies_ends_the_run_with_a_clear_message(pool):
+    Z = np.random.default_rng(0).normal(size=(3_000, 8))
+    workers._WORKERS[0].kill()  # as the kernel's out-of-memory killer would
+    workers._WORKERS[0].join()
+    tasks = [[FitTask("kmeans", {"n_init": 1}, k, None)] for k in (2, 3, 4)]
+    with pytest.raises(SegmentationError, match="ended unexpectedly .* SEGSTUDIO_WORKERS=0"):
+        list(fit_in_order(tasks, Z, seed=0))
