@@ -1,4 +1,7 @@
-"""The command line's worker processes: the same candidates as in one process, failures kept, nothing left behind."""
+"""The command line's worker processes: the same candidates as in one process, failures kept, nothing left behind.
+
+Workers are forked only from a single-threaded process, and a test process has threads by the time this module
+runs, so each check with a pool runs in a fresh Python process (:func:`in_fresh_process`)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,9 @@ import multiprocessing
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,11 +29,27 @@ from core.workers import FitTask, fit_in_order, start_workers, stop_workers
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture()
-def pool():
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_fresh_process(check: str) -> None:
+    """Run the function ``check`` of this module in a new Python process; its assertions decide the test."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"from tests.test_workers import {check}; {check}()"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@contextmanager
+def pool() -> Iterator[None]:
+    """Two forked workers, ended afterwards; none may outlive it."""
     with numeric_threads(openmp=2):
         start_workers()
-        assert len(workers._WORKERS) == 2, "the test process must fork its two workers"
+        assert len(workers._WORKERS) == 2, "the process must fork its two workers"
         try:
             yield
         finally:
@@ -47,11 +69,15 @@ def fit(table: pd.DataFrame, roles: dict[str, str]) -> CustomerSegmenter:
     return CustomerSegmenter(roles=roles, algorithms=["kmeans", "gmm", "hdbscan"], k_min=2, k_max=6).fit(table)
 
 
-def test_candidates_fitted_in_workers_are_those_fitted_in_one_process(pool):
+def test_candidates_fitted_in_workers_are_those_fitted_in_one_process():
+    in_fresh_process("same_candidates_with_and_without_workers")
+
+
+def same_candidates_with_and_without_workers() -> None:
     table, roles = blobs_table()
     assert table.size >= workers.MIN_CELLS  # big enough to be sent to the workers
-    in_workers = fit(table, roles)
-    stop_workers()
+    with pool():
+        in_workers = fit(table, roles)
     alone = fit(table, roles)
     columns = ["algorithm", "params", "n_clusters", "silhouette", "dbcv", "stability", "selected"]
     pd.testing.assert_frame_equal(in_workers.leaderboard_[columns], alone.leaderboard_[columns])
@@ -60,14 +86,19 @@ def test_candidates_fitted_in_workers_are_those_fitted_in_one_process(pool):
     assert in_workers.selection_.evidence == alone.selection_.evidence  # the gap statistic, measured beside the sweep
 
 
-def test_a_fit_that_fails_in_a_worker_comes_back_as_its_error_in_order(pool):
+def test_a_fit_that_fails_in_a_worker_comes_back_as_its_error_in_order():
+    in_fresh_process("a_failed_fit_comes_back_in_order")
+
+
+def a_failed_fit_comes_back_in_order() -> None:
     Z = np.random.default_rng(0).normal(size=(3_000, 8))
     tasks = [
         [FitTask("kmeans", {"n_init": 1}, 3, None)],
         [FitTask("kmeans", {"n_init": 1}, 50, np.arange(10))],  # more segments than fitted customers
         [FitTask("gmm", {"covariance_type": "full", "n_init": 1, "merge": "none"}, 2, None)],
     ]
-    first, failed, last = fit_in_order(tasks, Z, seed=0)
+    with pool():
+        first, failed, last = fit_in_order(tasks, Z, seed=0)
     assert len(np.unique(first.labels)) == 3 and first.error is None
     assert isinstance(failed.error, ValueError) and failed.labels is None
     assert len(np.unique(last.labels)) == 2
@@ -96,10 +127,15 @@ def test_an_interrupted_run_says_so_in_one_line_and_leaves_no_worker_behind(tmp_
     assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in forked)
 
 
-def test_a_worker_that_dies_ends_the_run_with_a_clear_message(pool):
+def test_a_worker_that_dies_ends_the_run_with_a_clear_message():
+    in_fresh_process("a_dead_worker_gives_a_clear_message")
+
+
+def a_dead_worker_gives_a_clear_message() -> None:
     Z = np.random.default_rng(0).normal(size=(3_000, 8))
-    workers._WORKERS[0].kill()  # as the kernel's out-of-memory killer would
-    workers._WORKERS[0].join()
     tasks = [[FitTask("kmeans", {"n_init": 1}, k, None)] for k in (2, 3, 4)]
-    with pytest.raises(SegmentationError, match="ended unexpectedly .* SEGSTUDIO_WORKERS=0"):
-        list(fit_in_order(tasks, Z, seed=0))
+    with pool():
+        workers._WORKERS[0].kill()  # as the kernel's out-of-memory killer would
+        workers._WORKERS[0].join()
+        with pytest.raises(SegmentationError, match="ended unexpectedly .* SEGSTUDIO_WORKERS=0"):
+            list(fit_in_order(tasks, Z, seed=0))
