@@ -54,7 +54,14 @@ def _combinations(labelings: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, 
     code = np.zeros(len(shifted[0]), dtype=np.int64)
     for labels, base in zip(shifted, bases):
         code = code * base + labels
-    codes, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
+    if np.prod(np.array(bases, dtype=float)) <= max(len(code), 1_000):  # few possible codes: counted, not sorted
+        every = np.bincount(code)
+        codes = np.flatnonzero(every)
+        position = np.zeros(len(every), dtype=np.int64)
+        position[codes] = np.arange(len(codes))
+        inverse, counts = position[code], every[codes]
+    else:
+        codes, inverse, counts = np.unique(code, return_inverse=True, return_counts=True)
     patterns = np.empty((len(codes), len(shifted)), dtype=np.int64)
     for j in range(len(shifted) - 1, -1, -1):
         codes, patterns[:, j] = np.divmod(codes, bases[j])
