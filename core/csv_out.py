@@ -10,9 +10,8 @@ formula is neutralised as OWASP advises.
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -63,32 +62,20 @@ def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
 
 
 def _csv_blocks(frame: pd.DataFrame) -> Iterator[bytes]:
-    """The header, then the rows a block at a time: blocks are built on every core (Arrow's kernels release the
-    GIL), at most one per core in memory beyond the one being written, and come out in order."""
     safe = escape_formulas(frame)
     yield ((",".join(_quoted_text(str(c)) for c in safe.columns)) + "\n").encode("utf-8")
     if safe.shape[1] == 0:
         return
-    chunks = (safe.iloc[start : start + CHUNK_ROWS] for start in range(0, len(safe), CHUNK_ROWS))
-    if len(safe) < PARALLEL_ROWS:  # handing a small table to threads costs more than converting it
-        yield from map(_block, chunks)
-        return
-    threads = os.cpu_count() or 1
-    with ThreadPoolExecutor(threads) as pool:
-        pending: deque[Future[bytes]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_block, chunk))
-            if len(pending) > threads:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-def _block(chunk: pd.DataFrame) -> bytes:
-    """The CSV lines of a block of rows."""
-    cells = [_cells(values) for _, values in chunk.items()]
-    lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
-    return _joined(pc.binary_join_element_wise(lines, pa.scalar("\n"), ""))
+    for start in range(0, len(safe), CHUNK_ROWS):
+        chunk = safe.iloc[start : start + CHUNK_ROWS]
+        columns = (values for _, values in chunk.items())
+        if len(chunk) < PARALLEL_ROWS:  # handing a short column to a thread costs more than converting it
+            cells = [_cells(values) for values in columns]
+        else:
+            with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # Arrow's kernels release the GIL
+                cells = list(pool.map(_cells, columns))
+        lines = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
+        yield _joined(pc.binary_join_element_wise(lines, pa.scalar("\n"), ""))
 
 
 def _joined(lines: pa.Array) -> bytes:
