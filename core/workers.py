@@ -65,11 +65,11 @@ class FitOutcome:
 
 def start_workers() -> None:
     """Fork the worker processes now, while nothing has started OpenMP (the command line, at its start): as many
-    as the run's threads, or ``SEGSTUDIO_WORKERS`` (0: none)."""
+    as the run's threads, or ``SEGSTUDIO_WORKERS`` (0: none; at most one per core)."""
     threads = parallel_threads()
     wanted = os.environ.get("SEGSTUDIO_WORKERS", "").strip()
     if wanted.isdigit():
-        threads = int(wanted)
+        threads = min(int(wanted), os.cpu_count() or 1)  # more workers than cores only compete for them
     # Forked from a single thread only: a lock another thread held at the fork would stay locked in the worker.
     alone = threading.active_count() == 1
     if threads > 1 and alone and not _POOL and "fork" in multiprocessing.get_all_start_methods():
