@@ -5,7 +5,6 @@ runs, so each check with a pool runs in a fresh Python process (:func:`in_fresh_
 
 from __future__ import annotations
 
-import multiprocessing
 import signal
 import subprocess
 import sys
@@ -50,13 +49,13 @@ def pool() -> Iterator[None]:
     with numeric_threads(openmp=2):
         start_workers()
         assert len(workers._WORKERS) == 2, "the process must fork its two workers"
+        forked = [psutil.Process(worker.pid) for worker in workers._WORKERS]
         try:
             yield
         finally:
-            forked = list(workers._WORKERS)
             stop_workers()
-    assert not any(worker.is_alive() for worker in forked)
-    assert not set(forked) & set(multiprocessing.active_children())
+    # by process id: the pool's own thread may reap a dead worker first, and Process.is_alive then still says True
+    assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in forked)
 
 
 def blobs_table(n: int = 3_000) -> tuple[pd.DataFrame, dict[str, str]]:
